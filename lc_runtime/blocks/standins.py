@@ -1,0 +1,174 @@
+"""Stand-in classes for block types that exist only inside edx-platform (course, chapter, …).
+
+Each declares exactly edx-platform's fields, scopes and defaults (from ``schemas.json``) and parses
+OLX by edx-platform's documented rules. They are used only when no real class is installed.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from functools import cache
+
+from lxml import etree
+from xblock.core import XBlock
+from xblock.fields import Scope
+
+from . import olx_rules
+from .schema import XBLOCK_CORE_FIELDS, block_schema, block_types, make_field
+
+log = logging.getLogger(__name__)
+
+#: Block types whose real class exists only in edx-platform: stand-ins are allowed for these.
+STANDIN_TYPES = ("course", "chapter", "sequential", "vertical", "library_content", "itembank", "split_test",
+                 "conditional", "about", "static_tab", "course_info", "unit")
+HTML_FAMILY = ("about", "static_tab", "course_info")
+
+
+class StandInBlock(XBlock):
+    """Base of every stand-in: XmlMixin parsing; marks itself so tools can tell it from a real class."""
+
+    is_stand_in = True
+    edx_platform_class = ""
+
+    @classmethod
+    def parse_xml(cls, node, runtime, keys):
+        return olx_rules.parse_legacy(cls, node, runtime, keys)
+
+    @classmethod
+    def definition_from_xml(cls, xml_object, runtime, keys):
+        """Containers: every child element is a child block. Leaves: nothing in the definition."""
+        children = []
+        if cls.has_children:
+            for child in xml_object:
+                if isinstance(child.tag, str):
+                    children.append(runtime.child_usage_id_from_node(child, keys.usage_id))
+        return {}, children
+
+
+class CourseStandIn(StandInBlock):
+    """``CourseBlock``: ``<textbook>`` and ``<wiki>`` children are fields, grading policy from policies/."""
+
+    @classmethod
+    def definition_from_xml(cls, xml_object, runtime, keys):
+        textbooks, wiki_slug = [], None
+        for element in list(xml_object):
+            if element.tag == "textbook":
+                textbooks.append([element.get("title"), element.get("book_url")])
+                xml_object.remove(element)
+            elif element.tag == "wiki":
+                wiki_slug = element.get("slug")
+                xml_object.remove(element)
+        _, children = super().definition_from_xml(xml_object, runtime, keys)
+        definition = {"textbooks": textbooks}
+        if wiki_slug is not None:
+            definition["wiki_slug"] = wiki_slug
+        grading_policy = runtime.get_grading_policy(keys.usage_id)
+        if grading_policy is not None:
+            merged = copy.deepcopy(cls.fields["grading_policy"].default)
+            merged.update(grading_policy)
+            definition["grading_policy"] = merged
+        return definition, children
+
+
+class ConditionalStandIn(StandInBlock):
+    """``ConditionalBlock``: ``<show sources="a;b"/>`` children name shown blocks; condition attributes."""
+
+    CONDITION_ATTRIBUTES = ("poll_answer", "submitted", "attempted", "correct", "voted")
+
+    @classmethod
+    def definition_from_xml(cls, xml_object, runtime, keys):
+        children, show_tag_list = [], []
+        definition = {}
+        for attr in cls.CONDITION_ATTRIBUTES:
+            if xml_object.get(attr) is not None:
+                definition["conditional_attr"] = attr
+                definition["conditional_value"] = str(xml_object.get(attr))
+        definition["conditional_message"] = xml_object.get("message", "")
+        for child in xml_object:
+            if not isinstance(child.tag, str):
+                continue
+            if child.tag == "show":
+                for source in (child.get("sources") or "").split(";"):
+                    source = source.strip()
+                    if source:
+                        key = runtime.usage_key_from_string(source)
+                        children.append(key)
+                        show_tag_list.append(str(key))
+            else:
+                children.append(runtime.child_usage_id_from_node(child, keys.usage_id))
+        definition["show_tag_list"] = show_tag_list
+        return definition, children
+
+
+class SplitTestStandIn(StandInBlock):
+    """``SplitTestBlock``: ``group_id_to_child`` (JSON) and ``user_partition_id`` are content."""
+
+    @classmethod
+    def definition_from_xml(cls, xml_object, runtime, keys):
+        _, children = super().definition_from_xml(xml_object, runtime, keys)
+        definition = {}
+        if xml_object.get("group_id_to_child") is not None:
+            definition["group_id_to_child"] = json.loads(xml_object.get("group_id_to_child"))
+        if xml_object.get("user_partition_id") is not None:
+            definition["user_partition_id"] = int(xml_object.get("user_partition_id"))
+        return definition, children
+
+
+class HtmlFamilyStandIn(StandInBlock):
+    """About, static tab and course info pages: ``data`` is the HTML (inline or ``filename=`` file)."""
+
+    @classmethod
+    def definition_from_xml(cls, xml_object, runtime, keys):
+        filename = xml_object.get("filename")
+        if filename:
+            data = runtime.read_text_file(f"{xml_object.tag}/{filename}.html")
+        else:
+            data = (xml_object.text or "") + "".join(
+                etree.tostring(child, encoding="unicode") for child in xml_object
+            )
+        return {"data": data}, []
+
+
+class UnitStandIn(StandInBlock):
+    """``UnitBlock`` is a plain XBlock: standard XBlock parsing, no pointers, no ``xml_attributes``."""
+
+    @classmethod
+    def parse_xml(cls, node, runtime, keys):
+        return XBlock.parse_xml.__func__(cls, node, runtime, keys)
+
+
+_FAMILY_BASES = {
+    "course": CourseStandIn,
+    "conditional": ConditionalStandIn,
+    "split_test": SplitTestStandIn,
+    "about": HtmlFamilyStandIn,
+    "static_tab": HtmlFamilyStandIn,
+    "course_info": HtmlFamilyStandIn,
+    "unit": UnitStandIn,
+}
+
+
+@cache
+def standin_class(block_type: str) -> type[XBlock]:
+    """The stand-in class for ``block_type``, with exactly edx-platform's effective fields."""
+    if block_type not in STANDIN_TYPES or block_type not in block_types():
+        raise KeyError(block_type)
+    schema = block_schema(block_type)
+    attrs: dict = {
+        "__module__": __name__,
+        "__doc__": f"Stand-in for edx-platform's {schema['class']} (fields from block-schemas.json).",
+        "has_children": bool(schema["has_children"]),
+        "edx_platform_class": schema["class"],
+    }
+    for spec in schema["fields"]:
+        if spec["name"] in XBLOCK_CORE_FIELDS:
+            continue
+        attrs[spec["name"]] = make_field(spec)
+    base = _FAMILY_BASES.get(block_type, StandInBlock)
+    class_name = "".join(part.title() for part in block_type.split("_")) + "StandIn"
+    return type(class_name, (base,), attrs)
+
+
+def settings_field_names(cls) -> list[str]:
+    return [name for name, field in cls.fields.items() if field.scope == Scope.settings]

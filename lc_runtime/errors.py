@@ -1,0 +1,67 @@
+"""Exception types of lc-runtime. Every message names the course, block and field involved."""
+from __future__ import annotations
+
+
+class LcRuntimeError(Exception):
+    """Base class of every error lc-runtime raises on purpose."""
+
+
+class OlxError(LcRuntimeError):
+    """The OLX being imported is not valid; names the file (and line) and block."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
+                 block: str | None = None):
+        where = []
+        if path:
+            where.append(f"{path}:{line}" if line else path)
+        if block:
+            where.append(f"block {block}")
+        super().__init__(f"{message} ({', '.join(where)})" if where else message)
+        self.path, self.line, self.block = path, line, block
+
+
+class CourseNotFoundError(LcRuntimeError):
+    """No Learning Core package exists for the course key."""
+
+    def __init__(self, course_key):
+        super().__init__(f"Course {course_key} is not stored in Learning Core")
+        self.course_key = course_key
+
+
+class CourseExistsError(LcRuntimeError):
+    """An import would overwrite a course that already exists."""
+
+    def __init__(self, course_key):
+        super().__init__(f"Course {course_key} already exists in Learning Core; use --replace to overwrite it")
+        self.course_key = course_key
+
+
+class BlockNotFoundError(LcRuntimeError, KeyError):
+    """The usage key names no block of the course at the requested branch or version."""
+
+    def __init__(self, usage_key, *, branch: str | None = None, version: int | None = None):
+        at = f" at version {version}" if version is not None else (f" on branch {branch}" if branch else "")
+        super().__init__(f"Block {usage_key} not found in course {getattr(usage_key, 'course_key', '?')}{at}")
+        self.usage_key = usage_key
+
+    def __str__(self):  # KeyError would otherwise quote the message
+        return self.args[0]
+
+
+class VersionConflictError(LcRuntimeError):
+    """A write was based on an older version than the current draft (a stale write)."""
+
+    def __init__(self, usage_key, *, based_on: int | None, current: int | None):
+        super().__init__(
+            f"Conflict writing block {usage_key} of course {usage_key.course_key}: it was loaded at version "
+            f"{based_on} but the current draft is version {current}; reload it and apply the change again"
+        )
+        self.usage_key, self.based_on, self.current = usage_key, based_on, current
+
+
+class InvalidFieldValueError(LcRuntimeError):
+    """A stored or supplied field value cannot be converted by the block's field class."""
+
+    def __init__(self, usage_key, field_name: str, detail: str):
+        super().__init__(f"Invalid value for field {field_name!r} of block {usage_key}: {detail}")
+        self.usage_key, self.field_name = usage_key, field_name

@@ -1,0 +1,105 @@
+"""Tables lc-runtime adds beside Learning Core's.
+
+* :class:`LcCourse` — course run ↔ LearningPackage (ADR 0012: one package per run).
+* :class:`LcBlock` — the explicit usage key ↔ PublishableEntity mapping (block ids may hold ``~``/``:``
+  and one id may be shared by two block types, which Learning Core codes cannot express).
+* :class:`BlockVersionFields` — parsed authored field data per entity version, so loading a block
+  never re-parses OLX; also the only home of container settings (containers hold just a title).
+* :class:`XBlockContainer` — our container type for parents the built-in Section/Subsection/Unit
+  cannot hold (the course root, split_test, library_content, verticals holding containers, …).
+"""
+from __future__ import annotations
+
+from django.db import models
+from openedx_content.models_api import (
+    Container,
+    ContainerVersion,
+    LearningPackage,
+    PublishableEntity,
+    PublishableEntityVersion,
+)
+
+KIND_COMPONENT = "component"
+KIND_CONTAINER = "container"
+KIND_UPLOAD = "upload"
+
+
+class LcCourse(models.Model):
+    """A course run stored in Learning Core."""
+
+    course_key = models.CharField(max_length=255, unique=True)
+    learning_package = models.OneToOneField(LearningPackage, on_delete=models.CASCADE, related_name="lc_course")
+    root_block_type = models.CharField(max_length=64, default="course")
+    root_block_id = models.CharField(max_length=255)
+    created = models.DateTimeField()
+    # Course-level OLX that is not a block (policies/*.json extras), kept for a lossless export.
+    olx_extras = models.JSONField(default=dict)
+
+    class Meta:
+        app_label = "lc_runtime"
+
+    def __str__(self) -> str:
+        return self.course_key
+
+
+class LcBlock(models.Model):
+    """One block of a course: ``(block_type, block_id)`` ↔ its PublishableEntity."""
+
+    course = models.ForeignKey(LcCourse, on_delete=models.CASCADE, related_name="blocks")
+    block_type = models.CharField(max_length=64)
+    block_id = models.CharField(max_length=255)
+    entity = models.OneToOneField(PublishableEntity, on_delete=models.CASCADE, related_name="lc_block")
+    kind = models.CharField(max_length=16)  # component | container | upload
+    detached = models.BooleanField(default=False)
+
+    class Meta:
+        app_label = "lc_runtime"
+        constraints = [
+            models.UniqueConstraint(fields=["course", "block_type", "block_id"], name="lc_block_uniq_course_type_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.course.course_key} {self.block_type}/{self.block_id}"
+
+
+class BlockVersionFields(models.Model):
+    """Authored field data of one entity version, as JSON (explicitly set fields only)."""
+
+    entity_version = models.OneToOneField(
+        PublishableEntityVersion, on_delete=models.CASCADE, primary_key=True, related_name="lc_fields"
+    )
+    content = models.JSONField(default=dict)
+    settings = models.JSONField(default=dict)
+    # Stable 24-hex id per (entity, content), used as Split's definition id by the facade.
+    definition_id = models.CharField(max_length=24)
+
+    class Meta:
+        app_label = "lc_runtime"
+
+
+@Container.register_subclass
+class XBlockContainer(Container):
+    """A container for any XBlock parent; accepts components and containers as children."""
+
+    type_code = "lc_runtime_xblock"
+    olx_tag_name = ""
+
+    container = models.OneToOneField(Container, on_delete=models.CASCADE, parent_link=True, primary_key=True)
+
+    class Meta:
+        app_label = "lc_runtime"
+
+    @classmethod
+    def validate_entity(cls, entity: PublishableEntity) -> None:
+        """Every child is allowed: XBlock parents nest arbitrarily."""
+
+
+class XBlockContainerVersion(ContainerVersion):
+    """A version of an :class:`XBlockContainer` (settings live in :class:`BlockVersionFields`)."""
+
+    container_version = models.OneToOneField(
+        ContainerVersion, on_delete=models.CASCADE, parent_link=True, primary_key=True
+    )
+
+    class Meta:
+        app_label = "lc_runtime"

@@ -1,0 +1,87 @@
+"""Embedded Django settings: lets lc-runtime run standalone on SQLite, outside edx-platform.
+
+Inside edx-platform the plugin app (``lc_runtime.apps``) is installed into the platform's own
+settings instead, and this module is never imported.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from openedx_content.settings_api import openedx_content_backcompat_apps_to_install
+
+DB_PATH = Path(os.environ.get("LC_RUNTIME_DB", "var/lc-runtime.sqlite3")).expanduser().resolve()
+MEDIA_ROOT = Path(os.environ.get("LC_RUNTIME_MEDIA", str(DB_PATH.parent / "media"))).expanduser().resolve()
+
+SECRET_KEY = os.environ.get("LC_RUNTIME_SECRET_KEY", "lc-runtime-standalone-not-secret")
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+USE_I18N = True
+LANGUAGE_CODE = "en"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(DB_PATH),
+        "OPTIONS": {"timeout": 30},
+        "TEST": {"NAME": os.environ.get("LC_RUNTIME_TEST_DB") or None},
+    }
+}
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "openedx_content",
+    *openedx_content_backcompat_apps_to_install(),
+    # Video blocks (xblocks-contrib) read and write transcripts through edx-val.
+    "edxval",
+    "waffle",
+    "lc_runtime",
+]
+
+# Learning Core keeps file media (static assets) here; it must not be served publicly.
+OPENEDX_LEARNING = {
+    "MEDIA": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT)},
+    }
+}
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": []},
+    }
+]
+
+# Settings the real XBlock classes read at import/parse time.
+TRANSCRIPT_LANG_CACHE_TIMEOUT = 60 * 60 * 24
+FEATURES: dict = {}
+STATIC_URL = "/static/"
+MEDIA_URL = "/media/"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler", "level": "WARNING"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LC_RUNTIME_LOG_LEVEL", "ERROR")},
+}
+
+# edx-val stores transcripts imported with video blocks; keep them beside the database.
+VIDEO_TRANSCRIPTS_SETTINGS = {
+    "VIDEO_TRANSCRIPTS_MAX_BYTES": 3 * 1024 * 1024,
+    "STORAGE_KWARGS": {"location": str(MEDIA_ROOT / "video-transcripts")},
+    "DIRECTORY_PREFIX": "video-transcripts/",
+}
+VIDEO_IMAGE_SETTINGS = {
+    "VIDEO_IMAGE_MAX_BYTES": 2 * 1024 * 1024,
+    "VIDEO_IMAGE_MIN_BYTES": 2 * 1024,
+    "STORAGE_KWARGS": {"location": str(MEDIA_ROOT / "video-images")},
+    "DIRECTORY_PREFIX": "video-images/",
+}

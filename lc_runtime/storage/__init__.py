@@ -1,0 +1,1 @@
+"""Learning Core storage of courses: writing a CourseTree, reading branch snapshots, versioned edits."""

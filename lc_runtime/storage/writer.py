@@ -1,0 +1,191 @@
+"""Write a :class:`CourseTree` into Learning Core: one LearningPackage, one transaction, then publish.
+
+Leaf blocks become Components with ``block.xml``; parents become Containers (built-in
+Unit/Subsection/Section where their children fit, our ``XBlockContainer`` otherwise); parsed field
+data goes to ``BlockVersionFields`` per entity version; course files become upload Components.
+"""
+from __future__ import annotations
+
+import json
+import mimetypes
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from django.db import transaction
+from openedx_content import api as content_api
+from openedx_content.models_api import Section, Subsection, Unit
+
+from ..blocks.registry import load_block_class
+from ..data import BlockRef, CourseTree, OlxBlock
+from ..errors import CourseExistsError
+from ..models import KIND_COMPONENT, KIND_CONTAINER, KIND_UPLOAD, BlockVersionFields, LcBlock, LcCourse, XBlockContainer
+from .codes import CodeAllocator, definition_id, upload_code
+
+XBLOCK_NAMESPACE = "xblock.v1"
+OLX_PATH = "block.xml"
+
+
+def now() -> datetime:
+    return datetime.now(tz=timezone.utc)
+
+
+def olx_media_type(block_type: str) -> str:
+    return f"application/vnd.openedx.xblock.v1.{block_type}+xml"
+
+
+def canonical_json(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass
+class ImportResult:
+    """What an import built, for the CLI and the demo."""
+
+    course_key: str
+    learning_package_id: int
+    blocks_by_type: dict[str, int] = field(default_factory=dict)
+    components: int = 0
+    containers_by_class: dict[str, int] = field(default_factory=dict)
+    uploads: int = 0
+    publish_log_id: int | None = None
+
+
+def is_container_type(block_type: str) -> bool:
+    return bool(getattr(load_block_class(block_type), "has_children", False))
+
+
+class CourseWriter:
+    """Creates the entities of one course inside the caller's transaction."""
+
+    def __init__(self, tree: CourseTree, *, user_id: int | None = None):
+        self.tree = tree
+        self.user_id = user_id
+        self.created = now()
+        self.package_ref = str(tree.course_key)
+        self.codes = CodeAllocator()
+        self.entities: dict[BlockRef, object] = {}
+        self.container_class: dict[BlockRef, type] = {}
+        self._media_types: dict[str, int] = {}
+
+    def _media_type_id(self, mime: str) -> int:
+        if mime not in self._media_types:
+            self._media_types[mime] = content_api.get_or_create_media_type(mime).id
+        return self._media_types[mime]
+
+    def write(self) -> ImportResult:
+        tree = self.tree
+        root_block = tree.blocks[tree.root]
+        title = root_block.fields.settings.get("display_name") or self.package_ref
+        self.package = content_api.create_learning_package(package_ref=self.package_ref, title=title,
+                                                           created=self.created)
+        self.course = LcCourse.objects.create(
+            course_key=self.package_ref, learning_package=self.package, root_block_type=tree.root.block_type,
+            root_block_id=tree.root.block_id, created=self.created,
+            olx_extras={"policy": tree.policy, "grading_policy": tree.grading_policy, "assets": tree.assets},
+        )
+        result = ImportResult(self.package_ref, self.package.id, blocks_by_type=tree.counts_by_type())
+        with content_api.bulk_draft_changes_for(self.package.id, changed_by=self.user_id, changed_at=self.created):
+            ordered = list(tree.tree_order())
+            for block in reversed(ordered):  # children before parents
+                self._write_block(block, result)
+            for block in tree.detached_blocks():
+                self._write_block(block, result)
+            for static_file in tree.static_files:
+                self._write_upload(static_file)
+                result.uploads += 1
+        publish_log = content_api.publish_all_drafts(self.package.id, message="OLX import",
+                                                     published_at=self.created, published_by=self.user_id)
+        result.publish_log_id = publish_log.id
+        return result
+
+    def _write_block(self, block: OlxBlock, result: ImportResult) -> None:
+        if is_container_type(block.block_type):
+            version = self._write_container(block)
+            name = self.container_class[block.ref].__name__
+            result.containers_by_class[name] = result.containers_by_class.get(name, 0) + 1
+        else:
+            version = self._write_component(block)
+            result.components += 1
+        self._write_fields(block, version.publishable_entity_version)
+
+    def _write_component(self, block: OlxBlock):
+        component_type = content_api.get_or_create_component_type(XBLOCK_NAMESPACE, block.block_type)
+        media = content_api.get_or_create_text_media(
+            self.package.id, self._media_type_id(olx_media_type(block.block_type)), text=block.olx,
+            created=self.created,
+        )
+        component, version = content_api.create_component_and_version(
+            self.package.id, component_type, self.codes.component_code(block.block_type, block.block_id),
+            block.fields.settings.get("display_name") or "", self.created, self.user_id,
+            can_stand_alone=block.detached, media={OLX_PATH: media},
+        )
+        self.entities[block.ref] = component
+        LcBlock.objects.create(course=self.course, block_type=block.block_type, block_id=block.block_id,
+                               entity_id=component.publishable_entity_id, kind=KIND_COMPONENT,
+                               detached=block.detached)
+        return version
+
+    def _choose_container_class(self, block: OlxBlock) -> type:
+        children = block.children
+        if block.block_type == "vertical" and all(c not in self.container_class for c in children):
+            return Unit
+        if block.block_type == "sequential" and all(self.container_class.get(c) is Unit for c in children):
+            return Subsection
+        if block.block_type == "chapter" and all(self.container_class.get(c) is Subsection for c in children):
+            return Section
+        return XBlockContainer
+
+    def _write_container(self, block: OlxBlock):
+        cls = self._choose_container_class(block)
+        self.container_class[block.ref] = cls
+        container, version = content_api.create_container_and_version(
+            self.package.id, self.codes.container_code(block.block_type, block.block_id),
+            title=block.fields.settings.get("display_name") or "", container_cls=cls,
+            entities=[self.entities[child] for child in block.children if child in self.entities],
+            created=self.created, created_by=self.user_id, can_stand_alone=block.ref == self.tree.root,
+        )
+        self.entities[block.ref] = container
+        LcBlock.objects.create(course=self.course, block_type=block.block_type, block_id=block.block_id,
+                               entity_id=container.publishable_entity_id, kind=KIND_CONTAINER)
+        return version
+
+    def _write_fields(self, block: OlxBlock, entity_version) -> None:
+        BlockVersionFields.objects.create(
+            entity_version=entity_version, content=block.fields.content, settings=block.fields.settings,
+            definition_id=definition_id(self.package_ref, block.block_type, block.block_id,
+                                        canonical_json(block.fields.content)),
+        )
+
+    def _write_upload(self, static_file) -> None:
+        component_type = content_api.get_or_create_component_type("openedx.v1", "upload")
+        mime = mimetypes.guess_type(static_file.path)[0] or "application/octet-stream"
+        media = content_api.get_or_create_file_media(self.package.id, self._media_type_id(mime),
+                                                     data=static_file.data, created=self.created)
+        component, _ = content_api.create_component_and_version(
+            self.package.id, component_type, upload_code(static_file.path), static_file.path, self.created,
+            self.user_id, can_stand_alone=True, media={f"static/{static_file.path}": media},
+        )
+        LcBlock.objects.create(course=self.course, block_type="asset", block_id=static_file.path,
+                               entity_id=component.publishable_entity_id, kind=KIND_UPLOAD, detached=True)
+
+
+def delete_course(course_key: str) -> bool:
+    """Remove a course's package and everything in it (used by ``--replace``)."""
+    course = LcCourse.objects.filter(course_key=str(course_key)).select_related("learning_package").first()
+    if course is None:
+        return False
+    from .purge import purge_learning_package
+
+    purge_learning_package(course.learning_package_id)
+    return True
+
+
+def write_course(tree: CourseTree, *, user_id: int | None = None, replace: bool = False) -> ImportResult:
+    """Write the whole course in one transaction: on any error nothing is left behind."""
+    with transaction.atomic():
+        if LcCourse.objects.filter(course_key=str(tree.course_key)).exists() or \
+                content_api.learning_package_exists(str(tree.course_key)):
+            if not replace:
+                raise CourseExistsError(tree.course_key)
+            delete_course(str(tree.course_key))
+        return CourseWriter(tree, user_id=user_id).write()

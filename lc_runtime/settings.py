@@ -39,6 +39,10 @@ INSTALLED_APPS = [
     # Video blocks (xblocks-contrib) read and write transcripts through edx-val.
     "edxval",
     "waffle",
+    # ORA2 (openassessment) cannot even be imported without its apps.
+    "submissions",
+    "openassessment.workflow",
+    "openassessment.assessment",
     "lc_runtime",
 ]
 

@@ -129,6 +129,15 @@ class HtmlFamilyStandIn(StandInBlock):
             )
         return {"data": data}, []
 
+    def add_xml_to_node(self, node):
+        """``<about display_name=…><![CDATA[html]]></about>``: the importer's standalone shape."""
+        node.tag = self.scope_ids.block_type
+        for name, field in sorted(self.fields.items()):
+            if field.scope == Scope.settings and name != "xml_attributes" and field.is_set_on(self):
+                node.set(name, olx_rules.serialize_attribute(field.to_json(getattr(self, name))))
+        data = self.data or ""
+        node.text = etree.CDATA(data) if "]]>" not in data else data
+
 
 class UnitStandIn(StandInBlock):
     """``UnitBlock`` is a plain XBlock: standard XBlock parsing, no pointers, no ``xml_attributes``."""

@@ -8,25 +8,22 @@ from xblock.field_data import FieldData
 
 
 class CaptureFieldData(FieldData):
-    """Stores values by ``(usage id, field name)`` with copy-on-get/set (the FieldData contract)."""
+    """Stores values per usage id with copy-on-get/set (the FieldData contract)."""
 
     def __init__(self) -> None:
-        self._values: dict[tuple[Any, str], Any] = {}
-
-    def _key(self, block, name):
-        return (block.scope_ids.usage_id, name)
+        self._values: dict[Any, dict[str, Any]] = {}
 
     def get(self, block, name):
-        return copy.deepcopy(self._values[self._key(block, name)])
+        return copy.deepcopy(self._values[block.scope_ids.usage_id][name])
 
     def set(self, block, name, value):
-        self._values[self._key(block, name)] = copy.deepcopy(value)
+        self._values.setdefault(block.scope_ids.usage_id, {})[name] = copy.deepcopy(value)
 
     def delete(self, block, name):
-        del self._values[self._key(block, name)]
+        del self._values[block.scope_ids.usage_id][name]
 
     def has(self, block, name):
-        return self._key(block, name) in self._values
+        return name in self._values.get(block.scope_ids.usage_id, {})
 
     def values_for(self, usage_id) -> dict[str, Any]:
-        return {name: copy.deepcopy(value) for (uid, name), value in self._values.items() if uid == usage_id}
+        return copy.deepcopy(self._values.get(usage_id, {}))

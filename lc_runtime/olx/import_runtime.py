@@ -83,6 +83,7 @@ class OlxImportRuntime(Runtime):
         super().__init__(self._ids, self._ids, mixins=DEFAULT_MIXINS,
                          services={"field-data": self.capture, "i18n": NullI18nService()})
         self.course_key = course_key
+        self._ids.target_course_id = course_key  # VideoBlock builds its own ids from this
         self.resources_fs = resources_fs
         self._policy = policy
         self._grading_policy = grading_policy
@@ -90,6 +91,12 @@ class OlxImportRuntime(Runtime):
         self.current_file: str | None = None
 
     # -- hooks of edx-platform's import runtime --------------------------------------------------
+    def error_tracker(self, message) -> None:
+        """Blocks report non-fatal OLX problems (e.g. doubtful HTML) here; they are logged."""
+        import logging
+
+        logging.getLogger(__name__).warning("%s: %s", self.current_file, message)
+
     def get_policy(self, usage_id) -> dict:
         return copy.deepcopy(self._policy.get(f"{usage_id.block_type}/{usage_id.block_id}", {}))
 

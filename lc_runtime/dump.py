@@ -1,0 +1,87 @@
+"""The canonical ``dump``: one JSON record per block, how runtimes are compared.
+
+Shape (stable; keys sorted on output)::
+
+    {"course_key", "source", "branch",
+     "blocks": [{"usage_key", "block_type", "block_id", "parent", "children",
+                 "fields": {NAME: {"scope", "value", "explicit"}}}]}
+
+Blocks come in depth-first tree order, then detached blocks. ``value`` is ``field.to_json`` of the
+value the block sees (inherited values included); ``explicit`` is ``field.is_set_on(block)``.
+Usage keys carry no branch or version. ``children`` and ``parent`` are top-level, not fields.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+
+
+SKIPPED_FIELDS = frozenset({"children", "parent"})
+
+
+def scope_name(scope) -> str:
+    name = getattr(scope, "name", None)
+    if name:
+        return name
+    return str(scope).lower()
+
+
+def plain_key(key) -> str | None:
+    if key is None:
+        return None
+    if hasattr(key, "for_branch"):
+        key = key.for_branch(None)
+    if hasattr(key, "version_agnostic"):
+        key = key.version_agnostic()
+    return str(key)
+
+
+def jsonable(value: Any) -> Any:
+    """``to_json`` results are JSON already, except for a few fields that keep keys or dates."""
+    return json.loads(json.dumps(value, default=str, sort_keys=True))
+
+
+def block_record(block) -> dict[str, Any]:
+    usage_key = block.scope_ids.usage_id
+    fields = {}
+    for name, field in sorted(block.fields.items()):
+        if name in SKIPPED_FIELDS:
+            continue
+        try:
+            value = field.to_json(getattr(block, name))
+        except Exception as exc:  # a field that cannot be read is a difference worth seeing
+            value = {"__error__": f"{type(exc).__name__}: {exc}"}
+        fields[name] = {"scope": scope_name(field.scope), "value": jsonable(value),
+                        "explicit": bool(field.is_set_on(block))}
+    children = [plain_key(key) for key in getattr(block, "children", [])] if block.has_children else []
+    return {
+        "usage_key": plain_key(usage_key),
+        "block_type": usage_key.block_type,
+        "block_id": usage_key.block_id,
+        "parent": plain_key(block.parent),
+        "children": children,
+        "fields": fields,
+    }
+
+
+def make_dump(course_key, source: str, branch: str, blocks: Iterable) -> dict[str, Any]:
+    return {
+        "course_key": plain_key(course_key),
+        "source": source,
+        "branch": branch,
+        "blocks": [block_record(block) for block in blocks],
+    }
+
+
+def dumps(dump: dict[str, Any]) -> str:
+    return json.dumps(dump, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def lc_blocks(runtime) -> list:
+    """Every block of a Learning Core runtime in dump order."""
+    snapshot = runtime.snapshot
+    refs = [record.ref for record in snapshot.tree_order()] + [record.ref for record in snapshot.detached()]
+    return [runtime.get_block(runtime.usage_key(ref)) for ref in refs]
+
+

@@ -1,0 +1,56 @@
+"""Inheritance with the rules of edx-platform's ``InheritingFieldData`` (split-semantics §2.7).
+
+Precedence for an inheritable field: the block's own stored value (even ``None``), then the
+nearest ancestor's explicitly set value, then template defaults, then the field's class default;
+except under a ``library_content`` parent, where template defaults beat ancestors. The ancestor
+values are precomputed per course snapshot, so a read is a dictionary lookup.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from xblock.field_data import SplitFieldData
+from xblock.fields import Scope
+from xblock.runtime import KvsFieldData
+
+from ..blocks.mixins import INHERITABLE_FIELDS
+from ..keyvalue import LearningCoreKVS
+
+_INHERITABLE = frozenset(INHERITABLE_FIELDS)
+
+
+class InheritingFieldData(KvsFieldData):
+    """KvsFieldData whose ``default`` consults the ancestors' explicitly set values."""
+
+    def __init__(self, kvs: LearningCoreKVS, inherited: Callable[[], dict[str, Any]],
+                 parent_is_library_content: bool = False):
+        super().__init__(kvs)
+        self._inherited = inherited
+        self._parent_is_library_content = parent_is_library_content
+
+    @property
+    def kvs(self) -> LearningCoreKVS:
+        return self._kvs
+
+    def default(self, block, name):
+        if name in _INHERITABLE:
+            skip = self._parent_is_library_content and self._kvs.has_default_value(name)
+            if not skip:
+                inherited = self._inherited()
+                if name in inherited:
+                    return inherited[name]
+        return super().default(block, name)
+
+
+def block_field_data(authored: InheritingFieldData, user_data) -> SplitFieldData:
+    """Route authored scopes to Learning Core data and the user scopes to the user-state store."""
+    return SplitFieldData({
+        Scope.content: authored,
+        Scope.settings: authored,
+        Scope.children: authored,
+        Scope.parent: authored,
+        Scope.user_state: user_data,
+        Scope.user_state_summary: user_data,
+        Scope.user_info: user_data,
+        Scope.preferences: user_data,
+    })

@@ -1,0 +1,74 @@
+"""``LearningCoreKVS``: one block's authored fields, answering exactly as Split's KVS does.
+
+* ``has``: the field is stored (an explicit ``None`` counts); ``parent`` is always present.
+* ``get``: stored value; ``parent`` → the parent key; absent children/settings/content → KeyError,
+  so the XBlock field falls back to ``default()`` (inheritance, then the class default).
+* ``default``: template defaults (``defaults`` of the structure), else KeyError.
+* Other scopes are invalid here: user state never lives with authored data.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from xblock.exceptions import InvalidScopeError
+from xblock.fields import Scope
+from xblock.runtime import KeyValueStore
+
+AUTHORED_SCOPES = (Scope.parent, Scope.children, Scope.settings, Scope.content)
+
+
+def _is_authored(scope) -> bool:
+    return any(scope == valid for valid in AUTHORED_SCOPES)
+
+
+class LearningCoreKVS(KeyValueStore):
+    """Authored field data of one block version (settings, content, children) plus its parent."""
+
+    def __init__(self, fields: dict[str, Any], parent=None, defaults: dict[str, Any] | None = None):
+        self._fields = copy.deepcopy(fields)
+        self._defaults = defaults or {}
+        self.parent = parent
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The stored values (for writers); not a copy."""
+        return self._fields
+
+    def get(self, key):
+        if not _is_authored(key.scope):
+            raise InvalidScopeError(key, AUTHORED_SCOPES)
+        if key.field_name in self._fields:
+            return self._fields[key.field_name]
+        if key.scope == Scope.parent:
+            return self.parent
+        raise KeyError(key.field_name)
+
+    def set(self, key, value):
+        if not _is_authored(key.scope):
+            raise InvalidScopeError(key, AUTHORED_SCOPES)
+        if key.scope == Scope.parent:
+            self.parent = value
+            return
+        self._fields[key.field_name] = value
+
+    def delete(self, key):
+        if not _is_authored(key.scope):
+            raise InvalidScopeError(key, AUTHORED_SCOPES)
+        self._fields.pop(key.field_name, None)
+
+    def has(self, key):
+        if not _is_authored(key.scope):
+            return False
+        if key.scope == Scope.parent:
+            return True
+        return key.field_name in self._fields
+
+    def default(self, key):
+        if key.field_name in self._defaults:
+            return self._defaults[key.field_name]
+        raise KeyError(key.field_name)
+
+    def has_default_value(self, field_name: str) -> bool:
+        """Used by inheritance's ``library_content`` exception (template defaults win there)."""
+        return field_name in self._defaults

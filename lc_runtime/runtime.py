@@ -1,0 +1,238 @@
+"""``LearningCoreRuntime``: XBlocks whose authored field data lives in Learning Core.
+
+One runtime serves one course at one branch (draft or published). The whole course is read in a
+fixed number of queries (:mod:`lc_runtime.storage.snapshot`); each block then gets a
+:class:`~lc_runtime.keyvalue.LearningCoreKVS` with Split's semantics, wrapped in inheritance, and
+user scopes from a pluggable store. ``block.save()`` writes a new draft version.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from opaque_keys.edx.keys import UsageKey
+from opaque_keys.edx.locator import DefinitionLocator
+from xblock.fields import Scope, ScopeIds
+from xblock.runtime import IdGenerator, IdReader, NullI18nService, Runtime
+
+from .blocks.mixins import DEFAULT_MIXINS
+from .blocks.registry import load_block_class
+from .children import children_keys, parent_key, refs_from_keys
+from .data import BRANCH_DRAFT, BlockRef
+from .errors import BlockNotFoundError, LcRuntimeError
+from .fielddata import InheritingFieldData, block_field_data
+from .keyvalue import LearningCoreKVS
+from .olx.serialize import block_olx
+from .storage import edits
+from .storage.snapshot import BlockRecord, CourseSnapshot, load_snapshot, load_version_record
+from .userstate import user_field_data
+
+log = logging.getLogger(__name__)
+
+
+class _Ids(IdReader, IdGenerator):
+    """Usage keys are ``block-v1`` keys; definition ids are ``DefinitionLocator``s."""
+
+    def get_definition_id(self, usage_id):
+        raise NotImplementedError("the runtime resolves blocks itself")
+
+    def get_block_type(self, def_id):
+        return def_id.block_type
+
+    def get_usage_id_from_aside(self, aside_id):
+        return aside_id.usage_key
+
+    def get_definition_id_from_aside(self, aside_id):
+        return aside_id.definition_key
+
+    def get_aside_type_from_usage(self, aside_id):
+        return aside_id.aside_type
+
+    def get_aside_type_from_definition(self, aside_id):
+        return aside_id.aside_type
+
+    def create_aside(self, definition_id, usage_id, aside_type):
+        raise NotImplementedError("asides are not supported by this runtime")
+
+    def create_usage(self, def_id):
+        raise NotImplementedError("new blocks are created through the storage API")
+
+    def create_definition(self, block_type, slug=None):
+        raise NotImplementedError("new blocks are created through the storage API")
+
+
+class LearningCoreRuntime(Runtime):
+    """An XBlock runtime over one course in Learning Core, at the draft or published branch."""
+
+    user_id = None  # shadows the deprecated property of the base class
+
+    def __init__(self, course_key, *, branch: str = BRANCH_DRAFT, user_id: Any = None, user_state=None,
+                 mixins=DEFAULT_MIXINS, services: dict | None = None, snapshot: CourseSnapshot | None = None):
+        ids = _Ids()
+        services = dict(services or {})
+        services.setdefault("i18n", NullI18nService())
+        super().__init__(ids, ids, mixins=mixins, services=services)
+        self.snapshot = snapshot or load_snapshot(course_key, branch)
+        self.course_key = self.snapshot.course_key
+        self.branch = self.snapshot.branch
+        self.user_id = user_id
+        self.acting_user_id: int | None = user_id if isinstance(user_id, int) else None
+        self._user_data = user_field_data(user_state)
+        self._blocks: dict[BlockRef, Any] = {}
+        self.events: list[tuple] = []
+        self.export_fs = None
+
+    # -- keys --------------------------------------------------------------------------------------
+    def ref_of(self, usage_key) -> BlockRef:
+        if isinstance(usage_key, str):
+            usage_key = UsageKey.from_string(usage_key)
+        if usage_key.course_key.for_branch(None).version_agnostic() != self.course_key:
+            raise BlockNotFoundError(usage_key, branch=self.branch)
+        return BlockRef(usage_key.block_type, usage_key.block_id)
+
+    def usage_key(self, ref: BlockRef):
+        return ref.usage_key(self.course_key)
+
+    # -- loading -----------------------------------------------------------------------------------
+    def get_block(self, usage_id, for_parent=None):
+        ref = self.ref_of(usage_id)
+        block = self._blocks.get(ref)
+        if block is None:
+            block = self._construct(self.snapshot.record(ref), for_parent=for_parent)
+            self._blocks[ref] = block
+        return block
+
+    def get_block_at_version(self, usage_id, version_num: int):
+        """The block as it was at ``version_num`` (not cached; saving it conflicts unless it is the draft)."""
+        ref = self.ref_of(usage_id)
+        record = load_version_record(self.snapshot, ref, version_num)
+        return self._construct(record)
+
+    def root(self):
+        return self.get_block(self.usage_key(self.snapshot.root))
+
+    def _construct(self, record: BlockRecord, for_parent=None):
+        cls = load_block_class(record.ref.block_type)
+        usage_key = self.usage_key(record.ref)
+        definition = DefinitionLocator(record.ref.block_type, record.definition_id)
+        keys = ScopeIds(self.user_id, record.ref.block_type, definition, usage_key)
+        block = self.construct_xblock_from_class(cls, keys, for_parent=for_parent)
+        block._lc_record = record
+        block._lc_field_data = self._field_data_for(record, cls)
+        block.edited_on = record.created
+        block.edited_by = record.created_by
+        block.definition_locator = definition
+        return block
+
+    def _field_data_for(self, record: BlockRecord, cls):
+        fields: dict[str, Any] = {}
+        fields.update(record.settings)
+        fields.update(record.content)
+        if getattr(cls, "has_children", False):
+            fields["children"] = children_keys(self.snapshot, record)
+        parent_ref = self.snapshot.parents.get(record.ref)
+        kvs = LearningCoreKVS(fields, parent=parent_key(self.snapshot, record.ref))
+        authored = InheritingFieldData(
+            kvs, lambda ref=record.ref: self.snapshot.inherited_values(ref),
+            parent_is_library_content=parent_ref is not None and parent_ref.block_type == "library_content",
+        )
+        return block_field_data(authored, self._user_data)
+
+    def service(self, block, service_name):
+        if service_name == "field-data":
+            field_data = getattr(block, "_lc_field_data", None)
+            if field_data is not None:
+                return field_data
+        return super().service(block, service_name)
+
+    # -- writing -----------------------------------------------------------------------------------
+    def save_block(self, block) -> None:
+        """Persist authored changes as a new draft version (no-op when nothing authored changed)."""
+        record: BlockRecord | None = getattr(block, "_lc_record", None)
+        if record is None:
+            return
+        kvs = self._authored_kvs(block)
+        settings, content, children = {}, {}, list(record.children)
+        for name, value in kvs.fields.items():
+            field = block.fields.get(name)
+            if field is None:
+                continue
+            if field.scope == Scope.settings:
+                settings[name] = value
+            elif field.scope == Scope.content:
+                content[name] = value
+            elif field.scope == Scope.children:
+                children = refs_from_keys(value)
+        if settings == record.settings and content == record.content and children == record.children:
+            return
+        olx = block_olx(block) if record.kind == "component" else None
+        entity_version = edits.write_block_version(
+            self.snapshot, record, usage_key=self.usage_key(record.ref), settings=settings, content=content,
+            children=children, olx=olx, user_id=self.acting_user_id,
+        )
+        self._apply_saved(record, entity_version, settings, content, children)
+
+    def _authored_kvs(self, block) -> LearningCoreKVS:
+        return block._lc_field_data._scope_mappings[Scope.settings].kvs
+
+    def _apply_saved(self, record, entity_version, settings, content, children) -> None:
+        record.version_id = entity_version.id
+        record.version_num = entity_version.version_num
+        record.settings, record.content = settings, content
+        if children != record.children:
+            for child in record.children:
+                if self.snapshot.parents.get(child) == record.ref:
+                    del self.snapshot.parents[child]
+            record.children = children
+            for child in children:
+                self.snapshot.parents[child] = record.ref
+        self.snapshot._inherited.clear()
+
+    def publish_block(self, usage_key, *, message: str = "") -> int:
+        """Publish a block and its unpublished descendants; returns the PublishLog id."""
+        record = self.snapshot.record(self.ref_of(usage_key))
+        log_entry = edits.publish_entity(self.snapshot.learning_package_id, record.entity_id,
+                                         user_id=self.acting_user_id, message=message)
+        return log_entry.id
+
+    def history(self, usage_key):
+        record = self.snapshot.record(self.ref_of(usage_key))
+        return edits.version_history(record.entity_id)
+
+    def revert_block(self, usage_key, version_num: int):
+        """Put a block back to an earlier version, as a new draft version."""
+        ref = self.ref_of(usage_key)
+        record = self.snapshot.record(ref)
+        if self.branch != BRANCH_DRAFT:
+            raise LcRuntimeError(f"Revert {self.usage_key(ref)} from a draft-branch runtime, not {self.branch}")
+        old = load_version_record(self.snapshot, ref, version_num)
+        entity_version = edits.revert_to_version(self.snapshot, record, old, usage_key=self.usage_key(ref),
+                                                 user_id=self.acting_user_id)
+        self._apply_saved(record, entity_version, old.settings, old.content, list(old.children))
+        self._blocks.pop(ref, None)
+        return entity_version.version_num
+
+    # -- the abstract Runtime API --------------------------------------------------------------------
+    def handler_url(self, block, handler_name, suffix="", query="", thirdparty=False):
+        url = f"/xblock/{block.scope_ids.usage_id}/handler/{handler_name}"
+        if suffix:
+            url += f"/{suffix}"
+        if query:
+            url += f"?{query}"
+        return url
+
+    def resource_url(self, resource):
+        return f"/static/xblock/{resource}"
+
+    def local_resource_url(self, block, uri):
+        return f"/xblock/resource/{block.scope_ids.block_type}/{uri}"
+
+    def publish(self, block, event_type, event_data):
+        """XBlock events (grades, completion) are recorded; the LMS consumes them in edx-platform."""
+        self.events.append((block.scope_ids.usage_id, event_type, event_data))
+
+    def applicable_aside_types(self, block):
+        return []
+
+    def get_asides(self, block):
+        return []

@@ -1,0 +1,102 @@
+"""Versioned writes to one block: new draft versions, stale-write detection, publish, history, revert."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from django.db import transaction
+from openedx_content import api as content_api
+from openedx_content.models_api import Draft, PublishableEntityVersion
+
+from ..data import BlockRef, VersionInfo
+from ..errors import BlockNotFoundError, VersionConflictError
+from ..models import KIND_COMPONENT, BlockVersionFields
+from .codes import definition_id
+from .writer import OLX_PATH, canonical_json, olx_media_type
+
+
+def now() -> datetime:
+    return datetime.now(tz=timezone.utc)
+
+
+def current_draft_version_num(entity_id: int) -> int | None:
+    return Draft.objects.filter(entity_id=entity_id).values_list("version__version_num", flat=True).first()
+
+
+def _check_not_stale(usage_key, entity_id: int, based_on: int | None) -> None:
+    current = current_draft_version_num(entity_id)
+    if current != based_on:
+        raise VersionConflictError(usage_key, based_on=based_on, current=current)
+
+
+def write_block_version(snapshot, record, *, usage_key, settings: dict, content: dict, children: list[BlockRef],
+                        olx: str | None, user_id: int | None = None):
+    """Create the next draft version of ``record``'s block; raises VersionConflictError on a stale write."""
+    created = now()
+    package_ref = str(snapshot.course_key)
+    title = settings.get("display_name") or ""
+    if not isinstance(title, str):
+        title = json.dumps(title)
+    with transaction.atomic():
+        _check_not_stale(usage_key, record.entity_id, record.version_num)
+        if record.kind == KIND_COMPONENT:
+            media_type = content_api.get_or_create_media_type(olx_media_type(record.ref.block_type))
+            media = content_api.get_or_create_text_media(snapshot.learning_package_id, media_type.id, text=olx,
+                                                         created=created)
+            version = content_api.create_next_component_version(
+                record.entity_id, media_to_replace={OLX_PATH: media.id}, created=created, title=title,
+                created_by=user_id,
+            )
+        else:
+            entities = None
+            if children != record.children:
+                entity_ids = _entity_ids(snapshot, children, usage_key)
+                entities = [content_api.get_publishable_entity(eid) for eid in entity_ids]
+            version = content_api.create_next_container_version(
+                record.entity_id, title=title, entities=entities, created=created, created_by=user_id,
+            )
+        entity_version = version.publishable_entity_version
+        BlockVersionFields.objects.create(
+            entity_version=entity_version, content=content, settings=settings,
+            definition_id=definition_id(package_ref, record.ref.block_type, record.ref.block_id,
+                                        canonical_json(content)),
+        )
+    return entity_version
+
+
+def _entity_ids(snapshot, children: list[BlockRef], usage_key) -> list[int]:
+    by_ref = {ref: entity_id for entity_id, ref in snapshot.entity_refs.items()}
+    missing = [ref for ref in children if ref not in by_ref]
+    if missing:
+        raise BlockNotFoundError(missing[0].usage_key(snapshot.course_key))
+    return [by_ref[ref] for ref in children]
+
+
+def publish_entity(learning_package_id: int, entity_id: int, *, user_id: int | None = None, message: str = ""):
+    """Publish one block and every unpublished descendant it holds (Learning Core dependencies)."""
+    drafts = Draft.objects.filter(entity_id=entity_id)
+    return content_api.publish_from_drafts(learning_package_id, draft_qset=drafts, published_by=user_id,
+                                           message=message, published_at=now())
+
+
+def version_history(entity_id: int) -> list[VersionInfo]:
+    draft = Draft.objects.filter(entity_id=entity_id).values_list("version__version_num", flat=True).first()
+    from openedx_content.models_api import Published
+
+    published = Published.objects.filter(entity_id=entity_id).values_list("version__version_num", flat=True).first()
+    return [
+        VersionInfo(num, title, created, created_by, num == draft, num == published)
+        for num, title, created, created_by in PublishableEntityVersion.objects.filter(entity_id=entity_id)
+        .order_by("version_num").values_list("version_num", "title", "created", "created_by_id")
+    ]
+
+
+def revert_to_version(snapshot, record, version_record, *, usage_key, user_id: int | None = None):
+    """Make a new draft version equal to ``version_record`` (history is kept; nothing is rewritten)."""
+    olx = None
+    if record.kind == KIND_COMPONENT:
+        olx = PublishableEntityVersion.objects.get(id=version_record.version_id).componentversion.media.get(
+            componentversionmedia__path=OLX_PATH).text
+    return write_block_version(snapshot, record, usage_key=usage_key, settings=version_record.settings,
+                               content=version_record.content, children=list(version_record.children), olx=olx,
+                               user_id=user_id)

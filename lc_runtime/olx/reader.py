@@ -97,7 +97,7 @@ class _TreeBuilder:
         if ref in self.blocks or ref in self.pending:
             raise OlxError(f"duplicate block {ref}: the same (type, url_name) is defined twice",
                            path=self.runtime.current_file, block=str(ref))
-        self.pending[ref] = (node, self.runtime.current_file)
+        self.pending[ref] = (node, self.runtime.current_file)  # the file holding the child element
         self.parent_of[ref] = parent
 
     def _is_ancestor(self, ref, parent) -> bool:
@@ -109,8 +109,14 @@ class _TreeBuilder:
 
     def parse(self, ref: BlockRef, node, source_path: str) -> OlxBlock:
         usage_id = ref.usage_key(self.course_key)
-        self.runtime.current_file = (olx_rules.pointer_path(node.tag, node.get("url_name"))
-                                     if olx_rules.is_pointer_tag(node) else source_path)
+        if olx_rules.is_pointer_tag(node):
+            pointed = olx_rules.pointer_path(node.tag, node.get("url_name"))
+            if not self.fs.exists(pointed):
+                raise OlxError(f"missing file {pointed} for <{node.tag} url_name=\"{node.get('url_name')}\"/>",
+                               path=source_path, block=str(usage_id))
+            self.runtime.current_file = pointed
+        else:
+            self.runtime.current_file = source_path
         try:
             block = self.runtime.parse_node(node, usage_id)
             olx = standalone_olx(node, self.runtime)

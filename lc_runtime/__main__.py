@@ -1,0 +1,4 @@
+"""``python -m lc_runtime`` is the ``lc-runtime`` command."""
+from .cli import main
+
+raise SystemExit(main())

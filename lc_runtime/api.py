@@ -1,0 +1,66 @@
+"""Public Python API of lc-runtime's Learning Core side. Everything else is internal."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.db import transaction
+
+from .data import BRANCH_DRAFT, BRANCH_PUBLISHED, BlockRef, CourseTree, OlxBlock, ParsedFields, VersionInfo
+from .dump import dumps, lc_blocks, make_dump
+from .errors import (
+    BlockNotFoundError,
+    CourseExistsError,
+    CourseNotFoundError,
+    InvalidFieldValueError,
+    LcRuntimeError,
+    OlxError,
+    VersionConflictError,
+)
+from .olx.reader import read_course
+from .runtime import LearningCoreRuntime
+from .storage.writer import ImportResult, delete_course, write_course
+
+__all__ = [
+    "BRANCH_DRAFT", "BRANCH_PUBLISHED", "BlockNotFoundError", "BlockRef", "CourseExistsError", "CourseNotFoundError",
+    "CourseTree", "ImportResult", "InvalidFieldValueError", "LcRuntimeError", "LearningCoreRuntime", "OlxBlock",
+    "OlxError", "ParsedFields", "VersionConflictError", "VersionInfo", "delete_course", "dump_course",
+    "export_course_olx", "import_olx", "load_block", "read_course",
+]
+
+
+def import_olx(path: str | Path, *, course_key: str | None = None, replace: bool = False,
+               user_id: int | None = None) -> tuple[CourseTree, ImportResult]:
+    """Read, parse and store a course in one transaction: on any error the database is unchanged.
+
+    Parsing is inside the transaction too, because some real block classes write while parsing
+    (video transcripts into edx-val, ORA rubrics).
+    """
+    with transaction.atomic():
+        tree = read_course(path, course_key)
+        result = write_course(tree, replace=replace, user_id=user_id)
+    return tree, result
+
+
+def load_block(usage_key, *, branch: str = BRANCH_DRAFT, version: int | None = None, user_id=None):
+    """Load one block by ``block-v1`` usage key at a branch, or at an explicit version number."""
+    runtime = LearningCoreRuntime(usage_key.course_key, branch=branch, user_id=user_id)
+    if version is not None:
+        return runtime.get_block_at_version(usage_key, version)
+    return runtime.get_block(usage_key)
+
+
+def dump_course(course_key, *, branch: str = BRANCH_DRAFT) -> dict:
+    """The canonical dump of a Learning Core course (see :mod:`lc_runtime.dump`)."""
+    runtime = LearningCoreRuntime(course_key, branch=branch)
+    return make_dump(runtime.course_key, "learning_core", branch, lc_blocks(runtime))
+
+
+def export_course_olx(course_key, destination: str | Path, *, branch: str = BRANCH_DRAFT) -> Path:
+    """Write the course as an OLX directory (re-importable)."""
+    from .olx.export import export_course
+
+    return export_course(LearningCoreRuntime(course_key, branch=branch), Path(destination))
+
+
+# Keep ``dumps`` importable from the API for the CLI.
+__all__.append("dumps")

@@ -1,0 +1,134 @@
+"""The ``lc-runtime`` command: thin argument parsing over :mod:`lc_runtime.api`."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+DEFAULT_DB = "var/lc-runtime.sqlite3"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lc-runtime", description="Open edX courses in Learning Core.")
+    parser.add_argument("--db", default=None, help=f"SQLite database file (default: {DEFAULT_DB})")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("import-olx", help="import an OLX course (directory or .tar.gz) into Learning Core")
+    p.add_argument("path")
+    p.add_argument("--course-key", default=None, help="store under this key instead of course.xml's")
+    p.add_argument("--replace", action="store_true", help="replace the course if it exists")
+
+    p = sub.add_parser("tree", help="print the course tree")
+    p.add_argument("course_key")
+    p.add_argument("--branch", choices=("draft", "published"), default="draft")
+
+    p = sub.add_parser("export-olx", help="export a course to an OLX directory")
+    p.add_argument("course_key")
+    p.add_argument("dest")
+    p.add_argument("--branch", choices=("draft", "published"), default="draft")
+
+    p = sub.add_parser("dump", help="canonical JSON of every block and field")
+    p.add_argument("course_key")
+    p.add_argument("--branch", choices=("draft", "published"), default="draft")
+    p.add_argument("--source", choices=("learning_core",), default="learning_core")
+    p.add_argument("--out", default=None, help="write to this file instead of stdout")
+
+    p = sub.add_parser("bench", help="benchmark: import rate, bulk load vs naive per-block load (JSON)")
+    p.add_argument("--blocks", type=int, default=1000, help="leaf blocks in the generated course")
+    p.add_argument("--out", default=None)
+
+    p = sub.add_parser("demo", help="import the demo course and show what was built")
+    p.add_argument("--olx", required=True, help="the demo course's OLX directory")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from . import bootstrap
+
+    db = args.db or DEFAULT_DB
+    if args.command in ("demo", "bench") and args.db is None:
+        db = f"var/{args.command}.sqlite3"
+        if args.command == "bench":
+            Path(db).unlink(missing_ok=True)
+    bootstrap.setup(db)
+    from .errors import LcRuntimeError
+
+    try:
+        return COMMANDS[args.command](args)
+    except LcRuntimeError as exc:
+        print(f"lc-runtime: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_import(args) -> int:
+    from . import api
+
+    started = time.perf_counter()
+    tree, result = api.import_olx(args.path, course_key=args.course_key, replace=args.replace)
+    elapsed = time.perf_counter() - started
+    print(f"Imported {result.course_key}: {len(tree.blocks)} blocks, {result.uploads} files in {elapsed:.2f} s")
+    for block_type, count in result.blocks_by_type.items():
+        print(f"  {block_type:<20} {count}")
+    return 0
+
+
+def cmd_tree(args) -> int:
+    from .runtime import LearningCoreRuntime
+
+    runtime = LearningCoreRuntime(args.course_key, branch=args.branch)
+    snapshot = runtime.snapshot
+
+    def show(ref, depth):
+        record = snapshot.blocks[ref]
+        name = record.settings.get("display_name", "")
+        print(f"{'  ' * depth}{ref.block_type} {ref.block_id}  v{record.version_num}  {name}")
+        for child in record.children:
+            show(child, depth + 1)
+
+    show(snapshot.root, 0)
+    for record in snapshot.detached():
+        print(f"(detached) {record.ref.block_type} {record.ref.block_id}  v{record.version_num}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from . import api
+
+    path = api.export_course_olx(args.course_key, args.dest, branch=args.branch)
+    print(f"Exported {args.course_key} to {path}")
+    return 0
+
+
+def cmd_dump(args) -> int:
+    from . import api
+
+    text = api.dumps(api.dump_course(args.course_key, branch=args.branch))
+    if args.out:
+        Path(args.out).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import run_bench
+
+    report = run_bench(leaf_blocks=args.blocks)
+    text = json.dumps(report, indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    return run_demo(Path(args.olx))
+
+
+COMMANDS = {"import-olx": cmd_import, "tree": cmd_tree, "export-olx": cmd_export, "dump": cmd_dump,
+            "bench": cmd_bench, "demo": cmd_demo}

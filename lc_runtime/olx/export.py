@@ -1,0 +1,143 @@
+"""Export a Learning Core course to an OLX directory that imports back to the same ``dump``.
+
+Leaf blocks export through their own class (``add_xml_to_node``), as edx-platform's exporter does:
+legacy blocks write ``<type>/<id>.xml`` (HTML also ``.html``) and leave a pointer, pure XBlocks
+are written inline. Parents (stand-ins) follow XmlMixin's rules: settings as attributes, the
+course's settings in ``policies/<run>/policy.json`` and its grading policy beside it.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fs.osfs import OSFS
+from lxml import etree
+from openedx_content.models_api import ComponentVersionMedia
+from xblock.fields import Scope
+
+from ..blocks.olx_rules import METADATA_TO_STRIP, pointer_path, serialize_attribute
+from ..models import KIND_UPLOAD, LcCourse
+
+
+def _write_xml(fs, path: str, element) -> None:
+    fs.makedirs(str(Path(path).parent), recreate=True)
+    fs.writebytes(path, etree.tostring(element, pretty_print=True, encoding="utf-8"))
+
+
+def _settings_attributes(block, element, *, skip=()) -> None:
+    for name, field in sorted(block.fields.items()):
+        if field.scope != Scope.settings or name in METADATA_TO_STRIP or name in skip:
+            continue
+        if name == "xml_attributes" or not field.is_set_on(block):
+            continue
+        element.set(name, serialize_attribute(field.to_json(getattr(block, name))))
+    for key, value in sorted(getattr(block, "xml_attributes", {}).items()):
+        if key not in METADATA_TO_STRIP:
+            element.set(key, serialize_attribute(value))
+
+
+class _Exporter:
+    def __init__(self, runtime, destination: Path):
+        self.runtime = runtime
+        self.snapshot = runtime.snapshot
+        destination = destination.resolve()
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        # A SubFS, as edx-platform's exporter uses: edx-val's transcript export needs ``delegate_fs``.
+        self.fs = OSFS(str(destination.parent)).makedir(destination.name, recreate=True)
+        runtime.export_fs = self.fs
+
+    def run(self) -> None:
+        root = self.runtime.root()
+        run = root.scope_ids.usage_id.block_id
+        course_key = self.snapshot.course_key
+        self.fs.writebytes("course.xml", etree.tostring(
+            etree.Element("course", url_name=run, org=course_key.org, course=course_key.course),
+            encoding="utf-8"))
+        self._export_course(root, run)
+        for record in self.snapshot.detached():
+            self._export_detached(self.runtime.get_block(self.runtime.usage_key(record.ref)))
+        self._export_static()
+
+    def _child_node(self, parent_element, child) -> None:
+        if child.has_children:
+            element = self._container_element(child)
+            path = pointer_path(child.scope_ids.block_type, child.scope_ids.usage_id.block_id)
+            _write_xml(self.fs, path, element)
+            etree.SubElement(parent_element, child.scope_ids.block_type, url_name=child.scope_ids.usage_id.block_id)
+            return
+        node = etree.SubElement(parent_element, child.scope_ids.block_type)
+        if getattr(child, "is_placeholder", False):
+            inline = etree.fromstring(child.olx)
+            inline.set("url_name", child.scope_ids.usage_id.block_id)
+            parent_element.replace(node, inline)
+            return
+        child.add_xml_to_node(node)
+        node.set("url_name", child.scope_ids.usage_id.block_id)
+        if not hasattr(child, "load_definition_xml"):
+            node.set("xblock-family", "xblock.v1")
+
+    def _container_element(self, block):
+        element = etree.Element(block.scope_ids.block_type)
+        _settings_attributes(block, element)
+        for name, field in sorted(block.fields.items()):
+            if field.scope == Scope.content and field.is_set_on(block):
+                element.set(name, serialize_attribute(field.to_json(getattr(block, name))))
+        for child in block.get_children():
+            self._child_node(element, child)
+        return element
+
+    def _export_course(self, course, run: str) -> None:
+        element = etree.Element("course")
+        for child in course.get_children():
+            self._child_node(element, child)
+        for title, url in getattr(course, "textbooks", []) or []:
+            etree.SubElement(element, "textbook", title=title or "", book_url=url or "")
+        if course.fields["wiki_slug"].is_set_on(course) and course.wiki_slug is not None:
+            etree.SubElement(element, "wiki", slug=course.wiki_slug)
+        if course.fields.get("license") is not None and course.fields["license"].is_set_on(course):
+            element.set("license", course.license or "")
+        _write_xml(self.fs, f"course/{run}.xml", element)
+        policy = {}
+        for name, field in sorted(course.fields.items()):
+            if field.scope == Scope.settings and name != "xml_attributes" and field.is_set_on(course):
+                policy[name] = field.to_json(getattr(course, name))
+        for key, value in course.xml_attributes.items():
+            if key != "filename":
+                policy[key] = value
+        self.fs.makedirs(f"policies/{run}", recreate=True)
+        self.fs.writetext(f"policies/{run}/policy.json",
+                          json.dumps({f"course/{run}": policy}, indent=4, sort_keys=True, default=str))
+        if course.fields["grading_policy"].is_set_on(course):
+            self.fs.writetext(f"policies/{run}/grading_policy.json",
+                              json.dumps(course.grading_policy, indent=4, sort_keys=True))
+        extras = LcCourse.objects.get(course_key=str(self.snapshot.course_key)).olx_extras
+        if extras.get("assets") is not None:
+            self.fs.writetext("policies/assets.json", json.dumps(extras["assets"], indent=4, sort_keys=True))
+
+    def _export_detached(self, block) -> None:
+        block_type, block_id = block.scope_ids.block_type, block.scope_ids.usage_id.block_id
+        directory = {"about": "about", "course_info": "info", "static_tab": "tabs"}[block_type]
+        self.fs.makedirs(directory, recreate=True)
+        self.fs.writetext(f"{directory}/{block_id}.html", block.data or "")
+        if block_type == "course_info" and block.fields["items"].is_set_on(block):
+            self.fs.writetext(f"{directory}/{block_id}.items.json", json.dumps(block.items, indent=4))
+
+    def _export_static(self) -> None:
+        course = LcCourse.objects.get(course_key=str(self.snapshot.course_key))
+        rows = ComponentVersionMedia.objects.filter(
+            component_version__publishable_entity_version__draft__entity__lc_block__course=course,
+            component_version__publishable_entity_version__draft__entity__lc_block__kind=KIND_UPLOAD,
+        ).select_related("media")
+        for row in rows:
+            path = row.path[len("static/"):] if row.path.startswith("static/") else row.path
+            target = f"static/{path}"
+            self.fs.makedirs(str(Path(target).parent), recreate=True)
+            self.fs.writebytes(target, row.media.read_file().read())
+
+
+def export_course(runtime, destination: Path) -> Path:
+    _Exporter(runtime, destination).run()
+    return destination
+
+
+__all__ = ["export_course"]

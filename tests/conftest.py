@@ -1,0 +1,51 @@
+"""Test setup: a real SQLite database (migrated once per session) and the shared demo course OLX."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_TMP = tempfile.mkdtemp(prefix="lc-runtime-tests-")
+os.environ["LC_RUNTIME_DB"] = str(Path(_TMP) / "test.sqlite3")
+os.environ["LC_RUNTIME_MEDIA"] = str(Path(_TMP) / "media")
+
+from lc_runtime import bootstrap  # noqa: E402
+
+bootstrap.setup()
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("LC_RUNTIME_SHARED", REPO.parent / "shared"))
+DEMO_OLX = SHARED / "fixtures" / "olx" / "demo-course" / "course"
+DEMO_KEY = "course-v1:OpenedX+DemoX+DemoCourse"
+
+
+def pytest_report_header(config):
+    return f"lc-runtime test database: {os.environ['LC_RUNTIME_DB']}; demo OLX: {DEMO_OLX}"
+
+
+@pytest.fixture(scope="session")
+def demo_olx() -> Path:
+    if not DEMO_OLX.is_dir():
+        pytest.fail(f"The demo course OLX is missing at {DEMO_OLX} (CI needs ../shared beside the checkout)")
+    return DEMO_OLX
+
+
+@pytest.fixture(scope="session")
+def demo_course(demo_olx):
+    """The demo course imported once, committed; tests that write use ``rollback``."""
+    from lc_runtime import api
+
+    tree, result = api.import_olx(demo_olx, replace=True)
+    return tree, result
+
+
+@pytest.fixture
+def rollback():
+    """Run the test inside a transaction that is rolled back afterwards."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)

@@ -21,10 +21,8 @@ SKIPPED_FIELDS = frozenset({"children", "parent"})
 
 
 def scope_name(scope) -> str:
-    name = getattr(scope, "name", None)
-    if name:
-        return name
-    return str(scope).lower()
+    """``settings``, ``content``, …; ``Scope.children``/``Scope.parent`` are Sentinels named "Scope.x"."""
+    return str(getattr(scope, "name", None) or scope).rsplit(".", 1)[-1].lower()
 
 
 def plain_key(key) -> str | None:

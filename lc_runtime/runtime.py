@@ -86,12 +86,15 @@ class LearningCoreRuntime(Runtime):
     def ref_of(self, usage_key) -> BlockRef:
         if isinstance(usage_key, str):
             usage_key = UsageKey.from_string(usage_key)
+        ref = BlockRef(usage_key.block_type, usage_key.block_id)
+        if self.snapshot._keys.get(ref) is usage_key:
+            return ref
         if usage_key.course_key.for_branch(None).version_agnostic() != self.course_key:
             raise BlockNotFoundError(usage_key, branch=self.branch)
-        return BlockRef(usage_key.block_type, usage_key.block_id)
+        return ref
 
     def usage_key(self, ref: BlockRef):
-        return ref.usage_key(self.course_key)
+        return self.snapshot.key_of(ref)
 
     # -- loading -----------------------------------------------------------------------------------
     def get_block(self, usage_id, for_parent=None):

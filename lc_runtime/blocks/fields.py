@@ -57,6 +57,9 @@ def _is_number(value: Any) -> bool:
 # --------------------------------------------------------------------------- dates and durations
 
 
+_FULL_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
 class Date(xfields.Date):
     """Timezone-aware datetime; JSON is an ISO string (``...Z`` when in UTC)."""
 
@@ -65,6 +68,13 @@ class Date(xfields.Date):
 
     def _parse_iso(self, text: str) -> datetime.datetime | None:
         """Parse with dateutil; None (and a warning) if the month or day is missing."""
+        if _FULL_ISO_DATE.match(text):  # the stored form: a full date, so fromisoformat is exact and fast
+            try:
+                parsed = datetime.datetime.fromisoformat(text)
+            except ValueError:
+                parsed = None
+            if parsed is not None:
+                return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
         # dateutil fills missing parts from a default.  Parsing against two
         # defaults that differ in month and day reveals whether either was
         # missing; a missing year still defaults to the current one.

@@ -11,12 +11,12 @@ from ..data import BlockRef
 
 
 def children_keys(snapshot, record) -> list:
-    return [child.usage_key(snapshot.course_key) for child in record.children]
+    return [snapshot.key_of(child) for child in record.children]
 
 
 def parent_key(snapshot, ref: BlockRef):
     parent = snapshot.parents.get(ref)
-    return parent.usage_key(snapshot.course_key) if parent is not None else None
+    return snapshot.key_of(parent) if parent is not None else None
 
 
 def refs_from_keys(values) -> list[BlockRef]:

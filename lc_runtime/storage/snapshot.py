@@ -52,6 +52,14 @@ class CourseSnapshot:
     parents: dict[BlockRef, BlockRef]
     entity_refs: dict[int, BlockRef]
     _inherited: dict[BlockRef, dict[str, Any]] = field(default_factory=dict)
+    _keys: dict[BlockRef, Any] = field(default_factory=dict)
+
+    def key_of(self, ref: BlockRef):
+        """The block's usage key (built once: opaque keys are costly to construct)."""
+        key = self._keys.get(ref)
+        if key is None:
+            key = self._keys[ref] = ref.usage_key(self.course_key)
+        return key
 
     def record(self, ref: BlockRef) -> BlockRecord:
         try:

@@ -27,6 +27,14 @@ class InheritingFieldData(KvsFieldData):
         super().__init__(kvs)
         self._inherited = inherited
         self._parent_is_library_content = parent_is_library_content
+        self._keys: dict[str, object] = {}
+
+    def _key(self, block, name):
+        """One field data serves one block, so each field's KVS key is built once."""
+        key = self._keys.get(name)
+        if key is None:
+            key = self._keys[name] = super()._key(block, name)
+        return key
 
     @property
     def kvs(self) -> LearningCoreKVS:

@@ -18,8 +18,11 @@ from xblock.runtime import KeyValueStore
 AUTHORED_SCOPES = (Scope.parent, Scope.children, Scope.settings, Scope.content)
 
 
+_AUTHORED_NAMES = frozenset(str(getattr(scope, "name", None) or scope) for scope in AUTHORED_SCOPES)
+
+
 def _is_authored(scope) -> bool:
-    return any(scope == valid for valid in AUTHORED_SCOPES)
+    return str(getattr(scope, "name", None) or scope) in _AUTHORED_NAMES
 
 
 class LearningCoreKVS(KeyValueStore):

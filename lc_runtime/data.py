@@ -36,6 +36,25 @@ class BlockRef(NamedTuple):
         return f"{self.block_type}/{self.block_id}"
 
 
+def depth_first(root: BlockRef, children_of) -> Iterator[BlockRef]:
+    """Pre-order walk from ``root``; ``children_of(ref)`` returns None for refs that do not exist.
+
+    Each ref is visited once, so a block listed by two parents appears where it is first reached.
+    """
+    seen: set[BlockRef] = set()
+    stack = [root]
+    while stack:
+        ref = stack.pop()
+        if ref in seen:
+            continue
+        children = children_of(ref)
+        if children is None:
+            continue
+        seen.add(ref)
+        yield ref
+        stack.extend(reversed(children))
+
+
 @dataclass
 class OlxBlock:
     """One block of an OLX course, before its fields are parsed.
@@ -84,16 +103,8 @@ class CourseTree:
 
     def tree_order(self) -> Iterator[OlxBlock]:
         """Blocks reachable from the root, depth first, children in order."""
-        seen: set[BlockRef] = set()
-        stack = [self.root]
-        while stack:
-            ref = stack.pop()
-            if ref in seen or ref not in self.blocks:
-                continue
-            seen.add(ref)
-            block = self.blocks[ref]
-            yield block
-            stack.extend(reversed(block.children))
+        for ref in depth_first(self.root, lambda r: self.blocks[r].children if r in self.blocks else None):
+            yield self.blocks[ref]
 
     def detached_blocks(self) -> list[OlxBlock]:
         return [b for b in self.blocks.values() if b.detached]

@@ -12,7 +12,9 @@ from opaque_keys.edx.locator import CourseLocator
 from xblock.core import XBlock
 from xblock.field_data import DictFieldData
 from xblock.fields import ScopeIds
-from xblock.runtime import IdGenerator, Runtime
+from xblock.runtime import IdGenerator
+
+from .runtimes import NoServingRuntime
 
 from lc_runtime.blocks.mixins import DEFAULT_MIXINS, INHERITABLE_FIELDS
 from lc_runtime.blocks.registry import block_class_info, load_block_class
@@ -67,10 +69,8 @@ class _BareIds(IdGenerator):
         raise NotImplementedError
 
 
-class BareImportRuntime(Runtime):
+class BareImportRuntime(NoServingRuntime):
     """What a new user writes: a plain Runtime plus the hooks edx-platform's import runtime has."""
-
-    user_id = None
 
     def __init__(self, course_dir):
         ids = _BareIds(CourseLocator("OpenedX", "DemoX", "DemoCourse"))
@@ -83,17 +83,6 @@ class BareImportRuntime(Runtime):
     def parse_asides(self, node, def_id, usage_id, id_generator):
         return []
 
-    def handler_url(self, *args, **kwargs):
-        raise NotImplementedError
-
-    def resource_url(self, *args, **kwargs):
-        raise NotImplementedError
-
-    def local_resource_url(self, *args, **kwargs):
-        raise NotImplementedError
-
-    def publish(self, *args, **kwargs):
-        pass
 
 
 @pytest.mark.parametrize("block_type,entry_point", [("html", "_html_extracted"), ("problem", "_problem_extracted")])

@@ -14,7 +14,9 @@ from xblock import fields as xfields
 from xblock.core import XBlock
 from xblock.field_data import DictFieldData
 from xblock.fields import Scope, ScopeIds
-from xblock.runtime import MemoryIdManager, Runtime
+from xblock.runtime import MemoryIdManager
+
+from .runtimes import NoServingRuntime
 from xblock.scorable import Score
 
 from lc_runtime.blocks import fields as f
@@ -443,22 +445,6 @@ class TestStrings(unittest.TestCase):
         assert isinstance(field, xfields.String)
 
 
-class _Runtime(Runtime):
-    """Just enough runtime to put fields on a block."""
-
-    def handler_url(self, *args, **kwargs):
-        raise NotImplementedError
-
-    def resource_url(self, *args, **kwargs):
-        raise NotImplementedError
-
-    def local_resource_url(self, *args, **kwargs):
-        raise NotImplementedError
-
-    def publish(self, *args, **kwargs):
-        raise NotImplementedError
-
-
 class _Block(XBlock):
     start = f.Date(scope=Scope.settings, default=datetime.datetime(2030, 1, 1, tzinfo=UTC))
     graceperiod = f.Timedelta(scope=Scope.settings)
@@ -472,7 +458,7 @@ class TestOnABlock:
     def make(self, stored):
         data = DictFieldData(stored)
         ids = MemoryIdManager()
-        runtime = _Runtime(ids, ids, services={"field-data": data})
+        runtime = NoServingRuntime(ids, ids, services={"field-data": data})
         block = runtime.construct_xblock_from_class(_Block, ScopeIds("u", "test", "d", "u1"))
         return block, data
 

@@ -16,7 +16,7 @@ from opaque_keys.edx.keys import CourseKey
 from opaque_keys.edx.locator import CourseLocator
 
 from ..blocks.mixins import INHERITABLE_FIELDS
-from ..data import BRANCH_DRAFT, BRANCH_PUBLISHED, BRANCHES, BlockRef
+from ..data import BRANCH_DRAFT, BRANCH_PUBLISHED, BRANCHES, BlockRef, depth_first
 from ..errors import BlockNotFoundError, CourseNotFoundError, LcRuntimeError
 from ..models import BlockVersionFields, LcBlock, LcCourse
 
@@ -68,16 +68,12 @@ class CourseSnapshot:
             raise BlockNotFoundError(ref.usage_key(self.course_key), branch=self.branch) from None
 
     def tree_order(self) -> Iterator[BlockRecord]:
-        seen: set[BlockRef] = set()
-        stack = [self.root] if self.root in self.blocks else []
-        while stack:
-            ref = stack.pop()
-            if ref in seen or ref not in self.blocks:
-                continue
-            seen.add(ref)
-            record = self.blocks[ref]
-            yield record
-            stack.extend(reversed(record.children))
+        for ref in depth_first(self.root, self._children_of):
+            yield self.blocks[ref]
+
+    def _children_of(self, ref: BlockRef):
+        record = self.blocks.get(ref)
+        return record.children if record is not None else None
 
     def detached(self) -> list[BlockRecord]:
         return [record for record in self.blocks.values() if record.detached]
@@ -170,14 +166,8 @@ def load_snapshot(course_key, branch: str = BRANCH_DRAFT) -> CourseSnapshot:
 
 
 def _ordered(blocks: dict[BlockRef, BlockRecord], root: BlockRef) -> dict[BlockRef, BlockRecord]:
-    out: dict[BlockRef, BlockRecord] = {}
-    stack = [root]
-    while stack:
-        ref = stack.pop()
-        if ref in out or ref not in blocks:
-            continue
-        out[ref] = blocks[ref]
-        stack.extend(reversed(blocks[ref].children))
+    """Tree blocks depth first, then the detached ones (course files are not blocks)."""
+    out = {ref: blocks[ref] for ref in depth_first(root, lambda r: blocks[r].children if r in blocks else None)}
     for ref, record in blocks.items():
         if ref not in out and record.kind != "upload":
             out[ref] = record

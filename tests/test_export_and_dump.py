@@ -13,11 +13,18 @@ DEMO_KEY = "course-v1:OpenedX+DemoX+DemoCourse"
 
 
 @pytest.mark.usefixtures("rollback")
-def test_demo_export_then_reimport_gives_an_identical_dump(demo_course, tmp_path):
+def test_demo_export_then_reimport_gives_an_identical_dump(demo_course, demo_olx, tmp_path):
     before = dumps(api.dump_course(DEMO_KEY))
     out = tmp_path / "export"
     api.export_course_olx(DEMO_KEY, out)
     assert (out / "course.xml").is_file() and (out / "policies/DemoCourse/policy.json").is_file()
+    source_files = {p.relative_to(demo_olx / "static"): p.read_bytes() for p in (demo_olx / "static").rglob("*")
+                    if p.is_file()}
+    exported_files = {p.relative_to(out / "static"): p.read_bytes() for p in (out / "static").rglob("*")
+                      if p.is_file()}
+    assert exported_files == source_files
+    assert json.loads((out / "policies/assets.json").read_text()) == json.loads(
+        (demo_olx / "policies/assets.json").read_text())
     api.import_olx(out, replace=True)
     after = dumps(api.dump_course(DEMO_KEY))
     assert after == before

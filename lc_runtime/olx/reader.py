@@ -183,7 +183,7 @@ def _read_static(fs) -> list[StaticFile]:
     if fs.isdir("static"):
         for path in sorted(fs.walk.files("static")):
             with fs.open(path, "rb") as handle:
-                files.append(StaticFile(path=path[len("/static/"):], data=handle.read()))
+                files.append(StaticFile(path=path.lstrip("/")[len("static/"):], data=handle.read()))
     return files
 
 

@@ -37,6 +37,8 @@ setup(
         "console_scripts": ["lc-runtime = lc_runtime.cli:main"],
         "lms.djangoapp": ["lc_runtime = lc_runtime.apps:LcRuntimeConfig"],
         "cms.djangoapp": ["lc_runtime = lc_runtime.apps:LcRuntimeConfig"],
+        # Extensions of the lc-runtime command from higher layers (see lc_runtime/cli.py).
+        "lc_runtime.cli": ["split = modulestore_compat.cli"],
     },
     classifiers=[
         "Framework :: Django :: 5.2",

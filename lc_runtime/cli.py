@@ -10,6 +10,22 @@ from pathlib import Path
 DEFAULT_DB = "var/lc-runtime.sqlite3"
 
 
+def _load_extensions():
+    """Higher layers (modulestore_compat, conformance) add commands and dump sources through the
+    ``lc_runtime.cli`` entry point group, so this package never imports them (layering)."""
+    from importlib.metadata import entry_points
+
+    registers, sources = [], {}
+    for entry_point in sorted(entry_points(group="lc_runtime.cli"), key=lambda e: e.name):
+        extension = entry_point.load()
+        registers.append(extension.register)
+        sources.update(getattr(extension, "DUMP_SOURCES", {}))
+    return registers, sources
+
+
+EXTENSIONS, DUMP_SOURCES = _load_extensions()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lc-runtime", description="Open edX courses in Learning Core.")
     parser.add_argument("--db", default=None, help=f"SQLite database file (default: {DEFAULT_DB})")
@@ -32,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("dump", help="canonical JSON of every block and field")
     p.add_argument("course_key")
     p.add_argument("--branch", choices=("draft", "published"), default="draft")
-    p.add_argument("--source", choices=("learning_core",), default="learning_core")
+    p.add_argument("--source", choices=sorted({"learning_core", *DUMP_SOURCES}), default="learning_core",
+                   help="which store to read (extensions add sources, e.g. split)")
+    p.add_argument("--mongo", default=None, help="with --source split: a mongodb:// URI instead of the embedded store")
     p.add_argument("--out", default=None, help="write to this file instead of stdout")
 
     p = sub.add_parser("bench", help="benchmark: import rate, bulk load vs naive per-block load (JSON)")
@@ -41,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="import the demo course and show what was built")
     p.add_argument("--olx", required=True, help="the demo course's OLX directory")
+    for register in EXTENSIONS:
+        register(sub, COMMANDS)
     return parser
 
 
@@ -61,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     except LcRuntimeError as exc:
         print(f"lc-runtime: error: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:  # Split's own errors (ItemNotFoundError, …) are user errors too
+        if type(exc).__module__.startswith(("modulestore_compat", "xmodule")):
+            print(f"lc-runtime: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
+        raise
 
 
 def cmd_import(args) -> int:
@@ -105,7 +130,11 @@ def cmd_export(args) -> int:
 def cmd_dump(args) -> int:
     from . import api
 
-    text = api.dumps(api.dump_course(args.course_key, branch=args.branch))
+    if args.source == "learning_core":
+        dump = api.dump_course(args.course_key, branch=args.branch)
+    else:
+        dump = DUMP_SOURCES[args.source](args)
+    text = api.dumps(dump)
     if args.out:
         Path(args.out).write_text(text)
     else:

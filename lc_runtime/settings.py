@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "openassessment.workflow",
     "openassessment.assessment",
     "lc_runtime",
+    "modulestore_compat",
 ]
 
 # Learning Core keeps file media (static assets) here; it must not be served publicly.
@@ -68,6 +69,7 @@ TEMPLATES = [
 TRANSCRIPT_LANG_CACHE_TIMEOUT = 60 * 60 * 24
 FEATURES: dict = {}
 STATIC_URL = "/static/"
+LMS_ROOT_URL = os.environ.get("LC_RUNTIME_LMS_ROOT_URL", "http://localhost:18000")
 MEDIA_URL = "/media/"
 
 LOGGING = {

@@ -40,3 +40,28 @@ def test_import_tree_dump_export_and_errors(tmp_path):
     assert "already exists" in again.stderr and "Traceback" not in again.stderr
     missing = run(tmp_path, "dump", "course-v1:No+Such+Course")
     assert missing.returncode == 1 and "course-v1:No+Such+Course is not stored" in missing.stderr
+
+
+def test_split_commands_and_split_dump(tmp_path):
+    olx = standard_course(tmp_path / "olx")
+    imported = run(tmp_path, "split", "import-olx", str(olx))
+    assert imported.returncode == 0, imported.stderr
+    assert "Imported course-v1:TestX+T101+2026 into Split: 10 blocks" in imported.stdout
+    exported = run(tmp_path, "split", "export-json", "course-v1:TestX+T101+2026", str(tmp_path / "docs"))
+    assert exported.returncode == 0, exported.stderr
+    assert {p.name for p in (tmp_path / "docs").iterdir()} == {"active_versions.json", "structures.json",
+                                                               "definitions.json"}
+    for branch in ("draft", "published"):
+        out = tmp_path / f"split-{branch}.json"
+        dumped = run(tmp_path, "dump", "course-v1:TestX+T101+2026", "--source", "split", "--branch", branch,
+                     "--out", str(out))
+        assert dumped.returncode == 0, dumped.stderr
+        data = json.loads(out.read_text())
+        assert data["source"] == "split" and data["branch"] == branch and len(data["blocks"]) == 10
+        assert data["blocks"][0]["usage_key"] == "block-v1:TestX+T101+2026+type@course+block@2026"
+    other_db = tmp_path / "other"
+    other_db.mkdir()
+    loaded = run(other_db, "split", "import-json", str(tmp_path / "docs"))
+    assert loaded.returncode == 0 and "course-v1:TestX+T101+2026" in loaded.stdout, loaded.stderr
+    again = run(other_db, "split", "import-json", str(tmp_path / "docs"))
+    assert again.returncode == 1 and "DuplicateCourseError" in again.stderr

@@ -21,7 +21,36 @@ LmsBlockMixin = _mixin("LmsBlockMixin", "LmsBlockMixin", "LMS-wide settings ever
 InheritanceMixin = _mixin(
     "InheritanceMixin", "InheritanceMixin", "Settings a block inherits from its ancestors unless set on itself."
 )
-XModuleFieldsMixin = _mixin("XModuleFieldsMixin", "XModuleFields", "``display_name`` for every block.")
+_XModuleFields = _mixin("_XModuleFields", "XModuleFields", "``display_name`` for every block.")
+
+
+class XModuleFieldsMixin(_XModuleFields):
+    """``display_name`` plus the key accessors edx-platform's ``XModuleMixin`` gives every block."""
+
+    @property
+    def location(self):
+        return self.scope_ids.usage_id
+
+    @location.setter
+    def location(self, value):
+        self.scope_ids = self.scope_ids._replace(usage_id=value)
+
+    @property
+    def category(self) -> str:
+        return self.scope_ids.block_type
+
+    @property
+    def url_name(self) -> str:
+        return self.scope_ids.usage_id.block_id
+
+    @property
+    def course_id(self):
+        return self.scope_ids.usage_id.course_key
+
+    @property
+    def display_name_with_default(self) -> str:
+        name = self.display_name
+        return name if name is not None else self.url_name.replace("_", " ")
 
 
 class EditInfoMixin(XBlockMixin):

@@ -1,0 +1,66 @@
+"""``lc-runtime split …`` commands and the ``dump --source split`` source (an ``lc_runtime.cli`` extension)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+
+def _dump_split(args) -> dict:
+    from .api import SplitModuleStore, document_store, dump_split_course
+
+    return dump_split_course(SplitModuleStore(document_store(args.mongo)), args.course_key, branch=args.branch)
+
+
+DUMP_SOURCES = {"split": _dump_split}
+
+
+def register(subparsers, commands: dict) -> None:
+    split = subparsers.add_parser("split", help="the Split reference store (Split documents)")
+    split.add_argument("--mongo", default=None, help="mongodb:// URI of a real MongoDB (default: embedded store)")
+    split_sub = split.add_subparsers(dest="split_command", required=True)
+    p = split_sub.add_parser("import-olx", help="turn an OLX course into a Split course (both branches)")
+    p.add_argument("path")
+    p.add_argument("--course-key", default=None)
+    p = split_sub.add_parser("export-json", help="write a course's index, structures, definitions as extended JSON")
+    p.add_argument("course_key")
+    p.add_argument("dest")
+    p = split_sub.add_parser("import-json", help="load an export-json directory")
+    p.add_argument("path")
+    commands["split"] = run
+
+
+def run(args) -> int:
+    from django.db import transaction
+    from opaque_keys.edx.locator import CourseLocator
+
+    from . import api
+
+    store = api.document_store(args.mongo)
+    try:
+        if args.split_command == "import-olx":
+            from lc_runtime.olx.reader import read_course
+
+            started = time.perf_counter()
+            with transaction.atomic():
+                tree = read_course(args.path, args.course_key)
+                index = api.SplitWriter(store).import_tree(tree)
+            print(f"Imported {tree.course_key} into Split: {len(tree.blocks)} blocks, "
+                  f"draft {index['versions']['draft-branch']}, published {index['versions']['published-branch']} "
+                  f"in {time.perf_counter() - started:.2f} s")
+        elif args.split_command == "export-json":
+            key = CourseLocator.from_string(args.course_key)
+            index = store.get_course_index(key.org, key.course, key.run)
+            if index is None:
+                raise api.ItemNotFoundError(f"Course {key} is not in the Split store")
+            path = api.export_course_documents(store, index, Path(args.dest))
+            print(f"Exported {key} Split documents to {path}")
+        else:
+            with transaction.atomic():
+                keys = api.import_course_documents(store, args.path)
+            print("Imported " + ", ".join(str(k) for k in keys))
+    except (api.ItemNotFoundError, api.DuplicateCourseError, FileNotFoundError) as exc:
+        import sys
+
+        print(f"lc-runtime: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0

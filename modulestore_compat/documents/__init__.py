@@ -1,0 +1,1 @@
+"""Split's three document kinds (course index, structures, definitions) behind one interface."""

@@ -1,0 +1,57 @@
+"""MongoDB extended JSON (canonical) for Split documents: ObjectIds and dates survive exactly."""
+from __future__ import annotations
+
+import json
+import zlib
+from pathlib import Path
+
+from bson import json_util
+from bson.json_util import CANONICAL_JSON_OPTIONS, JSONOptions
+
+from .base import normalize
+
+_OPTIONS = CANONICAL_JSON_OPTIONS.with_options(tz_aware=True)
+
+
+def dumps(document) -> str:
+    return json_util.dumps(document, json_options=_OPTIONS, sort_keys=True)
+
+
+def loads(text: str):
+    return normalize(json_util.loads(text, json_options=_OPTIONS))
+
+
+def compress(document) -> bytes:
+    return zlib.compress(dumps(document).encode("utf-8"), 1)
+
+
+def decompress(blob: bytes):
+    return loads(zlib.decompress(bytes(blob)).decode("utf-8"))
+
+
+def export_course_documents(store, index: dict, directory: Path) -> Path:
+    """Write ``active_versions.json``, ``structures.json``, ``definitions.json`` for one course."""
+    directory.mkdir(parents=True, exist_ok=True)
+    structures = sorted(store.structures_of_course(index), key=lambda s: s["edited_on"])
+    definition_ids = sorted({block["definition"] for s in structures for block in s["blocks"]
+                             if block.get("definition") is not None}, key=str)
+    definitions = store.get_definitions(definition_ids)
+    for name, docs in (("active_versions", [index]), ("structures", structures),
+                       ("definitions", sorted(definitions, key=lambda d: str(d["_id"])))):
+        (directory / f"{name}.json").write_text(
+            json.dumps(json.loads(dumps(docs)), indent=1, sort_keys=True) + "\n")
+    return directory
+
+
+def read_course_documents(directory: Path) -> tuple[list, list, list]:
+    def read(name):
+        path = directory / f"{name}.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing")
+        return loads(path.read_text())
+
+    return read("active_versions"), read("structures"), read("definitions")
+
+
+__all__ = ["compress", "decompress", "dumps", "export_course_documents", "loads", "read_course_documents",
+           "JSONOptions"]

@@ -1,0 +1,40 @@
+"""Tables of the embedded Split document backend (the course index in a relational table, as the
+upstream plan moves it to MySQL; structures and definitions as compressed extended JSON)."""
+from __future__ import annotations
+
+from django.db import models
+
+
+class SplitCourseIndex(models.Model):
+    """One course's index entry (``active_versions``), searchable by org/course/run."""
+
+    objectid = models.CharField(max_length=24, unique=True)
+    course_id = models.CharField(max_length=255, unique=True)
+    org = models.CharField(max_length=255, db_index=True)
+    course = models.CharField(max_length=255)
+    run = models.CharField(max_length=255)
+    draft_version = models.CharField(max_length=24, blank=True, default="")
+    published_version = models.CharField(max_length=24, blank=True, default="")
+    library_version = models.CharField(max_length=24, blank=True, default="")
+    wiki_slug = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    last_update = models.DateTimeField()
+    document = models.BinaryField()  # the whole index document, compressed extended JSON
+
+    class Meta:
+        app_label = "modulestore_compat"
+
+
+class SplitStructure(models.Model):
+    objectid = models.CharField(max_length=24, primary_key=True)
+    document = models.BinaryField()
+
+    class Meta:
+        app_label = "modulestore_compat"
+
+
+class SplitDefinition(models.Model):
+    objectid = models.CharField(max_length=24, primary_key=True)
+    document = models.BinaryField()
+
+    class Meta:
+        app_label = "modulestore_compat"

@@ -1,0 +1,309 @@
+"""The Split reference runtime: XBlocks built from one structure with Split's read semantics.
+
+Written from split-semantics §2–3: ``SplitMongoKVS`` (explicit values incl. ``None``, parent always
+present, content loaded lazily from the definition, template ``defaults``), ``InheritingFieldData``
+walking the live parent chain (with the ``library_content`` exception), references converted to
+keys in the block's course context (branch and version included), edit info on every block,
+children that fail to load dropped, blocks that fail to construct returned as ``error`` blocks.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+
+
+from opaque_keys.edx.locator import DefinitionLocator
+from xblock.core import XBlock, XBlockMixin
+from xblock.exceptions import NoSuchServiceError
+from xblock.field_data import SplitFieldData
+from xblock.fields import Scope, ScopeIds, String
+from xblock.runtime import IdGenerator, IdReader, KvsFieldData, Mixologist, NullI18nService, Runtime
+
+from lc_runtime.blocks.mixins import DEFAULT_MIXINS, INHERITABLE_FIELDS
+from lc_runtime.blocks.registry import load_block_class
+from lc_runtime.keyvalue import LearningCoreKVS
+from lc_runtime.userstate import user_field_data
+
+from .exceptions import ItemNotFoundError, SplitDataError
+from .fields import convert_references_to_keys
+
+log = logging.getLogger(__name__)
+_INHERITABLE = frozenset(INHERITABLE_FIELDS)
+
+
+class DefinitionLazyLoader:
+    """Fetches a block's definition the first time a content field is touched."""
+
+    def __init__(self, fetch, course_key, block_type: str, definition_id):
+        self._fetch = fetch
+        self.course_key = course_key
+        self.definition_locator = DefinitionLocator(block_type, definition_id)
+
+    def fetch(self) -> dict | None:
+        definition = self._fetch(self.definition_locator.definition_id)
+        return copy.deepcopy(definition) if definition is not None else None
+
+
+class SplitMongoKVS(LearningCoreKVS):
+    """Split's KVS: LearningCoreKVS's rules plus lazy definition loading for content."""
+
+    def __init__(self, definition_loader, fields, defaults, parent, block_type, course_key):
+        super().__init__(fields, parent=parent, defaults=defaults)
+        self._definition = definition_loader
+        self._block_type = block_type
+        self._course_key = course_key
+
+    def _load_definition(self) -> bool:
+        """Merge the definition's fields (they win over same-named structure fields). True if loaded now."""
+        if self._definition is None:
+            return False
+        definition = self._definition.fetch()
+        self._definition = None
+        if definition is not None:
+            self._fields.update(convert_references_to_keys(self._course_key, self._block_type,
+                                                           definition.get("fields", {})))
+        return True
+
+    def get(self, key):
+        if key.scope == Scope.content and key.field_name not in self._fields and self._load_definition():
+            if key.field_name not in self._fields:
+                return None  # Split's quirk: a definition loaded by this very call yields None
+        return super().get(key)
+
+    def set(self, key, value):
+        if key.scope == Scope.content:
+            self._load_definition()
+        super().set(key, value)
+
+    def delete(self, key):
+        if key.scope == Scope.content:
+            self._load_definition()
+        super().delete(key)
+
+    def has(self, key):
+        if key.scope == Scope.content:
+            self._load_definition()
+        return super().has(key)
+
+
+class InheritingFieldData(KvsFieldData):
+    """``default()`` walks up live parents: the nearest ancestor with the field set wins."""
+
+    def default(self, block, name):
+        if name in _INHERITABLE:
+            parent = block.get_parent()
+            skip = (parent is not None and parent.scope_ids.block_type == "library_content"
+                    and self._kvs.has_default_value(name))
+            ancestor = None if skip else parent
+            field = block.fields[name]  # the child's field object reads the ancestor, as in Split
+            seen = {block.scope_ids.usage_id}
+            while ancestor is not None:
+                if ancestor.scope_ids.usage_id in seen:
+                    usage, looped = block.scope_ids.usage_id, ancestor.scope_ids.usage_id
+                    course = usage.course_key
+                    raise SplitDataError(
+                        f"Cycle in the parents of {usage.block_type}/{usage.block_id} in course "
+                        f"{course.for_branch(None).version_agnostic()}, branch {course.branch}, version "
+                        f"{course.version_guid}: {looped.block_type}/{looped.block_id} is its own ancestor")
+                seen.add(ancestor.scope_ids.usage_id)
+                if field.is_set_on(ancestor):
+                    return field.read_json(ancestor)
+                ancestor = ancestor.get_parent()
+        return super().default(block, name)
+
+
+class DropMissingChildren(XBlockMixin):
+    """XModuleMixin's ``get_children``: children that fail to load are logged and dropped."""
+
+    def get_children(self, usage_id_filter=None, usage_key_filter=None):
+        if not self.has_children:
+            return []
+        out = []
+        for usage_id in self.children:
+            if usage_id_filter is not None and not usage_id_filter(usage_id):
+                continue
+            try:
+                out.append(self.get_child(usage_id))
+            except ItemNotFoundError:
+                log.warning("Unable to load child %s of %s", usage_id, self.scope_ids.usage_id)
+        return out
+
+
+class _FirstMixologist(Mixologist):
+    """Mix ``DropMissingChildren`` in *before* the block class so it overrides XBlock's method."""
+
+    def mix(self, cls):
+        mixed = super().mix(cls)
+        if DropMissingChildren in mixed.__mro__:
+            return mixed
+        return type(mixed.__name__, (DropMissingChildren, mixed), {"unmixed_class": cls})
+
+
+class ErrorBlock(XBlock):
+    """Stands for a block that failed to construct; its location's block type is ``error``."""
+
+    error_msg = String(scope=Scope.content, default="")
+    contents = String(scope=Scope.content, default="")
+
+
+class _Ids(IdReader, IdGenerator):
+    def get_definition_id(self, usage_id):
+        raise NotImplementedError
+
+    def get_block_type(self, def_id):
+        return def_id.block_type
+
+    def get_usage_id_from_aside(self, aside_id):
+        raise NotImplementedError
+
+    def get_definition_id_from_aside(self, aside_id):
+        raise NotImplementedError
+
+    def get_aside_type_from_usage(self, aside_id):
+        raise NotImplementedError
+
+    def get_aside_type_from_definition(self, aside_id):
+        raise NotImplementedError
+
+    def create_aside(self, definition_id, usage_id, aside_type):
+        raise NotImplementedError
+
+    def create_usage(self, def_id):
+        raise NotImplementedError
+
+    def create_definition(self, block_type, slug=None):
+        raise NotImplementedError
+
+
+class SplitReferenceRuntime(Runtime):
+    """One runtime per structure (``course_entry``), as ``SplitModuleStoreRuntime``."""
+
+    user_id = None
+
+    def __init__(self, store, course_key, structure: dict, *, mixins=DEFAULT_MIXINS, lazy: bool = True,
+                 user_state=None, field_decorator=None):
+        ids = _Ids()
+        super().__init__(ids, ids, mixins=mixins, services={"i18n": NullI18nService()})
+        self.mixologist = _FirstMixologist(mixins)
+        self.modulestore = store
+        self.course_key = course_key
+        self.structure = structure
+        self.blocks = {(b["block_type"], b["block_id"]): b for b in structure["blocks"]}
+        self.lazy = lazy
+        self.field_decorator = field_decorator
+        self._user_data = user_field_data(user_state)
+        self._parent_map: dict | None = None
+        self._instances: dict = {}
+        self._subtree_edited_on: dict = {}
+
+    @property
+    def parent_map(self) -> dict:
+        """child → parent; when several blocks list a child, the last in ``blocks`` order wins."""
+        if self._parent_map is None:
+            self._parent_map = {}
+            for key, block in self.blocks.items():
+                for child in block.get("fields", {}).get("children", []):
+                    self._parent_map[tuple(child)] = key
+        return self._parent_map
+
+    def get_block(self, usage_id, for_parent=None):
+        key = (usage_id.block_type, usage_id.block_id)
+        cached = self._instances.get(key)
+        if cached is not None:
+            return cached
+        block_data = self.blocks.get(key)
+        if block_data is None:
+            raise ItemNotFoundError(usage_id)
+        block = self._xblock_from_json(key, block_data, for_parent)
+        self._instances[key] = block
+        return block
+
+    def _xblock_from_json(self, key, block_data, for_parent):
+        locator = self.course_key.make_usage_key(key[0], key[1])
+        definition_id = block_data.get("definition")
+        definition_locator = DefinitionLocator(key[0], definition_id) if definition_id else None
+        try:
+            cls = load_block_class(key[0])
+            block = self.construct_xblock_from_class(
+                cls, ScopeIds(None, key[0], definition_locator, locator), for_parent=for_parent)
+            block._split_field_data = self._field_data(key, block_data, cls)
+        except Exception as exc:  # noqa: BLE001 - Split turns any failure into an ErrorBlock
+            log.exception("Failed to load %s", locator)
+            error_locator = self.course_key.make_usage_key("error", key[1])
+            block = self.construct_xblock_from_class(ErrorBlock, ScopeIds(None, "error", None, error_locator))
+            block._split_field_data = KvsFieldData(LearningCoreKVS({"error_msg": str(exc)}))
+            return block
+        info = block_data.get("edit_info", {})
+        block.edited_by = info.get("edited_by")
+        block.edited_on = info.get("edited_on")
+        block.previous_version = info.get("previous_version")
+        block.update_version = info.get("update_version")
+        block.source_version = info.get("source_version")
+        block.definition_locator = definition_locator
+        block.course_version = self.structure["_id"]
+        block.subtree_edited_on = self.subtree_edited_on(key)
+        block.published_on, block.published_by = self.modulestore.published_info(self.course_key, key)
+        return block
+
+    def _field_data(self, key, block_data, cls):
+        fields = convert_references_to_keys(self.course_key, key[0], block_data.get("fields", {}))
+        defaults = convert_references_to_keys(self.course_key, key[0], block_data.get("defaults", {}))
+        parent = self.parent_map.get(key)
+        parent_key = self.course_key.make_usage_key(*parent) if parent else None
+        loader = None
+        if block_data.get("definition") is not None:
+            loader = DefinitionLazyLoader(self.modulestore.get_definition_doc, self.course_key, key[0],
+                                          block_data["definition"])
+        kvs = SplitMongoKVS(loader, fields, defaults, parent_key, key[0], self.course_key)
+        if not self.lazy:
+            kvs._load_definition()
+        authored = InheritingFieldData(kvs)
+        return SplitFieldData({
+            Scope.content: authored, Scope.settings: authored, Scope.children: authored, Scope.parent: authored,
+            Scope.user_state: self._user_data, Scope.user_state_summary: self._user_data,
+            Scope.user_info: self._user_data, Scope.preferences: self._user_data,
+        })
+
+    def subtree_edited_on(self, key):
+        """Max ``edited_on`` over the block and its descendants (memoised)."""
+        if key in self._subtree_edited_on:
+            return self._subtree_edited_on[key]
+        block = self.blocks.get(key)
+        if block is None:
+            return None
+        latest = block.get("edit_info", {}).get("edited_on")
+        self._subtree_edited_on[key] = latest  # guards against cycles
+        for child in block.get("fields", {}).get("children", []):
+            child_latest = self.subtree_edited_on(tuple(child))
+            if child_latest is not None and (latest is None or child_latest > latest):
+                latest = child_latest
+        self._subtree_edited_on[key] = latest
+        return latest
+
+    def service(self, block, service_name):
+        if service_name == "field-data":
+            field_data = getattr(block, "_split_field_data", None)
+            if field_data is not None:
+                return field_data
+        try:
+            return super().service(block, service_name)
+        except NoSuchServiceError:
+            raise
+
+    def handler_url(self, block, handler_name, suffix="", query="", thirdparty=False):
+        return f"/xblock/{block.scope_ids.usage_id}/handler/{handler_name}/{suffix}" + (f"?{query}" if query else "")
+
+    def resource_url(self, resource):
+        return f"/static/xblock/{resource}"
+
+    def local_resource_url(self, block, uri):
+        return f"/xblock/resource/{block.scope_ids.block_type}/{uri}"
+
+    def publish(self, block, event_type, event_data):
+        """Events are not collected by the reference store."""
+
+    def applicable_aside_types(self, block):
+        return []
+
+
+__all__ = ["ErrorBlock", "SplitReferenceRuntime"]

@@ -314,3 +314,51 @@ def test_extended_json_round_trip(tmp_path):
     for branch in ("draft", "published"):
         assert dump_split_course(SplitModuleStore(target), WONDERFUL, branch) == \
             dump_split_course(SplitModuleStore(source), WONDERFUL, branch)
+
+
+def test_delete_then_publish_removes_the_subtree_from_published():
+    documents = mongo_documents()
+    writer = build_test_courses(documents)
+    store = DraftVersioningModuleStore(documents)
+    writer.publish(WONDERFUL, ("chapter", "wonder_chapter"))
+    problem = WONDERFUL.make_usage_key("problem", "wonder_problem")
+    assert store.has_item(problem)
+    writer.delete_item(WONDERFUL, ("problem", "wonder_problem"))
+    assert store.has_item(problem)  # still published
+    assert not store.has_item(problem, revision=RevisionOption.draft_only)
+    chapter = store.get_item(WONDERFUL.make_usage_key("chapter", "wonder_chapter"), revision=RevisionOption.draft_only)
+    assert store.has_changes(chapter)
+    writer.publish(WONDERFUL, ("chapter", "wonder_chapter"))
+    assert not store.has_item(problem)
+    assert not store.has_changes(store.get_course(WONDERFUL, revision=RevisionOption.draft_only))
+    published_chapter = store.get_item(WONDERFUL.make_usage_key("chapter", "wonder_chapter"))
+    assert published_chapter.published_on is not None and published_chapter.children == []
+
+
+def test_template_defaults_and_the_library_content_exception():
+    """Ancestors beat a block's template ``defaults``, except directly under ``library_content``."""
+    documents = mongo_documents()
+    writer = SplitWriter(documents, auto_publish=False)
+    key = CourseLocator("testx", "lib", "run")
+    writer.create_course(key, root_id="root", settings={"max_attempts": 5})
+    writer.create_child(key, ("course", "root"), "vertical", "v")
+    writer.create_child(key, ("vertical", "v"), "problem", "plain", content={"data": ""})
+    writer.create_child(key, ("vertical", "v"), "library_content", "lc")
+    writer.create_child(key, ("library_content", "lc"), "problem", "copied", content={"data": ""})
+    index = documents.get_course_index("testx", "lib", "run")
+    structure = documents.get_structure(index["versions"][DRAFT])
+    from bson import ObjectId
+
+    structure["_id"] = ObjectId()
+    for block in structure["blocks"]:
+        if block["block_type"] == "problem":
+            block["defaults"] = {"max_attempts": 2}
+    documents.insert_structure(structure)
+    documents.update_course_index(dict(index, versions={DRAFT: structure["_id"]}), from_index=index)
+    store = SplitModuleStore(documents)
+    draft = key.for_branch(DRAFT)
+    plain = store.get_item(draft.make_usage_key("problem", "plain"))
+    copied = store.get_item(draft.make_usage_key("problem", "copied"))
+    assert plain.max_attempts == 5  # the course's explicit value beats the template default
+    assert copied.max_attempts == 2  # under library_content the template default wins
+    assert not copied.fields["max_attempts"].is_set_on(copied)

@@ -14,7 +14,7 @@ def split_blocks(store, course_key: CourseLocator, branch: str) -> list:
     """Every block the course shows: depth-first from the root via ``get_children``, then detached."""
     key = course_key.for_branch(BRANCH_NAMES[branch]).version_agnostic().for_branch(BRANCH_NAMES[branch])
     with store.bulk_operations(key):
-        root = store.get_course(key)
+        root = store.get_course(key, depth=None, lazy=False)
         ordered, stack, seen = [], [root], set()
         while stack:
             block = stack.pop()

@@ -139,6 +139,15 @@ class SplitModuleStore:
             record.structures[structure_id] = structure
         return structure
 
+    def _prefetch_definitions(self, envelope) -> None:
+        """``lazy=False``: every definition of the structure in one query (Split's ``cache_items``)."""
+        record = self._active_record(envelope.course_key)
+        if record is None:
+            return
+        wanted = {b.get("definition") for b in envelope.structure["blocks"]} - set(record.definitions) - {None}
+        for definition in self.documents.get_definitions(wanted):
+            record.definitions[definition["_id"]] = definition
+
     def get_definition_doc(self, definition_id):
         for record in self._records().values():
             if record.nesting and definition_id in record.definitions:
@@ -176,6 +185,8 @@ class SplitModuleStore:
         structure_id = envelope.structure["_id"]
         if record is not None and (structure_id, str(envelope.course_key)) in record.runtimes:
             return record.runtimes[(structure_id, str(envelope.course_key))]
+        if not lazy:
+            self._prefetch_definitions(envelope)
         runtime = SplitReferenceRuntime(self, envelope.course_key, envelope.structure, mixins=self.xblock_mixins,
                                         lazy=lazy, field_decorator=field_decorator)
         if record is not None:

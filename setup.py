@@ -38,7 +38,8 @@ setup(
         "lms.djangoapp": ["lc_runtime = lc_runtime.apps:LcRuntimeConfig"],
         "cms.djangoapp": ["lc_runtime = lc_runtime.apps:LcRuntimeConfig"],
         # Extensions of the lc-runtime command from higher layers (see lc_runtime/cli.py).
-        "lc_runtime.cli": ["split = modulestore_compat.cli"],
+        "lc_runtime.cli": ["split = modulestore_compat.cli", "zz_conformance = conformance.cli"],
+        "pytest11": ["lc_conformance = conformance.pytest_plugin"],
     },
     classifiers=[
         "Framework :: Django :: 5.2",

@@ -103,3 +103,38 @@ class XBlockContainerVersion(ContainerVersion):
 
     class Meta:
         app_label = "lc_runtime"
+
+
+STAGE_SPLIT = "split"
+STAGE_COMPONENTS = "components"
+STAGE_FULL = "full"
+STAGES = (STAGE_SPLIT, STAGE_COMPONENTS, STAGE_FULL)
+
+
+class CourseStage(models.Model):
+    """Where a course's authored data is read from: Split, Split + Learning Core leaves, or Learning Core."""
+
+    course_key = models.CharField(max_length=255, unique=True)
+    stage = models.CharField(max_length=16, choices=[(s, s) for s in STAGES], default=STAGE_SPLIT)
+    changed = models.DateTimeField()
+    changed_by = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        app_label = "lc_runtime"
+
+
+class CourseStageHistory(models.Model):
+    """Every stage change: who, when, why, and what the conformance check said."""
+
+    course_key = models.CharField(max_length=255, db_index=True)
+    from_stage = models.CharField(max_length=16)
+    to_stage = models.CharField(max_length=16)
+    changed = models.DateTimeField()
+    changed_by = models.CharField(max_length=255, blank=True, default="")
+    reason = models.TextField(blank=True, default="")
+    forced = models.BooleanField(default=False)
+    differences = models.JSONField(default=list)
+
+    class Meta:
+        app_label = "lc_runtime"
+        ordering = ["id"]

@@ -195,6 +195,7 @@ class SplitReferenceRuntime(Runtime):
         self._parent_map: dict | None = None
         self._instances: dict = {}
         self._subtree_edited_on: dict = {}
+        self.export_fs = None  # set while a block serializes itself to OLX
 
     @property
     def parent_map(self) -> dict:
@@ -303,6 +304,9 @@ class SplitReferenceRuntime(Runtime):
         """Events are not collected by the reference store."""
 
     def applicable_aside_types(self, block):
+        return []
+
+    def get_asides(self, block):
         return []
 
 

@@ -28,6 +28,34 @@ CourseSummary = namedtuple("CourseSummary", "id display_name display_coursenumbe
 COURSE_INFO_FIELDS = ("display_name", "display_coursenumber", "display_organization")
 
 
+def value_matches(target, criteria) -> bool:
+    """Split's ``_value_matches``: lists match if any element does; regex, callables, $in/$nin, ==."""
+    if isinstance(target, list):
+        return any(value_matches(element, criteria) for element in target)
+    if isinstance(criteria, re.Pattern):
+        return isinstance(target, str) and criteria.search(target) is not None
+    if callable(criteria):
+        return criteria(target)
+    if isinstance(criteria, dict) and "$in" in criteria:
+        return target in criteria["$in"]
+    if isinstance(criteria, dict) and "$nin" in criteria:
+        return target not in criteria["$nin"]
+    return criteria == target
+
+
+def block_matches(data: dict, qualifiers: dict) -> bool:
+    """Split's ``_block_matches``: every key must be present ({'$exists': bool} tests presence)."""
+    for key, criteria in qualifiers.items():
+        is_set = key in data
+        if isinstance(criteria, dict) and "$exists" in criteria:
+            if is_set != criteria["$exists"]:
+                return False
+            continue
+        if not is_set or not value_matches(data[key], criteria):
+            return False
+    return True
+
+
 class _BulkRecord:
     """Per-course memo of an active ``bulk_operations`` (index, structures, definitions, runtimes)."""
 
@@ -46,12 +74,17 @@ class SplitModuleStore:
     :class:`DraftVersioningModuleStore` adds the branch mapping the LMS and Studio go through.
     """
 
+    runtime_class = SplitReferenceRuntime
+    #: Structures are immutable, so they are cached across calls by id (Split: ``course_structure_cache``).
+    STRUCTURE_CACHE_SIZE = 16
+
     def __init__(self, documents: DocumentStore, *, xblock_mixins=DEFAULT_MIXINS,
                  default_branch_setting: str = Branch.published_only):
         self.documents = documents
         self.xblock_mixins = xblock_mixins
         self.default_branch_setting = default_branch_setting
         self._local = threading.local()
+        self._structure_cache: dict = {}
 
     # -- branch setting ----------------------------------------------------------------------------
     def get_branch_setting(self, course_id=None) -> str:
@@ -131,7 +164,13 @@ class SplitModuleStore:
         record = self._active_record(course_key)
         if record is not None and structure_id in record.structures:
             return record.structures[structure_id]
-        structure = self.documents.get_structure(structure_id)
+        structure = self._structure_cache.get(structure_id)
+        if structure is None:
+            structure = self.documents.get_structure(structure_id)
+            if structure is not None:
+                self._structure_cache[structure_id] = structure
+                while len(self._structure_cache) > self.STRUCTURE_CACHE_SIZE:
+                    self._structure_cache.pop(next(iter(self._structure_cache)))
         if structure is None:
             raise ItemNotFoundError(f"Structure: {structure_id} (course {course_key.for_branch(None)}, "
                                     f"branch {course_key.branch})")
@@ -187,8 +226,8 @@ class SplitModuleStore:
             return record.runtimes[(structure_id, str(envelope.course_key))]
         if not lazy:
             self._prefetch_definitions(envelope)
-        runtime = SplitReferenceRuntime(self, envelope.course_key, envelope.structure, mixins=self.xblock_mixins,
-                                        lazy=lazy, field_decorator=field_decorator)
+        runtime = self.runtime_class(self, envelope.course_key, envelope.structure, mixins=self.xblock_mixins,
+                                     lazy=lazy, field_decorator=field_decorator)
         if record is not None:
             record.runtimes[(structure_id, str(envelope.course_key))] = runtime
         return runtime
@@ -268,28 +307,11 @@ class SplitModuleStore:
 
     @staticmethod
     def _value_matches(target, criteria) -> bool:
-        if isinstance(target, list):
-            return any(SplitModuleStore._value_matches(element, criteria) for element in target)
-        if isinstance(criteria, re.Pattern):
-            return target is not None and criteria.search(target) is not None
-        if callable(criteria):
-            return criteria(target)
-        if isinstance(criteria, dict) and "$in" in criteria:
-            return target in criteria["$in"]
-        if isinstance(criteria, dict) and "$nin" in criteria:
-            return target not in criteria["$nin"]
-        return criteria == target
+        return value_matches(target, criteria)
 
-    def _block_matches(self, data: dict, qualifiers: dict) -> bool:
-        for key, criteria in qualifiers.items():
-            is_set = key in data
-            if isinstance(criteria, dict) and "$exists" in criteria:
-                if is_set != criteria["$exists"]:
-                    return False
-                continue
-            if not is_set or not self._value_matches(data[key], criteria):
-                return False
-        return True
+    @staticmethod
+    def _block_matches(data: dict, qualifiers: dict) -> bool:
+        return block_matches(data, qualifiers)
 
     @staticmethod
     def _parents_of(structure, key) -> list:

@@ -156,13 +156,17 @@ class SplitWriter:
 
     # -- edits on the draft branch ---------------------------------------------------------------
     def update_item(self, course_key, key: tuple[str, str], *, settings: dict | None = None,
-                    content: dict | None = None, deleted: Iterable[str] = ()) -> None:
-        """Set settings/content fields (JSON values) on one draft block; new structure, maybe new definition."""
+                    content: dict | None = None, deleted: Iterable[str] = (), replace_content: bool = False) -> None:
+        """Set settings/content fields (JSON values) on one draft block; new structure, maybe new definition.
+
+        ``replace_content``: the definition's fields become exactly ``content`` (else they are merged).
+        """
         structure, blocks, when = self._begin(course_key)
         block = self._block(blocks, key, course_key)
-        if content:
+        if content or replace_content:
             old = self.store.get_definition(block["definition"]) or {"fields": {}, "edit_info": {}}
-            new_fields = {**old["fields"], **stored_fields(key[0], content)}
+            base = {} if replace_content else old["fields"]
+            new_fields = {**base, **stored_fields(key[0], content or {})}
             if new_fields != old["fields"]:
                 definition = self._new_definition(key[0], new_fields, when, previous=old)
                 block["definition"] = definition["_id"]

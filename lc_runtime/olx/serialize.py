@@ -29,7 +29,7 @@ def block_olx(block) -> str:
     """Serialize ``block`` (loaded in a runtime that offers ``export_fs``) to standalone OLX."""
     if getattr(block, "is_placeholder", False):
         return block.olx
-    export_fs = MemoryFS()
+    export_fs = MemoryFS().makedir("export")  # a SubFS: edx-val's transcript export needs delegate_fs()
     runtime = block.runtime
     previous = getattr(runtime, "export_fs", None)
     runtime.export_fs = export_fs

@@ -65,6 +65,7 @@ class CourseWriter:
         self.codes = CodeAllocator()
         self.entities: dict[BlockRef, object] = {}
         self.container_class: dict[BlockRef, type] = {}
+        self.kind_of: dict[BlockRef, str] = {}
         self._media_types: dict[str, int] = {}
 
     def _media_type_id(self, mime: str) -> int:
@@ -120,6 +121,7 @@ class CourseWriter:
             can_stand_alone=block.detached, media={OLX_PATH: media},
         )
         self.entities[block.ref] = component
+        self.kind_of[block.ref] = KIND_COMPONENT
         LcBlock.objects.create(course=self.course, block_type=block.block_type, block_id=block.block_id,
                                entity_id=component.publishable_entity_id, kind=KIND_COMPONENT,
                                detached=block.detached)
@@ -127,7 +129,7 @@ class CourseWriter:
 
     def _choose_container_class(self, block: OlxBlock) -> type:
         children = block.children
-        if block.block_type == "vertical" and all(c not in self.container_class for c in children):
+        if block.block_type == "vertical" and all(self.kind_of.get(c) == KIND_COMPONENT for c in children):
             return Unit
         if block.block_type == "sequential" and all(self.container_class.get(c) is Unit for c in children):
             return Subsection
@@ -142,9 +144,11 @@ class CourseWriter:
             self.package.id, self.codes.container_code(block.block_type, block.block_id),
             title=block.fields.settings.get("display_name") or "", container_cls=cls,
             entities=[self.entities[child] for child in block.children if child in self.entities],
-            created=self.created, created_by=self.user_id, can_stand_alone=block.ref == self.tree.root,
+            created=self.created, created_by=self.user_id,
+            can_stand_alone=self.tree is None or block.ref == self.tree.root,
         )
         self.entities[block.ref] = container
+        self.kind_of[block.ref] = KIND_CONTAINER
         LcBlock.objects.create(course=self.course, block_type=block.block_type, block_id=block.block_id,
                                entity_id=container.publishable_entity_id, kind=KIND_CONTAINER)
         return version
@@ -167,6 +171,34 @@ class CourseWriter:
         )
         LcBlock.objects.create(course=self.course, block_type="asset", block_id=static_file.path,
                                entity_id=component.publishable_entity_id, kind=KIND_UPLOAD, detached=True)
+
+
+def add_blocks(course_key: str, blocks: list[OlxBlock], *, user_id: int | None = None) -> None:
+    """Create new blocks in an existing course (children before parents), as unpublished drafts."""
+    from openedx_content.models_api import Container, PublishableEntity
+
+    course = LcCourse.objects.select_related("learning_package").get(course_key=str(course_key))
+    writer = CourseWriter.__new__(CourseWriter)
+    writer.tree = None
+    writer.user_id = user_id
+    writer.created = now()
+    writer.package_ref = course.course_key
+    writer.package = course.learning_package
+    writer.course = course
+    writer.codes = CodeAllocator(set(Container.objects.filter(
+        learning_package_id=course.learning_package_id).values_list("container_code", flat=True)))
+    writer._media_types = {}
+    writer.entities = {}
+    writer.container_class = {}
+    writer.kind_of = {}
+    for entity_id, block_type, block_id, kind in LcBlock.objects.filter(course=course).values_list(
+            "entity_id", "block_type", "block_id", "kind"):
+        writer.entities[BlockRef(block_type, block_id)] = PublishableEntity.objects.get(id=entity_id)
+        writer.kind_of[BlockRef(block_type, block_id)] = kind
+    result = ImportResult(course.course_key, course.learning_package_id)
+    with content_api.bulk_draft_changes_for(course.learning_package_id, changed_by=user_id):
+        for block in blocks:
+            writer._write_block(block, result)
 
 
 def delete_course(course_key: str) -> bool:

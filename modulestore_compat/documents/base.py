@@ -7,7 +7,6 @@ updated. The course index is the only mutable document, updated with optimistic 
 """
 from __future__ import annotations
 
-import copy
 from abc import ABC, abstractmethod
 from datetime import datetime, timezone
 from typing import Any, Iterable
@@ -29,14 +28,14 @@ def aware(value):
 
 
 def normalize(document: Any) -> Any:
-    """Deep copy with every datetime made UTC-aware, so both backends return identical documents."""
+    """Deep copy of the containers with every datetime made UTC-aware (scalars are immutable)."""
     if isinstance(document, dict):
         return {key: normalize(value) for key, value in document.items()}
     if isinstance(document, list):
         return [normalize(value) for value in document]
-    if isinstance(document, datetime):
-        return aware(document)
-    return copy.copy(document)
+    if isinstance(document, datetime) and document.tzinfo is None:
+        return document.replace(tzinfo=timezone.utc)
+    return document
 
 
 def course_id_of(org: str, course: str, run: str) -> str:

@@ -8,8 +8,6 @@ from pathlib import Path
 from bson import json_util
 from bson.json_util import CANONICAL_JSON_OPTIONS, JSONOptions
 
-from .base import normalize
-
 _OPTIONS = CANONICAL_JSON_OPTIONS.with_options(tz_aware=True)
 
 
@@ -18,7 +16,7 @@ def dumps(document) -> str:
 
 
 def loads(text: str):
-    return normalize(json_util.loads(text, json_options=_OPTIONS))
+    return json_util.loads(text, json_options=_OPTIONS)  # tz_aware: dates come back UTC-aware
 
 
 def compress(document) -> bytes:

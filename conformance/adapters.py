@@ -1,0 +1,195 @@
+"""What a runtime must answer for the conformance suite, and the adapters for each runtime.
+
+An adapter opens one course and answers, per branch: the canonical dump (every block, field by
+scope, value, explicitly-set flag, children, parent) and the modulestore queries (``get_items``
+with qualifiers, ``get_parent_location``, ``get_orphans``, ``has_changes``). Keys are returned
+without branch or version.
+"""
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+from openedx_content import api as content_api
+from opaque_keys.edx.keys import UsageKey
+from opaque_keys.edx.locator import CourseLocator
+
+from lc_runtime.dump import lc_blocks, make_dump, plain_key
+from lc_runtime.runtime import LearningCoreRuntime
+from lc_runtime.storage.snapshot import load_snapshot
+from modulestore_compat.dump import BRANCH_NAMES, split_blocks
+from modulestore_compat.enums import DETACHED_CATEGORIES
+from modulestore_compat.store import block_matches
+
+
+class CourseAdapter(Protocol):
+    """The questions every runtime must answer (see the module docstring)."""
+
+    name: str
+    course_key: CourseLocator
+
+    def dump(self, branch: str) -> dict: ...
+
+    def blocks(self, branch: str) -> list: ...
+
+    def get_items(self, branch: str, qualifiers: dict, settings: dict | None = None,
+                  include_orphans: bool = True) -> list[str]: ...
+
+    def parent_location(self, branch: str, usage_key: str) -> str | None: ...
+
+    def orphans(self, branch: str) -> set[str]: ...
+
+    def has_changes(self, usage_key: str) -> bool: ...
+
+
+class ModulestoreAdapter:
+    """Any object with edx-platform's ModuleStoreRead interface: the real Split store inside
+    edx-platform, our Split reference store, or the hybrid store."""
+
+    def __init__(self, store, course_key, name: str = "modulestore"):
+        self.store = store
+        self.course_key = course_key if isinstance(course_key, CourseLocator) else CourseLocator.from_string(
+            str(course_key))
+        self.name = name
+
+    def _key(self, branch):
+        return self.course_key.for_branch(BRANCH_NAMES[branch])
+
+    def session(self):
+        """One bulk operation for a whole comparison: structures, definitions and blocks are memoised."""
+        return self.store.bulk_operations(self.course_key)
+
+    def blocks(self, branch):
+        return split_blocks(self.store, self.course_key, branch)
+
+    def dump(self, branch):
+        return make_dump(self.course_key, self.name, branch, self.blocks(branch))
+
+    def get_items(self, branch, qualifiers, settings=None, include_orphans=True):
+        return [plain_key(b.scope_ids.usage_id) for b in self.store.get_items(
+            self._key(branch), qualifiers=dict(qualifiers), settings=dict(settings or {}),
+            include_orphans=include_orphans)]
+
+    def parent_location(self, branch, usage_key):
+        key = UsageKey.from_string(usage_key).map_into_course(self._key(branch))
+        return plain_key(self.store.get_parent_location(key))
+
+    def orphans(self, branch):
+        return {plain_key(k) for k in self.store.get_orphans(self._key(branch))}
+
+    def has_changes(self, usage_key):
+        key = UsageKey.from_string(usage_key).map_into_course(self._key("draft"))
+        return bool(self.store.has_changes(self.store.get_item(key)))
+
+
+class HybridAdapter(ModulestoreAdapter):
+    """Stage ``components``: Split's tree with Learning Core leaves; changes come from either side."""
+
+    def has_changes(self, usage_key):
+        if super().has_changes(usage_key):
+            return True
+        snapshot = load_snapshot(self.course_key, "draft")
+        key = UsageKey.from_string(usage_key)
+        ref = (key.block_type, key.block_id)
+        stack = [ref]
+        while stack:
+            current = stack.pop()
+            record = snapshot.blocks.get(current)
+            if record is None:
+                continue
+            if record.kind == "component" and _entity_has_changes(record.entity_id):
+                return True
+            stack.extend(record.children)
+        return False
+
+
+def _entity_has_changes(entity_id: int) -> bool:
+    draft = content_api.get_draft_version(entity_id)
+    published = content_api.get_published_version(entity_id)
+    return (draft.id if draft else None) != (published.id if published else None)
+
+
+class LearningCoreAdapter:
+    """The Learning Core runtime, with the queries answered from its snapshot."""
+
+    def __init__(self, course_key, name: str = "learning_core"):
+        self.course_key = course_key if isinstance(course_key, CourseLocator) else CourseLocator.from_string(
+            str(course_key))
+        self.name = name
+        self._runtimes: dict = {}
+
+    def runtime(self, branch):
+        if branch not in self._runtimes:
+            self._runtimes[branch] = LearningCoreRuntime(self.course_key, branch=branch)
+        return self._runtimes[branch]
+
+    def blocks(self, branch):
+        return lc_blocks(self.runtime(branch))
+
+    def dump(self, branch):
+        return make_dump(self.course_key, self.name, branch, self.blocks(branch))
+
+    def get_items(self, branch, qualifiers, settings=None, include_orphans=True):
+        snapshot = self.runtime(branch).snapshot
+        qualifiers = dict(qualifiers)
+        settings = dict(settings or {})
+        if "category" in qualifiers:
+            qualifiers["block_type"] = qualifiers.pop("category")
+        name = qualifiers.pop("name", None)
+        found = []
+        for record in snapshot.blocks.values():
+            if name is not None and (record.ref.block_id != name if isinstance(name, str)
+                                     else record.ref.block_id not in name):
+                continue
+            fields = dict(record.settings)
+            if record.kind == "container":
+                fields["children"] = [list(c) for c in record.children]
+            if not block_matches({"block_type": record.ref.block_type}, qualifiers):
+                continue
+            if settings and not block_matches(fields, settings):
+                continue
+            if not include_orphans and name is None and not self._reaches_root(snapshot, record.ref) \
+                    and record.ref.block_type not in DETACHED_CATEGORIES:
+                continue
+            found.append(plain_key(snapshot.key_of(record.ref)))
+        return found
+
+    @staticmethod
+    def _parents(snapshot, ref):
+        return [r.ref for r in snapshot.blocks.values() if ref in r.children]
+
+    def _reaches_root(self, snapshot, ref, seen=None):
+        if ref == snapshot.root:
+            return True
+        seen = seen or set()
+        if ref in seen:
+            return False
+        seen.add(ref)
+        return any(self._reaches_root(snapshot, p, seen) for p in self._parents(snapshot, ref))
+
+    def parent_location(self, branch, usage_key):
+        snapshot = self.runtime(branch).snapshot
+        key = UsageKey.from_string(usage_key)
+        ref = (key.block_type, key.block_id)
+        parents = [p for p in self._parents(snapshot, ref) if self._reaches_root(snapshot, p)]
+        return plain_key(snapshot.key_of(sorted(parents)[0])) if parents else None
+
+    def orphans(self, branch):
+        snapshot = self.runtime(branch).snapshot
+        listed = {c for r in snapshot.blocks.values() for c in r.children}
+        return {plain_key(snapshot.key_of(r.ref)) for r in snapshot.blocks.values()
+                if r.ref != snapshot.root and r.ref not in listed and r.ref.block_type not in DETACHED_CATEGORIES}
+
+    def has_changes(self, usage_key):
+        snapshot = self.runtime("draft").snapshot
+        key = UsageKey.from_string(usage_key)
+        record = snapshot.blocks.get((key.block_type, key.block_id))
+        if record is None:
+            return True
+        if record.kind == "container":
+            return bool(content_api.contains_unpublished_changes(record.entity_id)) or _entity_has_changes(
+                record.entity_id)
+        return _entity_has_changes(record.entity_id)
+
+
+VERSIONED_KEY = re.compile(r"\+branch@[^+]+|\+version@[0-9a-f]{24}")

@@ -1,0 +1,221 @@
+"""The conformance checks: each has a stable id and a one-line description; each reports differences.
+
+What is normalised (and only that) is listed in ``NORMALISATIONS`` and written into every report.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from xblock.fields import UNIQUE_ID
+
+from lc_runtime.blocks.mixins import INHERITABLE_FIELDS
+
+CHECKS = {
+    "tree.blocks": "every block exists on both sides",
+    "tree.children": "children lists are equal, in order",
+    "tree.parent": "each block's parent is the same",
+    "field.value": "every field's value as the block sees it (to_json) is equal",
+    "field.explicit": "every field's explicitly-set flag is equal",
+    "field.scope": "every field exists on both sides with the same scope",
+    "field.inherited": "inherited values (inheritable fields not set on the block) are equal",
+    "query.get_items": "get_items returns the same blocks for a battery of qualifiers",
+    "query.get_parent_location": "get_parent_location agrees for every block",
+    "query.get_orphans": "get_orphans returns the same blocks",
+    "query.has_changes": "has_changes agrees for the course, its sections and subsections (draft only)",
+    "render.student_view": "student_view of HTML blocks renders the same content",
+}
+
+NORMALISATIONS = [
+    "usage keys are compared without branch and version (Split's direct API returns them with both)",
+    "definition ids, structure versions and edit timestamps are not compared (they differ by design)",
+    "fields whose value is a UNIQUE_ID default are compared only when explicitly set: the default hashes "
+    "the usage key, which in Split carries branch and version",
+    "get_items results are compared as sets (Split returns structure order)",
+    "rendered fragments are compared after removing branch/version from keys",
+]
+
+_INHERITABLE = frozenset(INHERITABLE_FIELDS)
+_VERSIONED = re.compile(r"\+branch@[^+]+|\+version@[0-9a-f]{24}|branch@[^+/]+/|version@[0-9a-f]{24}/")
+
+
+@dataclass
+class Difference:
+    check: str
+    branch: str
+    block: str
+    field: str | None
+    left: Any
+    right: Any
+
+
+@dataclass
+class CheckRun:
+    check: str
+    description: str
+    branch: str
+    run: int = 0
+    differences: int = 0
+
+
+@dataclass
+class ComparisonResult:
+    runs: list[CheckRun] = field(default_factory=list)
+    differences: list[Difference] = field(default_factory=list)
+    blocks: dict = field(default_factory=dict)  # branch -> {usage_key: {block_type, display_name, children, ok}}
+
+    def add_run(self, check, branch, run=1):
+        for entry in self.runs:
+            if entry.check == check and entry.branch == branch:
+                entry.run += run
+                return entry
+        entry = CheckRun(check, CHECKS[check], branch, run)
+        self.runs.append(entry)
+        return entry
+
+    def differ(self, check, branch, block, field_name, left, right):
+        self.differences.append(Difference(check, branch, block, field_name, left, right))
+        self.add_run(check, branch, 0).differences += 1
+
+    def as_dict(self):
+        return {"runs": [asdict(r) for r in self.runs], "differences": [asdict(d) for d in self.differences]}
+
+
+def _unique_id_default(block_class_fields, name) -> bool:
+    field_object = block_class_fields.get(name)
+    return field_object is not None and field_object.default is UNIQUE_ID
+
+
+def compare_dumps(result: ComparisonResult, branch: str, left: dict, right: dict, unique_id_fields: set) -> None:
+    left_blocks = {b["usage_key"]: b for b in left["blocks"]}
+    right_blocks = {b["usage_key"]: b for b in right["blocks"]}
+    tree = result.blocks.setdefault(branch, {})
+    for key in list(left_blocks) + [k for k in right_blocks if k not in left_blocks]:
+        lb, rb = left_blocks.get(key), right_blocks.get(key)
+        base = lb or rb
+        tree[key] = {"block_type": base["block_type"], "children": base["children"], "parent": base["parent"],
+                     "display_name": (base["fields"].get("display_name") or {}).get("value"), "ok": True}
+        result.add_run("tree.blocks", branch)
+        if lb is None or rb is None:
+            result.differ("tree.blocks", branch, key, None, lb is not None, rb is not None)
+            tree[key]["ok"] = False
+            continue
+        result.add_run("tree.children", branch)
+        if lb["children"] != rb["children"]:
+            result.differ("tree.children", branch, key, None, lb["children"], rb["children"])
+            tree[key]["ok"] = False
+        result.add_run("tree.parent", branch)
+        if lb["parent"] != rb["parent"]:
+            result.differ("tree.parent", branch, key, None, lb["parent"], rb["parent"])
+            tree[key]["ok"] = False
+        for name in sorted(set(lb["fields"]) | set(rb["fields"])):
+            lf, rf = lb["fields"].get(name), rb["fields"].get(name)
+            result.add_run("field.scope", branch)
+            if lf is None or rf is None or lf["scope"] != rf["scope"]:
+                result.differ("field.scope", branch, key, name, lf and lf["scope"], rf and rf["scope"])
+                tree[key]["ok"] = False
+                continue
+            result.add_run("field.explicit", branch)
+            if lf["explicit"] != rf["explicit"]:
+                result.differ("field.explicit", branch, key, name, lf["explicit"], rf["explicit"])
+                tree[key]["ok"] = False
+            if (base["block_type"], name) in unique_id_fields and not lf["explicit"] and not rf["explicit"]:
+                continue
+            inherited = name in _INHERITABLE and not lf["explicit"]
+            check = "field.inherited" if inherited else "field.value"
+            result.add_run(check, branch)
+            if lf["value"] != rf["value"]:
+                result.differ(check, branch, key, name, lf["value"], rf["value"])
+                tree[key]["ok"] = False
+
+
+def query_battery(block_types: list[str], first_ids: list[str]) -> list[tuple[dict, dict | None, bool]]:
+    """``(qualifiers, settings, include_orphans)`` triples used against both sides."""
+    battery: list[tuple[dict, dict | None, bool]] = [({}, None, True), ({}, None, False)]
+    battery += [({"category": t}, None, True) for t in block_types]
+    battery += [({"name": i}, None, True) for i in first_ids[:3]]
+    battery.append(({"name": list(first_ids[:3])}, None, True))
+    battery.append(({"category": {"$in": ["chapter", "sequential"]}}, None, True))
+    battery.append(({"category": {"$nin": ["html"]}}, None, True))
+    battery.append(({"category": "chapter"}, {"display_name": re.compile("Module")}, True))
+    for name in ("graded", "due", "start", "group_access", "visible_to_staff_only", "format", "display_name"):
+        battery.append(({}, {name: {"$exists": True}}, True))
+        battery.append(({}, {name: {"$exists": False}}, True))
+    battery.append(({}, {"graded": True}, True))
+    battery.append(({"category": "problem"}, {"display_name": lambda v: isinstance(v, str) and "?" in v}, True))
+    return battery
+
+
+def describe_query(qualifiers, settings, include_orphans) -> str:
+    def show(value):
+        if isinstance(value, re.Pattern):
+            return f"re({value.pattern!r})"
+        if callable(value):
+            return "callable"
+        if isinstance(value, dict):
+            return "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
+        return repr(value)
+
+    parts = [f"qualifiers={show(qualifiers)}"]
+    if settings:
+        parts.append(f"settings={show(settings)}")
+    if not include_orphans:
+        parts.append("include_orphans=False")
+    return ", ".join(parts)
+
+
+def compare_queries(result, branch, left, right, dump: dict) -> None:
+    block_types = sorted({b["block_type"] for b in dump["blocks"]})
+    ids = [b["block_id"] for b in dump["blocks"]]
+    for qualifiers, settings, include_orphans in query_battery(block_types, ids):
+        label = describe_query(qualifiers, settings, include_orphans)
+        result.add_run("query.get_items", branch)
+        lv = sorted(left.get_items(branch, qualifiers, settings, include_orphans))
+        rv = sorted(right.get_items(branch, qualifiers, settings, include_orphans))
+        if lv != rv:
+            result.differ("query.get_items", branch, label, None, lv, rv)
+    for record in dump["blocks"]:
+        result.add_run("query.get_parent_location", branch)
+        lp, rp = left.parent_location(branch, record["usage_key"]), right.parent_location(branch, record["usage_key"])
+        if lp != rp:
+            result.differ("query.get_parent_location", branch, record["usage_key"], None, lp, rp)
+    result.add_run("query.get_orphans", branch)
+    lo, ro = sorted(left.orphans(branch)), sorted(right.orphans(branch))
+    if lo != ro:
+        result.differ("query.get_orphans", branch, "course", None, lo, ro)
+    if branch == "draft":
+        for record in dump["blocks"]:
+            if record["block_type"] not in ("course", "chapter", "sequential"):
+                continue
+            result.add_run("query.has_changes", branch)
+            lc, rc = left.has_changes(record["usage_key"]), right.has_changes(record["usage_key"])
+            if lc != rc:
+                result.differ("query.has_changes", branch, record["usage_key"], None, lc, rc)
+
+
+def rendered(block) -> str:
+    """student_view content with versioned keys normalised; an error is a comparable value too."""
+    try:
+        fragment = block.runtime.render(block, "student_view", {})
+        return _VERSIONED.sub("", fragment.content)
+    except Exception as exc:  # noqa: BLE001 - both sides failing the same way conforms
+        return f"<error {type(exc).__name__}>"
+
+
+def compare_rendering(result, branch, left_blocks, right_blocks, limit: int = 25) -> None:
+    rights = {str(b.scope_ids.usage_id.for_branch(None).version_agnostic()) if hasattr(
+        b.scope_ids.usage_id, "for_branch") else str(b.scope_ids.usage_id): b for b in right_blocks}
+    done = 0
+    for block in left_blocks:
+        if block.scope_ids.block_type != "html" or done >= limit:
+            continue
+        key = str(block.scope_ids.usage_id.for_branch(None).version_agnostic())
+        other = rights.get(key)
+        if other is None:
+            continue
+        done += 1
+        result.add_run("render.student_view", branch)
+        lv, rv = rendered(block), rendered(other)
+        if lv != rv:
+            result.differ("render.student_view", branch, key, None, lv[:500], rv[:500])

@@ -1,0 +1,151 @@
+"""``lc-runtime conformance | migrate | stage | rollback`` and the full ``demo`` (an lc_runtime.cli extension)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+DUMP_SOURCES: dict = {}
+
+
+def register(subparsers, commands: dict) -> None:
+    p = subparsers.add_parser("conformance", help="compare a course across runtimes, block by block")
+    p.add_argument("course_key")
+    p.add_argument("--left", choices=("split",), default="split")
+    p.add_argument("--right", choices=("learning_core", "hybrid", "split"), default="learning_core")
+    p.add_argument("--branch", choices=("draft", "published", "both"), default="both")
+    p.add_argument("--json", default=None, help="write the JSON report here")
+    p.add_argument("--html", default=None, help="write the HTML report here")
+    commands["conformance"] = cmd_conformance
+
+    p = subparsers.add_parser("migrate", help="move courses to a later stage (checked by the conformance suite)")
+    p.add_argument("course_key", nargs="?")
+    p.add_argument("--all", action="store_true", help="every course in the Split store")
+    p.add_argument("--to", required=True, choices=("components", "full"))
+    p.add_argument("--force", action="store_true", help="switch even with differences (they are recorded)")
+    p.add_argument("--reports", default="var/reports", help="directory for the per-course reports")
+    commands["migrate"] = cmd_migrate
+
+    p = subparsers.add_parser("rollback", help="move a course back (Learning Core edits are written to Split first)")
+    p.add_argument("course_key")
+    p.add_argument("--to", required=True, choices=("split", "components"))
+    p.add_argument("--force", action="store_true")
+    p.add_argument("--reports", default="var/reports")
+    commands["rollback"] = cmd_rollback
+
+    p = subparsers.add_parser("stage", help="a course's stage and its history")
+    p.add_argument("course_key")
+    commands["stage"] = cmd_stage
+
+    commands["demo"] = cmd_demo
+
+
+def _documents():
+    from modulestore_compat.api import document_store
+
+    return document_store()
+
+
+def cmd_conformance(args) -> int:
+    from .migration import adapter_for
+    from .runner import compare
+
+    documents = _documents()
+    from opaque_keys.edx.locator import CourseLocator
+
+    key = CourseLocator.from_string(args.course_key)
+    stage = {"learning_core": "full", "hybrid": "components", "split": "split"}[args.right]
+    left = adapter_for("split", documents, key)
+    branches = ("draft", "published") if args.branch == "both" else (args.branch,)
+    report = compare(key, left, adapter_for(stage, documents, key), branches)
+    if args.json:
+        report.write_json(Path(args.json))
+    if args.html:
+        report.write_html(Path(args.html))
+    print(f"{key}: {args.left} vs {args.right}, {', '.join(branches)}: {report.checks_run} checks, "
+          f"{report.differences} differences ({report.seconds:.1f} s)")
+    for run in report.result.runs:
+        if run.differences:
+            print(f"  {run.check} [{run.branch}]: {run.differences} of {run.run}")
+    return 1 if report.differences else 0
+
+
+def _progress(done: int, total: int, label: str) -> None:
+    width = 30
+    filled = int(width * done / max(total, 1))
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label[:50]:<50}")
+    sys.stderr.flush()
+    if done == total:
+        sys.stderr.write("\n")
+
+
+def cmd_migrate(args) -> int:
+    from .tasks import migrate_course_task
+
+    documents = _documents()
+    if args.all:
+        keys = [f"course-v1:{i['org']}+{i['course']}+{i['run']}" for i in documents.find_course_indexes()]
+    elif args.course_key:
+        keys = [args.course_key]
+    else:
+        print("lc-runtime: error: give a COURSE_KEY or --all", file=sys.stderr)
+        return 2
+    from django.conf import settings
+
+    use_celery = bool(getattr(settings, "CELERY_BROKER_URL", None))
+    results = []
+    for number, key in enumerate(keys, 1):
+        _progress(number - 1, len(keys), key)
+        if use_celery:
+            results.append(migrate_course_task.delay(key, args.to, args.force, "cli", args.reports).get())
+        else:
+            results.append(migrate_course_task.apply(args=(key, args.to, args.force, "cli", args.reports)).get())
+        _progress(number, len(keys), key)
+    print(f"{'course':<45} {'result':<8} {'steps':<28} {'checks':>8} {'diffs':>6} {'time':>7}")
+    failed = 0
+    for result in results:
+        if not result["ok"]:
+            failed += 1
+            print(f"{result['course_key']:<45} {'FAILED':<8} {result['error'][:120]}")
+            continue
+        steps = result["steps"]
+        path = " → ".join([steps[0]["from"]] + [s["to"] for s in steps]) if steps else "(already there)"
+        print(f"{result['course_key']:<45} {'ok':<8} {path:<28} {sum(s['checks_run'] for s in steps):>8} "
+              f"{sum(s['differences'] for s in steps):>6} {sum(s['seconds'] for s in steps):>6.1f}s")
+    print(f"Reports in {args.reports}/")
+    return 1 if failed else 0
+
+
+def cmd_rollback(args) -> int:
+    from .migration import ConformanceFailed, rollback
+
+    try:
+        steps = rollback(_documents(), args.course_key, args.to, force=args.force, user="cli",
+                         report_dir=args.reports)
+    except ConformanceFailed as exc:
+        print(f"lc-runtime: error: {exc}", file=sys.stderr)
+        return 1
+    for step in steps:
+        print(f"{step.course_key}: {step.from_stage} → {step.to_stage}, {len(step.changes)} Learning Core "
+              f"edits written to Split, {step.checks_run} checks, {step.differences} differences")
+    return 0
+
+
+def cmd_stage(args) -> int:
+    from lc_runtime.models import STAGES
+    from lc_runtime.stages import effective_stage, stage_history, stored_stage
+
+    print(json.dumps({
+        "course_key": args.course_key, "stage": stored_stage(args.course_key),
+        "effective_stage": effective_stage(args.course_key), "stages": list(STAGES),
+        "history": [{"from": h.from_stage, "to": h.to_stage, "changed": h.changed.isoformat(), "by": h.changed_by,
+                     "reason": h.reason, "forced": h.forced, "differences": h.differences}
+                    for h in stage_history(args.course_key)],
+    }, indent=1))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_full_demo
+
+    return run_full_demo(Path(args.olx))

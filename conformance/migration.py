@@ -1,0 +1,137 @@
+"""Stage changes, each checked by the conformance suite before it takes effect.
+
+``migrate(course, to)``: split → components (copy from Split, compare Split vs hybrid), components →
+full (sync parents, compare Split vs Learning Core). ``rollback(course, to)``: edits made in
+Learning Core are written back to Split first, then the stage flips back and Split is compared
+again. Each step runs in one transaction with its stage change: an interrupted run leaves the
+previous state, and running it again ends where an uninterrupted run would (idempotent).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+from opaque_keys.edx.locator import CourseLocator
+
+from lc_runtime.models import STAGE_COMPONENTS, STAGE_FULL, STAGE_SPLIT
+from lc_runtime.stages import set_stage, stored_stage
+from modulestore_compat.hybrid import HybridModuleStore
+from modulestore_compat.migration import (
+    BOTH_KINDS,
+    LEAF,
+    PARENT,
+    copy_to_learning_core,
+    sync_to_learning_core,
+    write_back_to_split,
+)
+from modulestore_compat.store import SplitModuleStore
+
+from .adapters import HybridAdapter, LearningCoreAdapter, ModulestoreAdapter
+from .report import ConformanceReport
+from .runner import compare
+
+ORDER = (STAGE_SPLIT, STAGE_COMPONENTS, STAGE_FULL)
+
+
+class ConformanceFailed(Exception):
+    """The stage did not switch: the conformance suite found differences (use force to switch anyway)."""
+
+    def __init__(self, course_key, stage, report: ConformanceReport):
+        super().__init__(f"Course {course_key} stays at its stage: switching to {stage} found "
+                         f"{report.differences} differences (see the report; --force switches anyway)")
+        self.report = report
+
+
+@dataclass
+class StepResult:
+    course_key: str
+    from_stage: str
+    to_stage: str
+    seconds: float
+    blocks: int
+    checks_run: int
+    differences: int
+    switched: bool
+    report: ConformanceReport | None = None
+    changes: list[str] = field(default_factory=list)
+
+
+def adapter_for(stage: str, documents, course_key):
+    if stage == STAGE_COMPONENTS:
+        return HybridAdapter(HybridModuleStore(documents), course_key, "hybrid")
+    if stage == STAGE_FULL:
+        return LearningCoreAdapter(course_key, "learning_core")
+    return ModulestoreAdapter(SplitModuleStore(documents), course_key, "split")
+
+
+def check_stage(documents, course_key, stage: str, branches=("draft", "published")) -> ConformanceReport:
+    """Split (left) against what ``stage`` serves (right)."""
+    left = ModulestoreAdapter(SplitModuleStore(documents), course_key, "split")
+    return compare(course_key, left, adapter_for(stage, documents, course_key), branches)
+
+
+def _step(documents, course_key, from_stage, to_stage, work, *, force, user, reason, report_dir,
+          check_against: str | None = None) -> StepResult:
+    """``work`` then the check (Split vs ``check_against``, default the new stage) then the flip, atomically."""
+    started = time.perf_counter()
+    with transaction.atomic():
+        changes = work()
+        report = check_stage(documents, course_key, check_against or to_stage)
+        if report_dir is not None:
+            report.write_html(Path(report_dir) / f"{course_key}-{to_stage}.html")
+            report.write_json(Path(report_dir) / f"{course_key}-{to_stage}.json")
+        if report.differences and not force:
+            raise ConformanceFailed(course_key, to_stage, report)
+        set_stage(course_key, to_stage, changed_by=user, reason=reason, forced=bool(force and report.differences),
+                  differences=[vars(d) for d in report.result.differences][:1000])
+    blocks = max((len(t) for t in report.result.blocks.values()), default=0)
+    return StepResult(str(course_key), from_stage, to_stage, time.perf_counter() - started, blocks,
+                      report.checks_run, report.differences, True, report, changes)
+
+
+def migrate(documents, course_key, to_stage: str, *, force=False, user="", reason="", report_dir=None):
+    """Move the course forward to ``to_stage`` (one step at a time); returns the steps taken."""
+    course_key = _key(course_key)
+    store = SplitModuleStore(documents)
+    steps = []
+    current = stored_stage(course_key)
+    if ORDER.index(to_stage) < ORDER.index(current):
+        raise ValueError(f"Course {course_key} is at {current}; use rollback to go back to {to_stage}")
+    while ORDER.index(current) < ORDER.index(to_stage):
+        target = ORDER[ORDER.index(current) + 1]
+        if target == STAGE_COMPONENTS:
+            def work():
+                return copy_to_learning_core(store, course_key).created
+        else:
+            def work():
+                report = sync_to_learning_core(store, course_key, {PARENT})
+                return report.created + report.updated + report.deleted + report.published
+        steps.append(_step(documents, course_key, current, target, work, force=force, user=user,
+                           reason=reason or f"migrate to {to_stage}", report_dir=report_dir))
+        current = target
+    return steps
+
+
+def rollback(documents, course_key, to_stage: str, *, force=False, user="", reason="", report_dir=None):
+    """Write Learning Core edits back to Split, then move the course back to ``to_stage``."""
+    course_key = _key(course_key)
+    store = SplitModuleStore(documents)
+    current = stored_stage(course_key)
+    if ORDER.index(to_stage) >= ORDER.index(current):
+        raise ValueError(f"Course {course_key} is at {current}; rollback goes back, not to {to_stage}")
+    kinds = BOTH_KINDS if current == STAGE_FULL and to_stage == STAGE_SPLIT else (
+        {PARENT} if current == STAGE_FULL else {LEAF})
+
+    def work():
+        report = write_back_to_split(store, course_key, kinds)
+        return report.created + report.updated + report.published
+
+    # Nothing lost: after the write-back, Split must equal what the stage being left served.
+    return [_step(documents, course_key, current, to_stage, work, force=force, user=user,
+                  reason=reason or f"rollback to {to_stage}", report_dir=report_dir, check_against=current)]
+
+
+def _key(course_key) -> CourseLocator:
+    return course_key if isinstance(course_key, CourseLocator) else CourseLocator.from_string(str(course_key))

@@ -1,0 +1,69 @@
+"""Per-course migration stage (``split`` → ``components`` → ``full``) with history, and the circuit breaker.
+
+Readable without a request (celery tasks, management commands): it is a database row plus a waffle
+switch. When the switch is on, every course reads from Split whatever its stored stage.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from django.db import transaction
+from edx_toggles.toggles import WaffleSwitch
+
+from .models import STAGE_SPLIT, STAGES, CourseStage, CourseStageHistory
+
+# .. toggle_name: lc_runtime.force_split
+# .. toggle_implementation: WaffleSwitch
+# .. toggle_default: False
+# .. toggle_description: Circuit breaker. When active, every course is read from the Split modulestore,
+#   whatever stage ``lc-runtime migrate`` recorded for it; the recorded stages are kept and apply again
+#   when the switch is turned off.
+# .. toggle_use_cases: circuit_breaker
+# .. toggle_creation_date: 2026-11-29
+FORCE_SPLIT = WaffleSwitch("lc_runtime.force_split", module_name=__name__)
+
+
+@dataclass(frozen=True)
+class StageChange:
+    course_key: str
+    from_stage: str
+    to_stage: str
+    changed: datetime
+    changed_by: str
+    reason: str
+    forced: bool
+    differences: int
+
+
+def stored_stage(course_key) -> str:
+    """The stage recorded for the course (``split`` when never migrated)."""
+    return CourseStage.objects.filter(course_key=str(course_key)).values_list("stage", flat=True).first() or STAGE_SPLIT
+
+
+def effective_stage(course_key) -> str:
+    """The stage reads must use now: ``split`` while the circuit breaker is on."""
+    if FORCE_SPLIT.is_enabled():
+        return STAGE_SPLIT
+    return stored_stage(course_key)
+
+
+def set_stage(course_key, stage: str, *, changed_by: str = "", reason: str = "", forced: bool = False,
+              differences: list | None = None) -> StageChange:
+    if stage not in STAGES:
+        raise ValueError(f"Unknown stage {stage!r} for course {course_key}; expected one of {', '.join(STAGES)}")
+    now = datetime.now(tz=timezone.utc)
+    with transaction.atomic():
+        previous = stored_stage(course_key)
+        CourseStage.objects.update_or_create(course_key=str(course_key),
+                                             defaults={"stage": stage, "changed": now, "changed_by": changed_by})
+        CourseStageHistory.objects.create(course_key=str(course_key), from_stage=previous, to_stage=stage,
+                                          changed=now, changed_by=changed_by, reason=reason, forced=forced,
+                                          differences=differences or [])
+    return StageChange(str(course_key), previous, stage, now, changed_by, reason, forced, len(differences or []))
+
+
+def stage_history(course_key) -> list[StageChange]:
+    return [StageChange(h.course_key, h.from_stage, h.to_stage, h.changed, h.changed_by, h.reason, h.forced,
+                        len(h.differences))
+            for h in CourseStageHistory.objects.filter(course_key=str(course_key))]

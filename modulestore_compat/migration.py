@@ -1,0 +1,181 @@
+"""Moving a course's authored data between Split and Learning Core, in both directions.
+
+* :func:`copy_to_learning_core` — the whole course from Split: the published state is written and
+  published, then the draft state is applied as unpublished draft versions, so both branches match
+  Split. Replaces any earlier copy (a course at stage ``split`` has no authoritative LC data).
+* :func:`sync_to_learning_core` — bring selected kinds of blocks (containers at ``components`` →
+  ``full``) up to Split's current draft and published state; writes nothing when already equal.
+* :func:`write_back_to_split` — edits made in Learning Core go back to Split as one new draft
+  structure version (and publishes where LC published), before a rollback flips the stage.
+
+Callers wrap each in a transaction together with the stage change.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from openedx_content import api as content_api
+
+from lc_runtime.data import BlockRef, OlxBlock
+from lc_runtime.models import KIND_COMPONENT, KIND_CONTAINER
+from lc_runtime.storage import edits
+from lc_runtime.storage.snapshot import load_snapshot
+from lc_runtime.storage.writer import add_blocks, write_course
+
+from .enums import BranchName
+from .split_reader import read_split_tree
+from .writer import EXCLUDE_ALL, SplitWriter
+
+LEAF, PARENT = KIND_COMPONENT, KIND_CONTAINER
+BOTH_KINDS = frozenset({LEAF, PARENT})
+
+
+@dataclass
+class SyncReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    published: list[str] = field(default_factory=list)
+
+    @property
+    def changes(self) -> int:
+        return len(self.created) + len(self.updated) + len(self.deleted) + len(self.published)
+
+
+def _kind(block: OlxBlock) -> str:
+    from .fields import mixed_class
+
+    return PARENT if getattr(mixed_class(block.block_type), "has_children", False) else LEAF
+
+
+def _has_branch(store, course_key, branch) -> bool:
+    index = store.documents.get_course_index(course_key.org, course_key.course, course_key.run)
+    return index is not None and branch in index["versions"]
+
+
+def copy_to_learning_core(store, course_key, *, user_id=None) -> SyncReport:
+    """Create (or recreate) the course in Learning Core with Split's draft and published states."""
+    draft = read_split_tree(store, course_key, BranchName.draft)
+    if _has_branch(store, course_key, BranchName.published):
+        published = read_split_tree(store, course_key, BranchName.published)
+        write_course(published, replace=True, user_id=user_id)
+        report = apply_draft_tree(course_key, draft, BOTH_KINDS, user_id=user_id)
+    else:
+        write_course(draft, replace=True, user_id=user_id)
+        report = SyncReport()
+    report.created.insert(0, f"learning package for {course_key}")
+    return report
+
+
+def apply_draft_tree(course_key, tree, kinds, *, user_id=None) -> SyncReport:
+    """Make Learning Core's draft of the selected kinds equal to ``tree``."""
+    report = SyncReport()
+    snapshot = load_snapshot(course_key, "draft")
+    wanted = {ref: b for ref, b in tree.blocks.items() if _kind(b) in kinds}
+    new_blocks = [b for b in _children_first(tree) if b.ref in wanted and b.ref not in snapshot.blocks]
+    if new_blocks:
+        add_blocks(course_key, new_blocks, user_id=user_id)
+        report.created += [str(b.ref) for b in new_blocks]
+        snapshot = load_snapshot(course_key, "draft")
+    for ref, block in wanted.items():
+        record = snapshot.blocks.get(ref)
+        if record is None:
+            continue
+        fields = block.fields
+        if (record.settings, record.content, record.children) == (fields.settings, fields.content,
+                                                                  list(fields.children)):
+            continue
+        entity_version = edits.write_block_version(
+            snapshot, record, usage_key=snapshot.key_of(ref), settings=fields.settings, content=fields.content,
+            children=list(fields.children), olx=block.olx or None, user_id=user_id)
+        record.version_num, record.version_id = entity_version.version_num, entity_version.id
+        report.updated.append(str(ref))
+    for ref, record in snapshot.blocks.items():
+        if ref not in tree.blocks and record.kind in kinds:
+            content_api.soft_delete_draft(record.entity_id, deleted_by=user_id)
+            report.deleted.append(str(ref))
+    return report
+
+
+def _children_first(tree) -> list[OlxBlock]:
+    ordered = list(tree.tree_order())
+    return list(reversed(ordered)) + [b for b in tree.blocks.values() if b.ref not in {o.ref for o in ordered}]
+
+
+def sync_to_learning_core(store, course_key, kinds, *, user_id=None) -> SyncReport:
+    """Draft and published state of the selected kinds from Split; no writes when already equal."""
+    draft = read_split_tree(store, course_key, BranchName.draft)
+    report = apply_draft_tree(course_key, draft, kinds, user_id=user_id)
+    if _has_branch(store, course_key, BranchName.published):
+        published = read_split_tree(store, course_key, BranchName.published)
+        lc_published = load_snapshot(course_key, "published")
+        lc_draft = load_snapshot(course_key, "draft")
+        for ref, block in published.blocks.items():
+            if _kind(block) not in kinds:
+                continue
+            record = lc_published.blocks.get(ref)
+            state = (block.fields.settings, block.fields.content, list(block.fields.children))
+            if record is not None and (record.settings, record.content, record.children) == state:
+                continue
+            draft_record = lc_draft.blocks.get(ref)
+            if draft_record is not None and (draft_record.settings, draft_record.content,
+                                             draft_record.children) == state:
+                content_api.publish_from_drafts(
+                    lc_draft.learning_package_id, draft_qset=content_api.get_all_drafts(
+                        lc_draft.learning_package_id).filter(entity_id=draft_record.entity_id),
+                    publish_dependencies=False)
+                report.published.append(str(ref))
+    return report
+
+
+def write_back_to_split(store, course_key, kinds, *, user_id: int = -1) -> SyncReport:
+    """Learning Core's state of the selected kinds → Split (one new draft version, then publishes)."""
+    report = SyncReport()
+    writer = SplitWriter(store.documents, user_id=user_id, auto_publish=False)
+    split_draft = read_split_tree(store, course_key, BranchName.draft)
+    lc_draft = load_snapshot(course_key, "draft")
+    changed: list[BlockRef] = []
+    with writer.bulk_operations(course_key):
+        for ref, record in lc_draft.blocks.items():
+            if record.kind not in kinds:
+                continue
+            block = split_draft.blocks.get(ref)
+            if block is None:
+                parent = lc_draft.parents.get(ref)
+                if parent is None or parent not in split_draft.blocks:
+                    continue
+                writer.create_child(course_key, parent, ref.block_type, ref.block_id, settings=record.settings,
+                                    content=record.content)
+                report.created.append(str(ref))
+                changed.append(ref)
+                continue
+            fields = block.fields
+            if (fields.settings, fields.content) != (record.settings, record.content):
+                removed = [name for name in fields.settings if name not in record.settings]
+                writer.update_item(course_key, ref, settings=record.settings, content=record.content,
+                                   deleted=removed, replace_content=True)
+                report.updated.append(str(ref))
+                changed.append(ref)
+            if record.kind == PARENT and list(fields.children) != record.children:
+                known = [c for c in record.children if c in split_draft.blocks or c in lc_draft.blocks]
+                writer.set_children(course_key, ref, known)
+                if str(ref) not in report.updated:
+                    report.updated.append(str(ref))
+                changed.append(ref)
+    if _has_branch(store, course_key, BranchName.published):
+        lc_published = load_snapshot(course_key, "published")
+        split_published = read_split_tree(store, course_key, BranchName.published)
+        for ref in changed:
+            published, draft = lc_published.blocks.get(ref), lc_draft.blocks.get(ref)
+            if published is None or draft is None:
+                continue
+            if (published.settings, published.content, published.children) != (draft.settings, draft.content,
+                                                                                draft.children):
+                continue  # the LC edit is not published: Split keeps it as a draft too
+            old = split_published.blocks.get(ref)
+            if old is not None and (old.fields.settings, old.fields.content) == (draft.settings, draft.content) \
+                    and list(old.fields.children) == draft.children:
+                continue
+            writer.publish(course_key, (ref.block_type, ref.block_id), blacklist=EXCLUDE_ALL)
+            report.published.append(str(ref))
+    return report

@@ -8,8 +8,6 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from xblock.fields import UNIQUE_ID
-
 from lc_runtime.blocks.mixins import INHERITABLE_FIELDS
 
 CHECKS = {
@@ -64,6 +62,7 @@ class ComparisonResult:
     runs: list[CheckRun] = field(default_factory=list)
     differences: list[Difference] = field(default_factory=list)
     blocks: dict = field(default_factory=dict)  # branch -> {usage_key: {block_type, display_name, children, ok}}
+    notes: list = field(default_factory=list)  # blocks that loaded as placeholders or error blocks
 
     def add_run(self, check, branch, run=1):
         for entry in self.runs:
@@ -82,9 +81,15 @@ class ComparisonResult:
         return {"runs": [asdict(r) for r in self.runs], "differences": [asdict(d) for d in self.differences]}
 
 
-def _unique_id_default(block_class_fields, name) -> bool:
-    field_object = block_class_fields.get(name)
-    return field_object is not None and field_object.default is UNIQUE_ID
+def note_unusual_blocks(result: ComparisonResult, branch: str, side: str, blocks) -> None:
+    """Report blocks whose class is missing (placeholder) or failed to construct (error): never skipped."""
+    for block in blocks:
+        if getattr(block, "is_placeholder", False):
+            result.notes.append({"branch": branch, "side": side, "kind": "placeholder",
+                                 "block": str(block.scope_ids.usage_id), "detail": block.placeholder_reason})
+        elif getattr(block, "is_error_block", False):
+            result.notes.append({"branch": branch, "side": side, "kind": "error",
+                                 "block": str(block.scope_ids.usage_id), "detail": block.error_msg})
 
 
 def compare_dumps(result: ComparisonResult, branch: str, left: dict, right: dict, unique_id_fields: set) -> None:

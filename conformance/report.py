@@ -36,6 +36,7 @@ class ConformanceReport:
                         "blocks": {b: len(t) for b, t in self.result.blocks.items()}},
             "checks": [asdict(run) for run in self.result.runs],
             "differences": [asdict(d) for d in self.result.differences],
+            "unusual_blocks": self.result.notes,
         }
 
     def write_json(self, path: Path) -> Path:
@@ -95,6 +96,10 @@ def render_html(report: ConformanceReport) -> str:
     trees = "".join(f"<h2>Course tree — {html.escape(branch)} branch</h2>{_tree_html(blocks)}"
                     for branch, blocks in report.result.blocks.items())
     normalisations = "".join(f"<li>{html.escape(n)}</li>" for n in NORMALISATIONS)
+    notes = "".join(
+        f'<tr class="unusual"><td>{html.escape(n["kind"])}</td><td>{html.escape(n["side"])}</td>'
+        f'<td>{html.escape(n["branch"])}</td><td>{html.escape(n["block"])}</td><td>{html.escape(n["detail"])}</td></tr>'
+        for n in report.result.notes)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Conformance: {html.escape(report.course_key)}</title>
 <style>{STYLE}</style></head><body>
@@ -109,6 +114,8 @@ def render_html(report: ConformanceReport) -> str:
 <table id="differences"><tr><th>check</th><th>branch</th><th>block / query</th><th>field</th>
 <th>{html.escape(report.left)}</th><th>{html.escape(report.right)}</th></tr>{diffs}</table>
 {"<p class='ok'>None.</p>" if not report.result.differences else ""}
+<h2>Blocks that did not load as themselves</h2>
+<table id="unusual"><tr><th>kind</th><th>side</th><th>branch</th><th>block</th><th>why</th></tr>{notes}</table>
 {trees}
 <h2>Normalised on purpose</h2><ul>{normalisations}</ul>
 </body></html>

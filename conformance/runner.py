@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from contextlib import ExitStack
 
-from .checks import ComparisonResult, compare_dumps, compare_queries, compare_rendering
+from .checks import ComparisonResult, compare_dumps, compare_queries, compare_rendering, note_unusual_blocks
 from .report import ConformanceReport
 
 
@@ -39,6 +39,8 @@ def _compare_branches(result, course_key, left, right, branches, render) -> None
         right_blocks = right.blocks(branch)
         from lc_runtime.dump import make_dump
 
+        note_unusual_blocks(result, branch, left.name, left_blocks)
+        note_unusual_blocks(result, branch, right.name, right_blocks)
         left_dump = make_dump(course_key, left.name, branch, left_blocks)
         right_dump = make_dump(course_key, right.name, branch, right_blocks)
         compare_dumps(result, branch, left_dump, right_dump, unique_id_fields(left_blocks + right_blocks))

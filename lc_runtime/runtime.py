@@ -15,6 +15,7 @@ from opaque_keys.edx.locator import DefinitionLocator
 from xblock.fields import Scope, ScopeIds
 from xblock.runtime import IdGenerator, IdReader, NullI18nService, Runtime
 
+from .blocks.error import ErrorBlock
 from .blocks.mixins import DEFAULT_MIXINS
 from .blocks.registry import load_block_class
 from .children import children_keys, parent_key, refs_from_keys
@@ -115,13 +116,22 @@ class LearningCoreRuntime(Runtime):
         return self.get_block(self.usage_key(self.snapshot.root))
 
     def _construct(self, record: BlockRecord, for_parent=None):
-        cls = load_block_class(record.ref.block_type)
         usage_key = self.usage_key(record.ref)
         definition = DefinitionLocator(record.ref.block_type, record.definition_id)
-        keys = ScopeIds(self.user_id, record.ref.block_type, definition, usage_key)
-        block = self.construct_xblock_from_class(cls, keys, for_parent=for_parent)
+        try:
+            cls = load_block_class(record.ref.block_type)
+            keys = ScopeIds(self.user_id, record.ref.block_type, definition, usage_key)
+            block = self.construct_xblock_from_class(cls, keys, for_parent=for_parent)
+            block._lc_field_data = self._field_data_for(record, cls)
+        except Exception as exc:  # noqa: BLE001 - as Split: a block that cannot be built becomes an error block
+            log.exception("Failed to load %s", usage_key)
+            error_key = self.course_key.make_usage_key("error", record.ref.block_id)
+            block = self.construct_xblock_from_class(ErrorBlock, ScopeIds(self.user_id, "error", None, error_key))
+            block._lc_field_data = block_field_data(
+                InheritingFieldData(LearningCoreKVS({"error_msg": f"{type(exc).__name__}: {exc}"}), dict),
+                self._user_data)
+            return block
         block._lc_record = record
-        block._lc_field_data = self._field_data_for(record, cls)
         block.edited_on = record.created
         block.edited_by = record.created_by
         block.definition_locator = definition

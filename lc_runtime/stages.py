@@ -41,9 +41,17 @@ def stored_stage(course_key) -> str:
     return CourseStage.objects.filter(course_key=str(course_key)).values_list("stage", flat=True).first() or STAGE_SPLIT
 
 
+def circuit_breaker_on() -> bool:
+    """Read the switch through waffle itself: edx-toggles' per-request cache never expires outside a
+    request (celery, management commands), and a circuit breaker must take effect at once."""
+    from waffle import switch_is_active
+
+    return switch_is_active(FORCE_SPLIT.name)
+
+
 def effective_stage(course_key) -> str:
     """The stage reads must use now: ``split`` while the circuit breaker is on."""
-    if FORCE_SPLIT.is_enabled():
+    if circuit_breaker_on():
         return STAGE_SPLIT
     return stored_stage(course_key)
 

@@ -13,12 +13,13 @@ import logging
 
 
 from opaque_keys.edx.locator import DefinitionLocator
-from xblock.core import XBlock, XBlockMixin
+from xblock.core import XBlockMixin
 from xblock.exceptions import NoSuchServiceError
 from xblock.field_data import SplitFieldData
-from xblock.fields import Scope, ScopeIds, String
+from xblock.fields import Scope, ScopeIds
 from xblock.runtime import IdGenerator, IdReader, KvsFieldData, Mixologist, NullI18nService, Runtime
 
+from lc_runtime.blocks.error import ErrorBlock
 from lc_runtime.blocks.mixins import DEFAULT_MIXINS, INHERITABLE_FIELDS
 from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.keyvalue import LearningCoreKVS
@@ -137,13 +138,6 @@ class _FirstMixologist(Mixologist):
         if DropMissingChildren in mixed.__mro__:
             return mixed
         return type(mixed.__name__, (DropMissingChildren, mixed), {"unmixed_class": cls})
-
-
-class ErrorBlock(XBlock):
-    """Stands for a block that failed to construct; its location's block type is ``error``."""
-
-    error_msg = String(scope=Scope.content, default="")
-    contents = String(scope=Scope.content, default="")
 
 
 class _Ids(IdReader, IdGenerator):

@@ -1,0 +1,97 @@
+"""pytest plugin: ``pytest --lc-conformance=COURSE_KEY`` turns the conformance checks into test cases.
+
+Inside edx-platform's test settings the left side is the platform's own modulestore (Split);
+standalone it is the Split reference store. The right side is Learning Core (or the hybrid stage
+with ``--lc-conformance-right=hybrid``). One test per check and branch; a failure lists the
+differences of that check.
+"""
+from __future__ import annotations
+
+import pytest
+
+_REPORTS: dict = {}
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("lc-conformance")
+    group.addoption("--lc-conformance", action="append", default=[], metavar="COURSE_KEY",
+                    help="run the lc-runtime conformance checks for this course (repeatable)")
+    group.addoption("--lc-conformance-right", default="learning_core", choices=("learning_core", "hybrid"),
+                    help="the runtime compared against Split")
+
+
+def _left_adapter(course_key):
+    from .adapters import ModulestoreAdapter
+
+    try:  # inside edx-platform: the real modulestore
+        from xmodule.modulestore.django import modulestore  # type: ignore
+
+        return ModulestoreAdapter(modulestore(), course_key, "edx-platform")
+    except ImportError:
+        from modulestore_compat.api import SplitModuleStore, document_store
+
+        return ModulestoreAdapter(SplitModuleStore(document_store()), course_key, "split")
+
+
+def _report(course_key: str, right: str):
+    if (course_key, right) not in _REPORTS:
+        from lc_runtime import bootstrap
+
+        bootstrap.setup(migrate=False)
+        from opaque_keys.edx.locator import CourseLocator
+
+        from modulestore_compat.api import document_store
+
+        from .migration import adapter_for
+        from .runner import compare
+
+        key = CourseLocator.from_string(course_key)
+        stage = "full" if right == "learning_core" else "components"
+        _REPORTS[(course_key, right)] = compare(key, _left_adapter(key), adapter_for(stage, document_store(), key))
+    return _REPORTS[(course_key, right)]
+
+
+class ConformanceItem(pytest.Item):
+    def __init__(self, *, course_key, check, branch, right, **kwargs):
+        super().__init__(**kwargs)
+        self.course_key, self.check, self.branch, self.right = course_key, check, branch, right
+
+    def runtest(self):
+        report = _report(self.course_key, self.right)
+        found = [d for d in report.result.differences if d.check == self.check and d.branch == self.branch]
+        if found:
+            raise ConformanceDifferences(found)
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, ConformanceDifferences):
+            lines = [f"{len(excinfo.value.differences)} differences in {self.check} ({self.branch}):"]
+            for d in excinfo.value.differences[:20]:
+                lines.append(f"  {d.block} {d.field or ''}: left={d.left!r} right={d.right!r}")
+            return "\n".join(lines)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return self.path, None, f"lc-conformance {self.course_key} {self.check} [{self.branch}]"
+
+
+class ConformanceDifferences(Exception):
+    def __init__(self, differences):
+        super().__init__(f"{len(differences)} differences")
+        self.differences = differences
+
+
+def pytest_collection_modifyitems(session, config, items):
+    course_keys = config.getoption("--lc-conformance")
+    if not course_keys:
+        return
+    from .checks import CHECKS
+
+    right = config.getoption("--lc-conformance-right")
+    for course_key in course_keys:
+        for branch in ("draft", "published"):
+            for check in CHECKS:
+                if check == "query.has_changes" and branch == "published":
+                    continue
+                items.append(ConformanceItem.from_parent(
+                    session, name=f"lc-conformance[{course_key}][{check}][{branch}]", course_key=course_key,
+                    check=check, branch=branch, right=right))

@@ -65,3 +65,33 @@ def test_split_commands_and_split_dump(tmp_path):
     assert loaded.returncode == 0 and "course-v1:TestX+T101+2026" in loaded.stdout, loaded.stderr
     again = run(other_db, "split", "import-json", str(tmp_path / "docs"))
     assert again.returncode == 1 and "DuplicateCourseError" in again.stderr
+
+
+def test_migrate_stage_rollback_conformance_and_the_pytest_plugin(tmp_path):
+    import os
+
+    olx = standard_course(tmp_path / "olx")
+    key = "course-v1:TestX+T101+2026"
+    assert run(tmp_path, "split", "import-olx", str(olx)).returncode == 0
+    migrated = run(tmp_path, "migrate", key, "--to", "full", "--reports", str(tmp_path / "reports"))
+    assert migrated.returncode == 0, migrated.stderr
+    assert "split → components → full" in migrated.stdout and "10/1" not in migrated.stdout
+    stage = json.loads(run(tmp_path, "stage", key).stdout)
+    assert stage["stage"] == "full" and [h["to"] for h in stage["history"]] == ["components", "full"]
+    assert (tmp_path / "reports" / f"{key}-full.html").is_file()
+
+    checked = run(tmp_path, "conformance", key, "--right", "learning_core", "--json", str(tmp_path / "c.json"),
+                  "--html", str(tmp_path / "c.html"))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    report = json.loads((tmp_path / "c.json").read_text())
+    assert report["summary"]["differences"] == 0 and report["summary"]["checks_run"] > 1000
+    assert {c["check"] for c in report["checks"]} >= {"field.value", "query.get_items", "render.student_view"}
+
+    back = run(tmp_path, "rollback", key, "--to", "split", "--reports", str(tmp_path / "reports"))
+    assert back.returncode == 0 and "full → split" in back.stdout, back.stderr
+
+    env = dict(os.environ, LC_RUNTIME_DB=str(tmp_path / "cli.sqlite3"))
+    plugin = subprocess.run([sys.executable, "-m", "pytest", f"--lc-conformance={key}", "-q", "-p", "no:cacheprovider"],
+                            cwd=tmp_path / "olx", capture_output=True, text=True, timeout=600, env=env)
+    assert plugin.returncode == 0, plugin.stdout[-2000:] + plugin.stderr[-2000:]
+    assert " passed" in plugin.stdout and "failed" not in plugin.stdout

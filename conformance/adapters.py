@@ -180,6 +180,30 @@ class LearningCoreAdapter:
         return {plain_key(snapshot.key_of(r.ref)) for r in snapshot.blocks.values()
                 if r.ref != snapshot.root and r.ref not in listed and r.ref.block_type not in DETACHED_CATEGORIES}
 
+    def round_trip(self, branch):
+        """``(stored, reparsed)``: ``{usage_key: (settings, content, children)}`` before and after an OLX
+        export + re-parse. Parsing runs in a rolled-back savepoint (video parsing writes edx-val rows)."""
+        import tempfile
+        from pathlib import Path
+
+        from django.db import transaction
+
+        from lc_runtime.olx.export import export_course
+        from lc_runtime.olx.reader import read_course
+
+        runtime = LearningCoreRuntime(self.course_key, branch=branch)
+        stored = {plain_key(runtime.usage_key(r.ref)): (r.settings, r.content, [str(c) for c in r.children])
+                  for r in runtime.snapshot.blocks.values() if r.kind != "upload"}
+        with tempfile.TemporaryDirectory(prefix="lc-roundtrip-") as tmp:
+            export_course(runtime, Path(tmp) / "course")
+            with transaction.atomic():
+                tree = read_course(Path(tmp) / "course", self.course_key)
+                transaction.set_rollback(True)
+        reparsed = {plain_key(b.ref.usage_key(self.course_key)): (b.fields.settings, b.fields.content,
+                                                                  [str(c) for c in b.fields.children])
+                    for b in tree.blocks.values()}
+        return stored, reparsed
+
     def has_changes(self, usage_key):
         snapshot = self.runtime("draft").snapshot
         key = UsageKey.from_string(usage_key)

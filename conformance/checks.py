@@ -23,6 +23,8 @@ CHECKS = {
     "query.get_orphans": "get_orphans returns the same blocks",
     "query.has_changes": "has_changes agrees for the course, its sections and subsections (draft only)",
     "render.student_view": "student_view of HTML blocks renders the same content",
+    "olx.round_trip": "exporting the course to OLX and parsing it again gives the same authored fields "
+                      "(right side, when it can export)",
 }
 
 NORMALISATIONS = [
@@ -32,6 +34,7 @@ NORMALISATIONS = [
     "the usage key, which in Split carries branch and version",
     "get_items results are compared as sets (Split returns structure order)",
     "rendered fragments are compared after removing branch/version from keys",
+    "the OLX round trip ignores xml_attributes['filename'] (it records where the OLX file was)",
 ]
 
 _INHERITABLE = frozenset(INHERITABLE_FIELDS)
@@ -224,3 +227,32 @@ def compare_rendering(result, branch, left_blocks, right_blocks, limit: int = 25
         lv, rv = rendered(block), rendered(other)
         if lv != rv:
             result.differ("render.student_view", branch, key, None, lv[:500], rv[:500])
+
+
+def _without_filename(settings: dict) -> dict:
+    out = dict(settings)
+    attributes = out.get("xml_attributes")
+    if isinstance(attributes, dict) and "filename" in attributes:
+        out["xml_attributes"] = {k: v for k, v in attributes.items() if k != "filename"}
+        if not out["xml_attributes"]:
+            del out["xml_attributes"]
+    return out
+
+
+def compare_round_trip(result: ComparisonResult, branch: str, adapter) -> None:
+    """Export → parse again → the same settings, content and children for every block."""
+    if not hasattr(adapter, "round_trip"):
+        return
+    stored, reparsed = adapter.round_trip(branch)
+    for key, (settings, content, children) in stored.items():
+        result.add_run("olx.round_trip", branch)
+        again = reparsed.get(key)
+        if again is None:
+            result.differ("olx.round_trip", branch, key, None, "present", "missing after re-import")
+            continue
+        if _without_filename(settings) != _without_filename(again[0]):
+            result.differ("olx.round_trip", branch, key, "settings", settings, again[0])
+        if content != again[1]:
+            result.differ("olx.round_trip", branch, key, "content", content, again[1])
+        if children != again[2]:
+            result.differ("olx.round_trip", branch, key, "children", children, again[2])

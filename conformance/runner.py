@@ -4,7 +4,14 @@ from __future__ import annotations
 import time
 from contextlib import ExitStack
 
-from .checks import ComparisonResult, compare_dumps, compare_queries, compare_rendering, note_unusual_blocks
+from .checks import (
+    ComparisonResult,
+    compare_dumps,
+    compare_queries,
+    compare_rendering,
+    compare_round_trip,
+    note_unusual_blocks,
+)
 from .report import ConformanceReport
 
 
@@ -47,3 +54,4 @@ def _compare_branches(result, course_key, left, right, branches, render) -> None
         compare_queries(result, branch, left, right, left_dump)
         if render:
             compare_rendering(result, branch, left_blocks, right_blocks)
+            compare_round_trip(result, branch, right)

@@ -19,7 +19,7 @@ from lc_runtime.runtime import LearningCoreRuntime
 from lc_runtime.storage.snapshot import load_snapshot
 from modulestore_compat.dump import BRANCH_NAMES, split_blocks
 from modulestore_compat.enums import DETACHED_CATEGORIES
-from modulestore_compat.store import block_matches
+from modulestore_compat.store import block_matches, has_path_to_root
 
 
 class CourseAdapter(Protocol):
@@ -158,14 +158,8 @@ class LearningCoreAdapter:
     def _parents(snapshot, ref):
         return [r.ref for r in snapshot.blocks.values() if ref in r.children]
 
-    def _reaches_root(self, snapshot, ref, seen=None):
-        if ref == snapshot.root:
-            return True
-        seen = seen or set()
-        if ref in seen:
-            return False
-        seen.add(ref)
-        return any(self._reaches_root(snapshot, p, seen) for p in self._parents(snapshot, ref))
+    def _reaches_root(self, snapshot, ref):
+        return has_path_to_root(ref, snapshot.root, lambda r: self._parents(snapshot, r))
 
     def parent_location(self, branch, usage_key):
         snapshot = self.runtime(branch).snapshot

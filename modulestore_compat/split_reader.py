@@ -13,27 +13,22 @@ from lc_runtime.olx.serialize import block_olx
 
 from .enums import DETACHED_CATEGORIES
 from .exceptions import ItemNotFoundError
-from .fields import mixed_class
+from .fields import convert_references_to_keys, mixed_class
 
 
 def _json_value(block_type: str, name: str, value, course_key):
+    """Stored value → JSON: dates via the field's ``to_json``, block keys via the shared conversion."""
     if isinstance(value, datetime.datetime):
         field = mixed_class(block_type).fields.get(name)
         return field.to_json(value) if field is not None else value.isoformat()
-    field = mixed_class(block_type).fields.get(name)
-    from xblock.fields import Reference, ReferenceList, ReferenceValueDict
-
-    def key(pair):
-        return str(course_key.make_usage_key(pair[0], pair[1]))
-
-    if field is not None and value:
-        if isinstance(field, ReferenceValueDict):
-            return {k: key(v) for k, v in value.items()}
-        if isinstance(field, ReferenceList):
-            return [key(v) for v in value]
-        if isinstance(field, Reference):
-            return key(value)
-    return value
+    converted = convert_references_to_keys(course_key, block_type, {name: value})[name]
+    if converted is value:
+        return value
+    if isinstance(converted, dict):
+        return {k: str(v) for k, v in converted.items()}
+    if isinstance(converted, list):
+        return [str(v) for v in converted]
+    return str(converted)
 
 
 def read_split_tree(store, course_key, branch: str) -> CourseTree:

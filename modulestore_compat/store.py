@@ -56,6 +56,17 @@ def block_matches(data: dict, qualifiers: dict) -> bool:
     return True
 
 
+def has_path_to_root(key, root, parents_of, seen=None) -> bool:
+    """Split's ``has_path_to_root``: some chain of parents leads from ``key`` to ``root`` (cycle-safe)."""
+    if key == root:
+        return True
+    seen = set() if seen is None else seen
+    if key in seen:
+        return False
+    seen.add(key)
+    return any(has_path_to_root(parent, root, parents_of, seen) for parent in parents_of(key))
+
+
 class _BulkRecord:
     """Per-course memo of an active ``bulk_operations`` (index, structures, definitions, runtimes)."""
 
@@ -319,15 +330,8 @@ class SplitModuleStore:
                 if [key[0], key[1]] in b.get("fields", {}).get("children", [])
                 or key in [tuple(c) for c in b.get("fields", {}).get("children", [])]]
 
-    def _has_path_to_root(self, structure, key, _seen=None) -> bool:
-        root = tuple(structure["root"])
-        if key == root:
-            return True
-        seen = _seen or set()
-        if key in seen:
-            return False
-        seen.add(key)
-        return any(self._has_path_to_root(structure, parent, seen) for parent in self._parents_of(structure, key))
+    def _has_path_to_root(self, structure, key) -> bool:
+        return has_path_to_root(key, tuple(structure["root"]), lambda k: self._parents_of(structure, k))
 
     def get_course(self, course_id, depth=0, revision=None, **kwargs):
         if not isinstance(course_id, CourseLocator) or getattr(course_id, "deprecated", False):

@@ -7,3 +7,8 @@ class ModulestoreCompatConfig(AppConfig):
     label = "modulestore_compat"
     verbose_name = "lc-runtime Split compatibility"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from .signals import connect
+
+        connect()

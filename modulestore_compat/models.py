@@ -38,3 +38,24 @@ class SplitDefinition(models.Model):
 
     class Meta:
         app_label = "modulestore_compat"
+
+
+class CompiledCourse(models.Model):
+    """A Learning Core course compiled into Split-shaped documents for one branch.
+
+    Keyed by the Learning Core log it reflects (publish log id for the published branch, draft change
+    log id for the draft branch); a new compile replaces the row in the same transaction.
+    """
+
+    course_key = models.CharField(max_length=255)
+    branch = models.CharField(max_length=32)  # draft-branch | published-branch
+    log_id = models.BigIntegerField()
+    structure_id = models.CharField(max_length=24, unique=True)
+    structure = models.BinaryField()  # compressed extended JSON
+    definitions = models.BinaryField()  # compressed extended JSON list
+    compiled = models.DateTimeField()
+    seconds = models.FloatField(default=0.0)
+
+    class Meta:
+        app_label = "modulestore_compat"
+        constraints = [models.UniqueConstraint(fields=["course_key", "branch"], name="mc_compiled_course_branch")]

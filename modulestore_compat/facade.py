@@ -1,0 +1,174 @@
+"""``LearningCoreModuleStore``: Split's read API served from Learning Core, read-only.
+
+Learning Core is compiled (per course and branch, per publish / draft change) into Split-shaped
+documents; a ``CompiledDocumentStore`` presents those as Split's course index, structures and
+definitions, so the facade is :class:`DraftVersioningModuleStore` itself — same key-value layer,
+same runtime, same query semantics. Every write method raises :class:`ReadOnlyModuleStoreError`.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from lc_runtime.models import STAGE_FULL, LcCourse
+from lc_runtime.stages import effective_stage
+
+from .compiler import compile_course, current_log_id, store_compiled
+from .documents.base import DocumentStore
+from .documents.extjson import decompress
+from .enums import BranchName
+from .store import DraftVersioningModuleStore
+
+BRANCHES = (BranchName.draft, BranchName.published)
+
+
+class ReadOnlyModuleStoreError(Exception):
+    """A write was attempted on the read-only Learning Core facade."""
+
+
+class CompiledDocumentStore(DocumentStore):
+    """Compiled Learning Core courses as Split documents; compiles on demand when stale or missing."""
+
+    def __init__(self, *, auto_compile: bool = True):
+        from . import models
+
+        self.models = models
+        self.auto_compile = auto_compile
+        self._definitions: dict = {}  # structure id -> {definition id: definition}
+        self._structures: dict = {}
+
+    def _rows(self, course_key: str):
+        rows = {row.branch: row for row in self.models.CompiledCourse.objects.filter(course_key=course_key)
+                .only("branch", "log_id", "structure_id", "compiled")}
+        if self.auto_compile:
+            course = LcCourse.objects.filter(course_key=course_key).values_list("learning_package_id", flat=True).first()
+            if course is not None:
+                for branch in BRANCHES:
+                    row = rows.get(branch)
+                    if row is None or row.log_id != current_log_id(course, branch):
+                        store_compiled(compile_course(course_key, branch))
+                        rows = {r.branch: r for r in self.models.CompiledCourse.objects.filter(course_key=course_key)
+                                .only("branch", "log_id", "structure_id", "compiled")}
+        return rows
+
+    def get_course_index(self, org, course, run, *, ignore_case=False):
+        course_key = f"course-v1:{org}+{course}+{run}"
+        if ignore_case:
+            match = LcCourse.objects.filter(course_key__iexact=course_key).values_list("course_key", flat=True).first()
+            if match is None:
+                return None
+            course_key = match
+            org, course, run = course_key[len("course-v1:"):].split("+")
+        rows = self._rows(course_key)
+        if not rows:
+            return None
+        from bson import ObjectId
+
+        from .compiler import object_id
+
+        newest = max(row.compiled for row in rows.values())
+        return {"_id": object_id("index", course_key), "org": org, "course": course, "run": run, "edited_by": None,
+                "edited_on": newest, "versions": {b: ObjectId(r.structure_id) for b, r in rows.items()},
+                "schema_version": 1, "search_targets": {}, "last_update": newest}
+
+    def find_course_indexes(self, *, branch=None, org=None, wiki_slug=None):
+        keys = LcCourse.objects.values_list("course_key", flat=True)
+        out = []
+        for key in keys:
+            o, c, r = key[len("course-v1:"):].split("+")
+            if org is not None and o != org:
+                continue
+            index = self.get_course_index(o, c, r)
+            if index and (branch is None or branch in index["versions"]):
+                out.append(index)
+        return out
+
+    def get_structure(self, structure_id):
+        key = str(structure_id)
+        if key not in self._structures:
+            row = self.models.CompiledCourse.objects.filter(structure_id=key).values_list("structure", flat=True).first()
+            if row is None:
+                return None
+            self._structures[key] = decompress(row)
+        return self._structures[key]
+
+    def get_structures(self, structure_ids: Iterable):
+        return [s for s in (self.get_structure(i) for i in structure_ids) if s is not None]
+
+    def _definitions_of_course(self):
+        for row in self.models.CompiledCourse.objects.values_list("structure_id", "definitions"):
+            if row[0] not in self._definitions:
+                self._definitions[row[0]] = {d["_id"]: d for d in decompress(row[1])}
+        return self._definitions
+
+    def get_definition(self, definition_id):
+        for definitions in self._definitions.values():
+            if definition_id in definitions:
+                return definitions[definition_id]
+        for definitions in self._definitions_of_course().values():
+            if definition_id in definitions:
+                return definitions[definition_id]
+        return None
+
+    def get_definitions(self, definition_ids: Iterable):
+        return [d for d in (self.get_definition(i) for i in definition_ids) if d is not None]
+
+    def _refuse(self, name):
+        raise ReadOnlyModuleStoreError(f"{name} is not possible: compiled Learning Core documents are read-only")
+
+    def insert_course_index(self, index):
+        self._refuse("insert_course_index")
+
+    def update_course_index(self, index, *, from_index):
+        self._refuse("update_course_index")
+
+    def delete_course_index(self, org, course, run):
+        self._refuse("delete_course_index")
+
+    def insert_structure(self, structure):
+        self._refuse("insert_structure")
+
+    def insert_definition(self, definition):
+        self._refuse("insert_definition")
+
+
+WRITE_METHODS = (
+    "create_course", "create_item", "create_child", "create_xblock", "update_item", "delete_item", "delete_course",
+    "publish", "unpublish", "revert_to_published", "import_xblock", "copy_from_template", "clone_course",
+    "convert_to_draft", "update_course_index", "reset_course_to_version", "save_asset_metadata",
+    "delete_asset_metadata", "set_asset_metadata_attrs", "copy_all_asset_metadata",
+)
+
+
+def _refusing(name):
+    def refuse(self, *args, **kwargs):
+        course = None
+        for value in list(args) + list(kwargs.values()):
+            value = getattr(value, "location", value)
+            key = getattr(value, "course_key", value)
+            if hasattr(key, "org") and key.org is not None:
+                course = key.for_branch(None).version_agnostic()
+                break
+        raise ReadOnlyModuleStoreError(
+            f"{name}() is not allowed on the Learning Core modulestore (read-only) for course {course}; "
+            "author the course through Learning Core or roll it back to Split")
+    refuse.__name__ = name
+    return refuse
+
+
+class LearningCoreModuleStore(DraftVersioningModuleStore):
+    """Split's read API over compiled Learning Core documents; answers only for courses at stage full."""
+
+    def __init__(self, documents: CompiledDocumentStore | None = None, **kwargs):
+        super().__init__(documents or CompiledDocumentStore(), **kwargs)
+
+    def has_course(self, course_id, ignore_case=False, **kwargs):
+        """The canonical key only for courses whose effective stage is ``full`` (so Mixed can put this
+        store before Split: every other course falls through)."""
+        canonical = super().has_course(course_id, ignore_case=ignore_case, **kwargs)
+        if not canonical or effective_stage(canonical.for_branch(None).version_agnostic()) != STAGE_FULL:
+            return None
+        return canonical
+
+
+for _name in WRITE_METHODS:
+    setattr(LearningCoreModuleStore, _name, _refusing(_name))

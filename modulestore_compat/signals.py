@@ -1,0 +1,72 @@
+"""Rebuild compiled documents when Learning Core changes, and announce publishes like Split does.
+
+openedx-core sends ``ENTITIES_PUBLISHED`` / ``ENTITIES_DRAFT_CHANGED`` after the transaction commits.
+For a course served by the facade (stage ``full``) the matching branch is recompiled at once, and a
+rebuilt published branch sends the modulestore's ``course_published`` signal inside edx-platform
+(our own :data:`COURSE_PUBLISHED` otherwise), so course overviews, block structures and learning
+sequences refresh.
+"""
+from __future__ import annotations
+
+import logging
+
+from django.dispatch import Signal
+
+log = logging.getLogger(__name__)
+
+#: Sent with ``course_key`` after a published-branch rebuild (standalone; inside edx-platform the
+#: platform's ``SignalHandler.course_published`` is sent instead).
+COURSE_PUBLISHED = Signal()
+
+
+def _course_for_package(learning_package_id):
+    from lc_runtime.models import LcCourse
+
+    return LcCourse.objects.filter(learning_package_id=learning_package_id).values_list("course_key", flat=True).first()
+
+
+def rebuild(learning_package_id: int, branch: str) -> str | None:
+    """Recompile one branch of the package's course if the facade serves it; returns the course key."""
+    from opaque_keys.edx.locator import CourseLocator
+
+    from lc_runtime.models import STAGE_FULL
+    from lc_runtime.stages import effective_stage
+
+    from .compiler import compile_course, store_compiled
+    from .enums import BranchName
+
+    course_key = _course_for_package(learning_package_id)
+    if course_key is None or effective_stage(course_key) != STAGE_FULL:
+        return None
+    store_compiled(compile_course(course_key, branch))
+    if branch == BranchName.published:
+        send_course_published(CourseLocator.from_string(course_key))
+    return course_key
+
+
+def send_course_published(course_key) -> None:
+    try:  # inside edx-platform
+        from xmodule.modulestore.django import SignalHandler  # type: ignore
+
+        SignalHandler.course_published.send_robust(sender=__name__, course_key=course_key)
+    except ImportError:
+        COURSE_PUBLISHED.send_robust(sender=__name__, course_key=course_key)
+
+
+def on_entities_published(sender=None, learning_package=None, **kwargs):
+    from .enums import BranchName
+
+    rebuild(learning_package.id, BranchName.published)
+
+
+def on_entities_draft_changed(sender=None, learning_package=None, **kwargs):
+    from .enums import BranchName
+
+    rebuild(learning_package.id, BranchName.draft)
+
+
+def connect() -> None:
+    from openedx_content.api import signals
+
+    signals.ENTITIES_PUBLISHED.connect(on_entities_published, weak=False, dispatch_uid="lc_facade_published")
+    signals.ENTITIES_DRAFT_CHANGED.connect(on_entities_draft_changed, weak=False, dispatch_uid="lc_facade_draft")

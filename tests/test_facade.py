@@ -1,0 +1,132 @@
+"""The read-only Learning Core modulestore facade: Split's read API over compiled documents."""
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.test import TestCase
+from opaque_keys.edx.locator import BlockUsageLocator, CourseLocator
+
+from conformance.adapters import ModulestoreAdapter
+from conformance.runner import compare
+from lc_runtime import api as lc_api
+from lc_runtime.olx.reader import read_course
+from lc_runtime.stages import set_stage
+from modulestore_compat.api import Branch, DjangoDocumentStore, RevisionOption, SplitModuleStore, SplitWriter
+from modulestore_compat.facade import LearningCoreModuleStore, ReadOnlyModuleStoreError
+from modulestore_compat.models import CompiledCourse
+from modulestore_compat.signals import COURSE_PUBLISHED
+
+from .olx_builder import standard_course
+
+KEY = CourseLocator("TestX", "T101", "2026")
+DRAFT, PUBLISHED = "draft-branch", "published-branch"
+
+
+class FacadeTest(TestCase):
+    databases = "__all__"
+
+    def setUp(self):
+        import tempfile
+        from pathlib import Path
+
+        self.olx = standard_course(Path(tempfile.mkdtemp()) / "course")
+        lc_api.import_olx(self.olx)
+        set_stage(KEY, "full", changed_by="test")
+        self.store = LearningCoreModuleStore()
+
+    def test_read_api_on_both_branches(self):
+        store = self.store
+        for branch in (DRAFT, PUBLISHED):
+            key = KEY.for_branch(branch)
+            course = store.get_course(key, depth=None, lazy=False, field_decorator=None)
+            assert course.display_name == "Test course" and course.location.branch == branch
+            assert course.course_version == course.location.version_guid
+            assert isinstance(course.subtree_edited_on, datetime.datetime)
+            assert [c.block_id for c in course.children] == ["ch1", "ch2"]
+            html = store.get_item(key.make_usage_key("html", "h1"))
+            assert html.data == "<p>Hello <b>world</b></p>" and html.graded is True  # inherited from s1
+            assert html.start == datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
+            assert len(store.get_items(key)) == 10
+            assert len(store.get_items(key, qualifiers={"category": "html"})) == 2
+            assert len(store.get_items(key, settings={"graded": True})) == 1
+            assert store.has_item(key.make_usage_key("problem", "p1"))
+            assert not store.has_item(key.make_usage_key("problem", "nope"))
+            parent = store.get_parent_location(key.make_usage_key("html", "h1"))
+            assert (parent.block_type, parent.block_id, parent.branch) == ("vertical", "v1", branch)
+            assert store.get_orphans(key) == []
+        assert store.has_course(CourseLocator("testx", "t101", "2026", DRAFT), ignore_case=True) == KEY.for_branch(DRAFT)
+        assert store.make_course_usage_key(KEY) == BlockUsageLocator(KEY, "course", "course")
+        assert store.get_modulestore_type() == "split"
+        assert len(store.get_courses(branch=DRAFT)) >= 1
+        assert any(s.id == KEY for s in store.get_course_summaries(branch=PUBLISHED))
+        assert set(store.get_course_index_info(KEY)["versions"]) == {DRAFT, PUBLISHED}
+        assert store.get_course_history_info(KEY.for_branch(DRAFT))["edited_on"] is not None
+        course = store.get_course(KEY.for_branch(DRAFT))
+        assert store.get_definition(KEY, course.definition_locator.definition_id)["block_type"] == "course"
+        assert store.get_block_original_usage(course.location) == (None, None)
+        assert not store.has_changes(course) and store.has_published_version(course)
+        with store.bulk_operations(KEY), store.branch_setting(Branch.draft_preferred):
+            assert store.get_course(KEY).location.branch == DRAFT
+        assert store.get_course(KEY).location.branch == PUBLISHED  # the LMS default
+
+    def test_every_write_method_is_refused_with_its_name_and_course(self):
+        course = self.store.get_course(KEY.for_branch(DRAFT))
+        for name, args in (("update_item", (course, 1)), ("create_item", (1, KEY, "html")),
+                           ("delete_item", (course.location, 1)), ("publish", (course.location, 1)),
+                           ("create_course", ("TestX", "T101", "2026", 1))):
+            with pytest.raises(ReadOnlyModuleStoreError, match=rf"{name}\(\).*read-only.*"):
+                getattr(self.store, name)(*args)
+        with pytest.raises(ReadOnlyModuleStoreError, match=r"course-v1:TestX\+T101\+2026"):
+            self.store.update_item(course, 1)
+
+    def test_rebuilt_after_draft_changes_and_publishes_with_one_signal_per_publish(self):
+        received = []
+        COURSE_PUBLISHED.connect(lambda sender, course_key, **kw: received.append(course_key), weak=False,
+                                 dispatch_uid="test-facade")
+        try:
+            self.store.get_course(KEY.for_branch(DRAFT))  # compiled on first use
+            before = dict(CompiledCourse.objects.filter(course_key=str(KEY)).values_list("branch", "log_id"))
+            runtime = lc_api.LearningCoreRuntime(KEY)
+            with self.captureOnCommitCallbacks(execute=True):
+                block = runtime.get_block(KEY.make_usage_key("html", "h1"))
+                block.display_name = "Rebuilt"
+                block.save()
+            after = dict(CompiledCourse.objects.filter(course_key=str(KEY)).values_list("branch", "log_id"))
+            assert after[DRAFT] > before[DRAFT] and after[PUBLISHED] == before[PUBLISHED]
+            store = LearningCoreModuleStore()
+            assert store.get_item(KEY.for_branch(DRAFT).make_usage_key("html", "h1")).display_name == "Rebuilt"
+            assert store.get_item(KEY.for_branch(PUBLISHED).make_usage_key("html", "h1")).display_name == "Text 1"
+            assert store.has_changes(store.get_course(KEY, revision=RevisionOption.draft_only))
+            assert received == []
+            with self.captureOnCommitCallbacks(execute=True):
+                runtime.publish_block(KEY.make_usage_key("vertical", "v1"))
+            assert received == [KEY]
+            store = LearningCoreModuleStore()
+            assert store.get_item(KEY.for_branch(PUBLISHED).make_usage_key("html", "h1")).display_name == "Rebuilt"
+            assert not store.has_changes(store.get_course(KEY, revision=RevisionOption.draft_only))
+        finally:
+            COURSE_PUBLISHED.disconnect(dispatch_uid="test-facade")
+
+    def test_routing_only_courses_at_full_and_not_under_the_circuit_breaker(self):
+        from waffle.models import Switch
+
+        assert self.store.has_course(KEY.for_branch(DRAFT))
+        set_stage(KEY, "components")
+        assert self.store.has_course(KEY.for_branch(DRAFT)) is None  # Split (or the hybrid store) answers
+        set_stage(KEY, "full")
+        switch = Switch.objects.create(name="lc_runtime.force_split", active=True)
+        switch.flush()
+        try:
+            assert self.store.has_course(KEY.for_branch(DRAFT)) is None
+        finally:
+            switch.delete()
+            switch.flush()
+
+    def test_facade_conforms_to_split_on_both_branches(self):
+        documents = DjangoDocumentStore()
+        SplitWriter(documents).import_tree(read_course(self.olx))
+        report = compare(KEY, ModulestoreAdapter(SplitModuleStore(documents), KEY, "split"),
+                         ModulestoreAdapter(self.store, KEY, "facade"))
+        assert report.differences == 0, report.result.differences[:5]
+        assert report.checks_run > 1000

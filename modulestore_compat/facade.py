@@ -159,6 +159,7 @@ class LearningCoreModuleStore(DraftVersioningModuleStore):
     """Split's read API over compiled Learning Core documents; answers only for courses at stage full."""
 
     def __init__(self, documents: CompiledDocumentStore | None = None, **kwargs):
+        kwargs.pop("doc_store_config", None)
         super().__init__(documents or CompiledDocumentStore(), **kwargs)
 
     def has_course(self, course_id, ignore_case=False, **kwargs):

@@ -90,10 +90,13 @@ class SplitModuleStore:
     STRUCTURE_CACHE_SIZE = 16
 
     def __init__(self, documents: DocumentStore, *, xblock_mixins=DEFAULT_MIXINS,
-                 default_branch_setting: str = Branch.published_only):
+                 default_branch_setting: str = Branch.published_only, **store_options):
+        """``store_options``: what MixedModuleStore passes every store (``contentstore``,
+        ``doc_store_config``, ``fs_root``, ``render_template``, …) — accepted, not needed here."""
         self.documents = documents
         self.xblock_mixins = xblock_mixins
         self.default_branch_setting = default_branch_setting
+        self.store_options = store_options
         self._local = threading.local()
         self._structure_cache: dict = {}
 
@@ -505,9 +508,6 @@ class SplitModuleStore:
 
 class DraftVersioningModuleStore(SplitModuleStore):
     """``split_draft``: keys without a branch read the branch the branch setting names (§4.3)."""
-
-    def __init__(self, documents: DocumentStore, **kwargs):
-        super().__init__(documents, **kwargs)
 
     def _map_revision_to_branch(self, key, revision=None):
         return self._draft_branch_mapping(key, revision)

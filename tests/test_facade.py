@@ -130,3 +130,9 @@ class FacadeTest(TestCase):
                          ModulestoreAdapter(self.store, KEY, "facade"))
         assert report.differences == 0, report.result.differences[:5]
         assert report.checks_run > 1000
+
+
+def test_accepts_what_mixed_modulestore_passes(rollback):
+    store = LearningCoreModuleStore(contentstore=None, doc_store_config={}, fs_root="/tmp", render_template=None,
+                                    xblock_mixins=(), xblock_select=None, disabled_xblock_types=lambda: [])
+    assert store.get_modulestore_type() == "split"

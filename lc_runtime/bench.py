@@ -94,7 +94,7 @@ def bulk_load(course_key) -> dict:
 
 def naive_load(course_key) -> dict:
     """One block at a time: entity lookup, draft block.xml, OLX parse with the real class."""
-    from fs.memoryfs import MemoryFS
+    from fs.osfs import OSFS
     from openedx_content.models_api import LearningPackage, PublishableEntity
     from opaque_keys.edx.locator import CourseLocator
 
@@ -104,7 +104,8 @@ def naive_load(course_key) -> dict:
     locator = CourseLocator.from_string(str(course_key))
     refs = list(LcBlock.objects.filter(course__course_key=str(course_key), kind=KIND_COMPONENT)
                 .values_list("block_type", "block_id"))
-    runtime = OlxImportRuntime(locator, MemoryFS(), policy={}, grading_policy=None)
+    # An empty real directory: block.xml is self-contained, but video's edx-val import wants a root path.
+    runtime = OlxImportRuntime(locator, OSFS(tempfile.mkdtemp(prefix="lc-naive-")), policy={}, grading_policy=None)
     blocks = []
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
@@ -114,6 +115,8 @@ def naive_load(course_key) -> dict:
             entity = PublishableEntity.objects.select_related("draft__version").get(id=mapping.entity_id)
             olx = entity.draft.version.componentversion.media.get(componentversionmedia__path="block.xml").text
             node = etree.fromstring(olx)
+            if len(node) or node.attrib or (node.text or "").strip():
+                node.set("url_name", block_id)  # some classes (video) build their own ids from it
             blocks.append(runtime.parse_node(node, locator.make_usage_key(block_type, block_id)))
         _read_all(blocks)
     return {"seconds": time.perf_counter() - started, "sql_queries": len(queries), "blocks": len(blocks)}

@@ -15,15 +15,16 @@ def _load_extensions():
     ``lc_runtime.cli`` entry point group, so this package never imports them (layering)."""
     from importlib.metadata import entry_points
 
-    registers, sources = [], {}
+    registers, sources, benches = [], {}, {}
     for entry_point in sorted(entry_points(group="lc_runtime.cli"), key=lambda e: e.name):
         extension = entry_point.load()
         registers.append(extension.register)
         sources.update(getattr(extension, "DUMP_SOURCES", {}))
-    return registers, sources
+        benches.update(getattr(extension, "BENCH_TARGETS", {}))
+    return registers, sources, benches
 
 
-EXTENSIONS, DUMP_SOURCES = _load_extensions()
+EXTENSIONS, DUMP_SOURCES, BENCH_TARGETS = _load_extensions()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,7 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="write to this file instead of stdout")
 
     p = sub.add_parser("bench", help="benchmark: import rate, bulk load vs naive per-block load (JSON)")
+    p.add_argument("target", nargs="?", default="runtime", choices=sorted({"runtime", *BENCH_TARGETS}),
+                   help="runtime (default) or an extension's target, e.g. facade")
     p.add_argument("--blocks", type=int, default=1000, help="leaf blocks in the generated course")
+    p.add_argument("--sizes", default="1000", help="facade: comma-separated leaf counts of generated courses")
+    p.add_argument("--demo-olx", default=None, help="facade: also bench this OLX course (the demo course)")
+    p.add_argument("--json", action="store_true", help="print JSON only (the default output is JSON too)")
     p.add_argument("--out", default=None)
 
     p = sub.add_parser("demo", help="import the demo course and show what was built")
@@ -143,9 +149,12 @@ def cmd_dump(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import run_bench
+    if args.target != "runtime":
+        report = BENCH_TARGETS[args.target](args)
+    else:
+        from .bench import run_bench
 
-    report = run_bench(leaf_blocks=args.blocks)
+        report = run_bench(leaf_blocks=args.blocks)
     text = json.dumps(report, indent=2)
     if args.out:
         Path(args.out).write_text(text + "\n")

@@ -11,7 +11,15 @@ def _dump_split(args) -> dict:
     return dump_split_course(SplitModuleStore(document_store(args.mongo)), args.course_key, branch=args.branch)
 
 
+def _bench_facade(args) -> dict:
+    from .bench import run_facade_bench
+
+    sizes = tuple(int(size) for size in args.sizes.split(",") if size.strip())
+    return run_facade_bench(sizes, Path(args.demo_olx) if args.demo_olx else None)
+
+
 DUMP_SOURCES = {"split": _dump_split}
+BENCH_TARGETS = {"facade": _bench_facade}
 
 
 def register(subparsers, commands: dict) -> None:

@@ -16,6 +16,7 @@ from .compiler import compile_course, current_log_id, store_compiled
 from .documents.base import DocumentStore
 from .documents.extjson import decompress
 from .enums import BranchName
+from .runtime import SplitReferenceRuntime
 from .store import DraftVersioningModuleStore
 
 BRANCHES = (BranchName.draft, BranchName.published)
@@ -155,8 +156,16 @@ def _refusing(name):
     return refuse
 
 
+class FacadeRuntime(SplitReferenceRuntime):
+    """The Split runtime with inheritance computed once per compiled structure (read-only use)."""
+
+    precomputed_inheritance = True
+
+
 class LearningCoreModuleStore(DraftVersioningModuleStore):
     """Split's read API over compiled Learning Core documents; answers only for courses at stage full."""
+
+    runtime_class = FacadeRuntime
 
     def __init__(self, documents: CompiledDocumentStore | None = None, **kwargs):
         kwargs.pop("doc_store_config", None)

@@ -22,6 +22,7 @@ from xblock.runtime import IdGenerator, IdReader, KvsFieldData, Mixologist, Null
 from lc_runtime.blocks.error import ErrorBlock
 from lc_runtime.blocks.mixins import DEFAULT_MIXINS, INHERITABLE_FIELDS
 from lc_runtime.blocks.registry import load_block_class
+from lc_runtime.fielddata import InheritingFieldData as PrecomputedInheritingFieldData
 from lc_runtime.keyvalue import LearningCoreKVS
 from lc_runtime.userstate import user_field_data
 
@@ -133,11 +134,15 @@ class DropMissingChildren(XBlockMixin):
 class _FirstMixologist(Mixologist):
     """Mix ``DropMissingChildren`` in *before* the block class so it overrides XBlock's method."""
 
+    _mixed: dict = {}  # class creation is costly (the metaclass scans members): one per (class, mixins)
+
     def mix(self, cls):
         mixed = super().mix(cls)
         if DropMissingChildren in mixed.__mro__:
             return mixed
-        return type(mixed.__name__, (DropMissingChildren, mixed), {"unmixed_class": cls})
+        if mixed not in self._mixed:
+            self._mixed[mixed] = type(mixed.__name__, (DropMissingChildren, mixed), {"unmixed_class": cls})
+        return self._mixed[mixed]
 
 
 class _Ids(IdReader, IdGenerator):
@@ -173,6 +178,9 @@ class SplitReferenceRuntime(Runtime):
     """One runtime per structure (``course_entry``), as ``SplitModuleStoreRuntime``."""
 
     user_id = None
+    #: False: inherited reads walk live parents (Split's way, the reference). True: computed once per
+    #: structure from the stored values — the same answers for read-only use, without the walks.
+    precomputed_inheritance = False
 
     def __init__(self, store, course_key, structure: dict, *, mixins=DEFAULT_MIXINS, lazy: bool = True,
                  user_state=None, field_decorator=None):
@@ -189,6 +197,7 @@ class SplitReferenceRuntime(Runtime):
         self._parent_map: dict | None = None
         self._instances: dict = {}
         self._subtree_edited_on: dict = {}
+        self._inherited: dict = {}
         self.export_fs = None  # set while a block serializes itself to OLX
 
     @property
@@ -252,12 +261,37 @@ class SplitReferenceRuntime(Runtime):
         kvs = SplitMongoKVS(loader, fields, defaults, parent_key, key[0], self.course_key)
         if not self.lazy:
             kvs._load_definition()
-        authored = InheritingFieldData(kvs)
+        if self.precomputed_inheritance:
+            authored = PrecomputedInheritingFieldData(
+                kvs, lambda k=tuple(key): self.inherited_for(k),
+                parent_is_library_content=parent is not None and parent[0] == "library_content")
+        else:
+            authored = InheritingFieldData(kvs)
         return SplitFieldData({
             Scope.content: authored, Scope.settings: authored, Scope.children: authored, Scope.parent: authored,
             Scope.user_state: self._user_data, Scope.user_state_summary: self._user_data,
             Scope.user_info: self._user_data, Scope.preferences: self._user_data,
         })
+
+    def inherited_for(self, key) -> dict:
+        """Inheritable values the ancestors set explicitly, nearest first (the live walk's result, once)."""
+        if key in self._inherited:
+            return self._inherited[key]
+        chain, current = [], key
+        while current is not None and current not in self._inherited and current not in chain:
+            chain.append(current)
+            current = self.parent_map.get(current)
+        passed = self._passed_down(current) if current in self._inherited else {}
+        for node in reversed(chain):
+            self._inherited[node] = passed
+            passed = self._passed_down(node)
+        return self._inherited[key]
+
+    def _passed_down(self, key) -> dict:
+        fields = self.blocks.get(key, {}).get("fields", {})
+        own = {name: fields[name] for name in _INHERITABLE if name in fields}
+        received = self._inherited.get(key, {})
+        return {**received, **own} if own else received
 
     def subtree_edited_on(self, key):
         """Max ``edited_on`` over the block and its descendants (memoised)."""

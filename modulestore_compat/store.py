@@ -99,6 +99,7 @@ class SplitModuleStore:
         self.store_options = store_options
         self._local = threading.local()
         self._structure_cache: dict = {}
+        self._published_edit_info: dict = {}
 
     # -- branch setting ----------------------------------------------------------------------------
     def get_branch_setting(self, course_id=None) -> str:
@@ -419,11 +420,12 @@ class SplitModuleStore:
         if index is None or BranchName.published not in index["versions"]:
             return None, None
         structure = self._get_structure(course_key, index["versions"][BranchName.published])
-        for block in structure["blocks"]:
-            if (block["block_type"], block["block_id"]) == key:
-                info = block.get("edit_info", {})
-                return info.get("edited_on"), info.get("edited_by")
-        return None, None
+        by_key = self._published_edit_info.get(structure["_id"])
+        if by_key is None:
+            by_key = {(b["block_type"], b["block_id"]): b.get("edit_info", {}) for b in structure["blocks"]}
+            self._published_edit_info = {structure["_id"]: by_key}  # one structure at a time is enough
+        info = by_key.get(tuple(key))
+        return (info.get("edited_on"), info.get("edited_by")) if info is not None else (None, None)
 
     def get_courses(self, branch=None, **kwargs):
         if branch is None:

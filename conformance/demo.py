@@ -27,6 +27,7 @@ def run_full_demo(olx: Path, report_dir: Path = Path("var/reports")) -> int:
     print(f"Imported {key} into the Split reference store (embedded backend): {len(tree.blocks)} blocks")
 
     steps = migrate(documents, key, "full", user="demo", report_dir=report_dir)
+    facade_report = check_facade(documents, key, report_dir)
     runtime = LearningCoreRuntime(key)
     html_ref = next(r.ref for r in runtime.snapshot.blocks.values() if r.ref.block_type == "html")
     block = runtime.get_block(runtime.usage_key(html_ref))
@@ -43,6 +44,23 @@ def run_full_demo(olx: Path, report_dir: Path = Path("var/reports")) -> int:
     for step in steps:
         label = f"{step.from_stage} → {step.to_stage}"
         print(f"{label:<24}{step.blocks:>8}{step.checks_run:>12}{step.differences:>13}{step.seconds:>8.1f}s")
+    print(f"{'full, read via the facade':<24}{max(len(t) for t in facade_report.result.blocks.values()):>8}"
+          f"{facade_report.checks_run:>12}{facade_report.differences:>13}{facade_report.seconds:>8.1f}s")
     print(f"\nHTML reports: {report_dir.resolve()}/{key}-<stage>.html (open in a browser); JSON beside them")
-    differences = sum(step.differences for step in steps)
+    differences = sum(step.differences for step in steps) + facade_report.differences
     return status or (1 if differences else 0)
+
+
+def check_facade(documents, key, report_dir: Path):
+    """Split vs the read-only modulestore facade over the compiled Learning Core course."""
+    from modulestore_compat.api import SplitModuleStore
+    from modulestore_compat.facade import LearningCoreModuleStore
+
+    from .adapters import ModulestoreAdapter
+    from .runner import compare
+
+    report = compare(key, ModulestoreAdapter(SplitModuleStore(documents), key, "split"),
+                     ModulestoreAdapter(LearningCoreModuleStore(), key, "facade"))
+    report.write_html(report_dir / f"{key}-facade.html")
+    report.write_json(report_dir / f"{key}-facade.json")
+    return report

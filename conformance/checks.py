@@ -109,14 +109,11 @@ def compare_dumps(result: ComparisonResult, branch: str, left: dict, right: dict
             result.differ("tree.blocks", branch, key, None, lb is not None, rb is not None)
             tree[key]["ok"] = False
             continue
-        result.add_run("tree.children", branch)
-        if lb["children"] != rb["children"]:
-            result.differ("tree.children", branch, key, None, lb["children"], rb["children"])
-            tree[key]["ok"] = False
-        result.add_run("tree.parent", branch)
-        if lb["parent"] != rb["parent"]:
-            result.differ("tree.parent", branch, key, None, lb["parent"], rb["parent"])
-            tree[key]["ok"] = False
+        for check, part in (("tree.children", "children"), ("tree.parent", "parent")):
+            result.add_run(check, branch)
+            if lb[part] != rb[part]:
+                result.differ(check, branch, key, None, lb[part], rb[part])
+                tree[key]["ok"] = False
         for name in sorted(set(lb["fields"]) | set(rb["fields"])):
             lf, rf = lb["fields"].get(name), rb["fields"].get(name)
             result.add_run("field.scope", branch)

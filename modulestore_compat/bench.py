@@ -35,25 +35,25 @@ def _walk(course) -> int:
     return count
 
 
+def _read_leaves(get_block, make_key, leaves) -> None:
+    for block_type, block_id in leaves:
+        block = get_block(make_key(block_type, block_id))
+        for name in CONTENT_FIELDS:
+            if name in block.fields:
+                getattr(block, name)
+
+
 def modulestore_hot_path(store, course_key, leaves) -> int:
     key = course_key.for_branch("published-branch")
     with store.bulk_operations(key):
         count = _walk(store.get_course(key, depth=None, lazy=False))
-        for block_type, block_id in leaves:
-            block = store.get_item(key.make_usage_key(block_type, block_id))
-            for name in CONTENT_FIELDS:
-                if name in block.fields:
-                    getattr(block, name)
+        _read_leaves(store.get_item, key.make_usage_key, leaves)
     return count
 
 
 def runtime_hot_path(runtime, course_key, leaves) -> int:
     count = _walk(runtime.root())
-    for block_type, block_id in leaves:
-        block = runtime.get_block(course_key.make_usage_key(block_type, block_id))
-        for name in CONTENT_FIELDS:
-            if name in block.fields:
-                getattr(block, name)
+    _read_leaves(runtime.get_block, course_key.make_usage_key, leaves)
     return count
 
 

@@ -100,6 +100,10 @@ def store_compiled(compiled: Compiled) -> None:
             structure_id=str(compiled.structure["_id"]), structure=compress(compiled.structure),
             definitions=compress(compiled.definitions), compiled=datetime.now(tz=timezone.utc),
             seconds=compiled.seconds)
+        from .facade import invalidate_index
+
+        transaction.on_commit(lambda: invalidate_index(compiled.course_key))
+        invalidate_index(compiled.course_key)
 
 
 def recompile(course_key, branches=(BranchName.draft, BranchName.published)) -> list[Compiled]:

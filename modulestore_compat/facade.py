@@ -22,6 +22,17 @@ from .store import DraftVersioningModuleStore
 BRANCHES = (BranchName.draft, BranchName.published)
 
 
+def index_cache_key(course_key: str) -> str:
+    return f"lc_runtime.facade.index:{course_key}"
+
+
+def invalidate_index(course_key: str) -> None:
+    """Called after every (re)compile so readers in every process see the new documents."""
+    from django.core.cache import cache
+
+    cache.delete(index_cache_key(str(course_key)))
+
+
 class ReadOnlyModuleStoreError(Exception):
     """A write was attempted on the read-only Learning Core facade."""
 
@@ -52,6 +63,20 @@ class CompiledDocumentStore(DocumentStore):
         return rows
 
     def get_course_index(self, org, course, run, *, ignore_case=False):
+        """The compiled course's index; cached (no SQL when warm) until a rebuild invalidates it."""
+        from django.core.cache import cache
+
+        cache_key = index_cache_key(f"course-v1:{org}+{course}+{run}")
+        if not ignore_case:
+            cached = cache.get(cache_key)
+            if cached is not None:
+                return cached
+        index = self._build_index(org, course, run, ignore_case=ignore_case)
+        if index is not None and not ignore_case:
+            cache.set(cache_key, index, timeout=None)
+        return index
+
+    def _build_index(self, org, course, run, *, ignore_case=False):
         course_key = f"course-v1:{org}+{course}+{run}"
         if ignore_case:
             match = LcCourse.objects.filter(course_key__iexact=course_key).values_list("course_key", flat=True).first()
@@ -170,6 +195,21 @@ class LearningCoreModuleStore(DraftVersioningModuleStore):
     def __init__(self, documents: CompiledDocumentStore | None = None, **kwargs):
         kwargs.pop("doc_store_config", None)
         super().__init__(documents or CompiledDocumentStore(), **kwargs)
+
+    def _lookup_course(self, course_key, head_validation=True):
+        """A cached index can outlive its compile (a rolled-back transaction): drop it and look again."""
+        from .exceptions import ItemNotFoundError
+
+        try:
+            return super()._lookup_course(course_key, head_validation)
+        except ItemNotFoundError:
+            if course_key.org is None:
+                raise
+            invalidate_index(course_key.for_branch(None).version_agnostic())
+            record = self._active_record(course_key)
+            if record is not None:
+                record.index = None
+            return super()._lookup_course(course_key, head_validation)
 
     def has_course(self, course_id, ignore_case=False, **kwargs):
         """The canonical key only for courses whose effective stage is ``full`` (so Mixed can put this

@@ -44,8 +44,10 @@ def demo_course(demo_olx):
 @pytest.fixture
 def rollback():
     """Run the test inside a transaction that is rolled back afterwards."""
+    from django.core.cache import cache
     from django.db import transaction
 
     with transaction.atomic():
         yield
         transaction.set_rollback(True)
+    cache.clear()  # nothing cached may outlive the rolled-back rows it describes

@@ -30,6 +30,9 @@ class FacadeTest(TestCase):
         import tempfile
         from pathlib import Path
 
+        from django.core.cache import cache
+
+        cache.clear()  # the facade's index cache must not outlive the previous test's rolled-back rows
         self.olx = standard_course(Path(tempfile.mkdtemp()) / "course")
         lc_api.import_olx(self.olx)
         set_stage(KEY, "full", changed_by="test")
@@ -136,3 +139,44 @@ def test_accepts_what_mixed_modulestore_passes(rollback):
     store = LearningCoreModuleStore(contentstore=None, doc_store_config={}, fs_root="/tmp", render_template=None,
                                     xblock_mixins=(), xblock_select=None, disabled_xblock_types=lambda: [])
     assert store.get_modulestore_type() == "split"
+
+
+def test_warm_hot_path_runs_no_sql_and_a_rebuild_is_seen(rollback, tmp_path):
+    import random
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from modulestore_compat.bench import modulestore_hot_path
+    from modulestore_compat.compiler import compile_course, store_compiled
+
+    lc_api.import_olx(standard_course(tmp_path / "course"))
+    set_stage(KEY, "full")
+    store = LearningCoreModuleStore()
+    leaves = random.Random(3).sample([("html", "h1"), ("html", "h2"), ("problem", "p1")], 2)
+    modulestore_hot_path(store, KEY, leaves)  # cold: compiles and caches
+    with CaptureQueriesContext(connection) as queries:
+        assert modulestore_hot_path(store, KEY, leaves) == 10
+    assert len(queries) == 0
+    runtime = lc_api.LearningCoreRuntime(KEY)
+    block = runtime.get_block(KEY.make_usage_key("html", "h1"))
+    block.display_name = "After rebuild"
+    block.save()
+    runtime.publish_block(block.scope_ids.usage_id)
+    store_compiled(compile_course(str(KEY), PUBLISHED))  # what the after-commit signal handler does
+    assert store.get_item(KEY.for_branch(PUBLISHED).make_usage_key("html", "h1")).display_name == "After rebuild"
+
+
+def test_a_stale_cached_index_is_dropped_and_rebuilt(rollback, tmp_path):
+    from bson import ObjectId
+    from django.core.cache import cache
+
+    from modulestore_compat.facade import index_cache_key
+
+    lc_api.import_olx(standard_course(tmp_path / "course"))
+    set_stage(KEY, "full")
+    store = LearningCoreModuleStore()
+    store.get_course(KEY.for_branch(DRAFT))
+    stale = cache.get(index_cache_key(str(KEY)))
+    cache.set(index_cache_key(str(KEY)), dict(stale, versions={DRAFT: ObjectId(), PUBLISHED: ObjectId()}))
+    assert LearningCoreModuleStore().get_course(KEY.for_branch(DRAFT)).display_name == "Test course"

@@ -23,7 +23,7 @@ from .storage.writer import ImportResult, delete_course, write_course
 __all__ = [
     "BRANCH_DRAFT", "BRANCH_PUBLISHED", "BlockNotFoundError", "BlockRef", "CourseExistsError", "CourseNotFoundError",
     "CourseTree", "ImportResult", "InvalidFieldValueError", "LcRuntimeError", "LearningCoreRuntime", "OlxBlock",
-    "OlxError", "ParsedFields", "VersionConflictError", "VersionInfo", "delete_course", "dump_course",
+    "OlxError", "ParsedFields", "VersionConflictError", "VersionInfo", "delete_course", "dump_course", "dumps",
     "export_course_olx", "import_olx", "load_block", "read_course",
 ]
 
@@ -61,6 +61,3 @@ def export_course_olx(course_key, destination: str | Path, *, branch: str = BRAN
 
     return export_course(LearningCoreRuntime(course_key, branch=branch), Path(destination))
 
-
-# Keep ``dumps`` importable from the API for the CLI.
-__all__.append("dumps")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import random
 import shutil
 import subprocess
-from pathlib import Path
 from unittest import mock
 
 import pytest

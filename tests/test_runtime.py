@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import datetime
 
-import ddt
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from lc_runtime import api

@@ -24,7 +24,7 @@ from modulestore_compat.api import (
     VersionConflictError,
 )
 
-from .split_courses import CONTENDER, GREEK_HERO, ROOT, WONDERFUL, build_test_courses
+from .split_courses import CONTENDER, GREEK_HERO, WONDERFUL, build_test_courses
 
 DRAFT, PUBLISHED = BranchName.draft, BranchName.published
 

@@ -7,7 +7,6 @@ without branch or version.
 """
 from __future__ import annotations
 
-import re
 from typing import Protocol
 
 from openedx_content import api as content_api
@@ -209,5 +208,3 @@ class LearningCoreAdapter:
                 record.entity_id)
         return _entity_has_changes(record.entity_id)
 
-
-VERSIONED_KEY = re.compile(r"\+branch@[^+]+|\+version@[0-9a-f]{24}")

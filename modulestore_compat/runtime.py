@@ -14,7 +14,6 @@ import logging
 
 from opaque_keys.edx.locator import DefinitionLocator
 from xblock.core import XBlockMixin
-from xblock.exceptions import NoSuchServiceError
 from xblock.field_data import SplitFieldData
 from xblock.fields import Scope, ScopeIds
 from xblock.runtime import IdGenerator, IdReader, KvsFieldData, Mixologist, NullI18nService, Runtime
@@ -314,10 +313,7 @@ class SplitReferenceRuntime(Runtime):
             field_data = getattr(block, "_split_field_data", None)
             if field_data is not None:
                 return field_data
-        try:
-            return super().service(block, service_name)
-        except NoSuchServiceError:
-            raise
+        return super().service(block, service_name)
 
     def handler_url(self, block, handler_name, suffix="", query="", thirdparty=False):
         return f"/xblock/{block.scope_ids.usage_id}/handler/{handler_name}/{suffix}" + (f"?{query}" if query else "")

@@ -78,6 +78,8 @@ def test_placeholder_keeps_the_olx_verbatim(demo_course, demo_olx):
     block = runtime.get_block(runtime.usage_key(ref))
     assert block.olx.startswith("<staffgradedxblock")
     assert "instructions=" in block.olx and "url_name" not in block.olx
+    shown = runtime.render(block, "student_view").content
+    assert "lc-runtime-placeholder" in shown and "cannot be shown" in shown and "lms" in shown
 
 
 @ddt.ddt

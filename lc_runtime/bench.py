@@ -80,16 +80,24 @@ def _read_all(blocks) -> int:
     return touched
 
 
+def measure(work) -> dict:
+    """Wall time and SQL queries of ``work()``, which returns the number of blocks it handled."""
+    started = time.perf_counter()
+    with CaptureQueriesContext(connection) as queries:
+        blocks = work()
+    return {"seconds": time.perf_counter() - started, "sql_queries": len(queries), "blocks": blocks}
+
+
 def bulk_load(course_key) -> dict:
     from .dump import lc_blocks
     from .runtime import LearningCoreRuntime
 
-    started = time.perf_counter()
-    with CaptureQueriesContext(connection) as queries:
-        runtime = LearningCoreRuntime(course_key)
-        blocks = lc_blocks(runtime)
+    def work():
+        blocks = lc_blocks(LearningCoreRuntime(course_key))
         _read_all(blocks)
-    return {"seconds": time.perf_counter() - started, "sql_queries": len(queries), "blocks": len(blocks)}
+        return len(blocks)
+
+    return measure(work)
 
 
 def naive_load(course_key) -> dict:
@@ -127,12 +135,12 @@ def bulk_load_leaves(course_key) -> dict:
     from .dump import lc_blocks
     from .runtime import LearningCoreRuntime
 
-    started = time.perf_counter()
-    with CaptureQueriesContext(connection) as queries:
-        runtime = LearningCoreRuntime(course_key)
-        blocks = [b for b in lc_blocks(runtime) if not b.has_children]
+    def work():
+        blocks = [b for b in lc_blocks(LearningCoreRuntime(course_key)) if not b.has_children]
         _read_all(blocks)
-    return {"seconds": time.perf_counter() - started, "sql_queries": len(queries), "blocks": len(blocks)}
+        return len(blocks)
+
+    return measure(work)
 
 
 def best_of(runs: int, measure, course_key) -> dict:

@@ -15,8 +15,9 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext
+from django.db import transaction
+
+from lc_runtime.bench import measure
 
 TRANSFORMER_FIELDS = ("start", "due", "graded", "format", "visible_to_staff_only", "group_access", "display_name",
                       "days_early_for_beta", "hide_after_due")
@@ -84,10 +85,8 @@ def floor_hot_path(course_key, records, leaves) -> int:
 
 
 def _measure(fn) -> dict:
-    started = time.perf_counter()
-    with CaptureQueriesContext(connection) as queries:
-        blocks = fn()
-    return {"seconds": round(time.perf_counter() - started, 4), "sql_queries": len(queries), "blocks": blocks}
+    result = measure(fn)
+    return {**result, "seconds": round(result["seconds"], 4)}
 
 
 def _peak_mb(fn) -> float:

@@ -57,16 +57,33 @@ def is_container_type(block_type: str) -> bool:
 class CourseWriter:
     """Creates the entities of one course inside the caller's transaction."""
 
-    def __init__(self, tree: CourseTree, *, user_id: int | None = None):
+    def __init__(self, tree: CourseTree | None, *, user_id: int | None = None, package_ref: str | None = None):
         self.tree = tree
         self.user_id = user_id
         self.created = now()
-        self.package_ref = str(tree.course_key)
+        self.package_ref = package_ref or str(tree.course_key)
         self.codes = CodeAllocator()
         self.entities: dict[BlockRef, object] = {}
         self.container_class: dict[BlockRef, type] = {}
         self.kind_of: dict[BlockRef, str] = {}
         self._media_types: dict[str, int] = {}
+
+    @classmethod
+    def attach(cls, course: LcCourse, *, user_id: int | None = None) -> "CourseWriter":
+        """A writer that adds blocks to an existing course (no tree; the course's entities known)."""
+        from openedx_content.models_api import Container, PublishableEntity
+
+        writer = cls(None, user_id=user_id, package_ref=course.course_key)
+        writer.package, writer.course = course.learning_package, course
+        writer.codes = CodeAllocator(set(Container.objects.filter(
+            learning_package_id=course.learning_package_id).values_list("container_code", flat=True)))
+        entities = PublishableEntity.objects.in_bulk(
+            LcBlock.objects.filter(course=course).values_list("entity_id", flat=True))
+        for entity_id, block_type, block_id, kind in LcBlock.objects.filter(course=course).values_list(
+                "entity_id", "block_type", "block_id", "kind"):
+            writer.entities[BlockRef(block_type, block_id)] = entities[entity_id]
+            writer.kind_of[BlockRef(block_type, block_id)] = kind
+        return writer
 
     def _media_type_id(self, mime: str) -> int:
         if mime not in self._media_types:
@@ -175,26 +192,8 @@ class CourseWriter:
 
 def add_blocks(course_key: str, blocks: list[OlxBlock], *, user_id: int | None = None) -> None:
     """Create new blocks in an existing course (children before parents), as unpublished drafts."""
-    from openedx_content.models_api import Container, PublishableEntity
-
     course = LcCourse.objects.select_related("learning_package").get(course_key=str(course_key))
-    writer = CourseWriter.__new__(CourseWriter)
-    writer.tree = None
-    writer.user_id = user_id
-    writer.created = now()
-    writer.package_ref = course.course_key
-    writer.package = course.learning_package
-    writer.course = course
-    writer.codes = CodeAllocator(set(Container.objects.filter(
-        learning_package_id=course.learning_package_id).values_list("container_code", flat=True)))
-    writer._media_types = {}
-    writer.entities = {}
-    writer.container_class = {}
-    writer.kind_of = {}
-    for entity_id, block_type, block_id, kind in LcBlock.objects.filter(course=course).values_list(
-            "entity_id", "block_type", "block_id", "kind"):
-        writer.entities[BlockRef(block_type, block_id)] = PublishableEntity.objects.get(id=entity_id)
-        writer.kind_of[BlockRef(block_type, block_id)] = kind
+    writer = CourseWriter.attach(course, user_id=user_id)
     result = ImportResult(course.course_key, course.learning_package_id)
     with content_api.bulk_draft_changes_for(course.learning_package_id, changed_by=user_id):
         for block in blocks:

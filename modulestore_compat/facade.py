@@ -120,19 +120,19 @@ class CompiledDocumentStore(DocumentStore):
     def get_structures(self, structure_ids: Iterable):
         return [s for s in (self.get_structure(i) for i in structure_ids) if s is not None]
 
-    def _definitions_of_course(self):
-        for row in self.models.CompiledCourse.objects.values_list("structure_id", "definitions"):
-            if row[0] not in self._definitions:
-                self._definitions[row[0]] = {d["_id"]: d for d in decompress(row[1])}
-        return self._definitions
+    def _load_definitions(self) -> None:
+        """Definitions of the structures read so far (only those courses, one query)."""
+        wanted = [sid for sid in self._structures if sid not in self._definitions]
+        for structure_id, blob in self.models.CompiledCourse.objects.filter(
+                structure_id__in=wanted).values_list("structure_id", "definitions"):
+            self._definitions[structure_id] = {d["_id"]: d for d in decompress(blob)}
 
     def get_definition(self, definition_id):
-        for definitions in self._definitions.values():
-            if definition_id in definitions:
-                return definitions[definition_id]
-        for definitions in self._definitions_of_course().values():
-            if definition_id in definitions:
-                return definitions[definition_id]
+        for _ in range(2):
+            for definitions in self._definitions.values():
+                if definition_id in definitions:
+                    return definitions[definition_id]
+            self._load_definitions()
         return None
 
     def get_definitions(self, definition_ids: Iterable):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from lc_runtime.bench import measure
+from lc_runtime.bench import measure, read_fields
 
 TRANSFORMER_FIELDS = ("start", "due", "graded", "format", "visible_to_staff_only", "group_access", "display_name",
                       "days_early_for_beta", "hide_after_due")
@@ -29,19 +29,14 @@ def _walk(course) -> int:
     while stack:
         block = stack.pop()
         count += 1
-        for name in TRANSFORMER_FIELDS:
-            if name in block.fields:
-                getattr(block, name)
+        read_fields(block, TRANSFORMER_FIELDS)
         stack.extend(block.get_children())
     return count
 
 
 def _read_leaves(get_block, make_key, leaves) -> None:
     for block_type, block_id in leaves:
-        block = get_block(make_key(block_type, block_id))
-        for name in CONTENT_FIELDS:
-            if name in block.fields:
-                getattr(block, name)
+        read_fields(get_block(make_key(block_type, block_id)), CONTENT_FIELDS)
 
 
 def modulestore_hot_path(store, course_key, leaves) -> int:
@@ -77,9 +72,7 @@ def floor_hot_path(course_key, records, leaves) -> int:
         key = course_key.make_usage_key(*record.ref)
         block = cls(runtime, field_data=DictFieldData({**record.settings, **record.content}),
                     scope_ids=ScopeIds(None, record.ref.block_type, None, key))
-        for name in TRANSFORMER_FIELDS:
-            if name in block.fields:
-                getattr(block, name)
+        read_fields(block, TRANSFORMER_FIELDS)
         count += 1
     return count
 

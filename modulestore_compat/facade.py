@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.models import STAGE_FULL, LcCourse
 from lc_runtime.stages import effective_stage
 
@@ -16,6 +17,7 @@ from .compiler import compile_course, current_log_id, store_compiled
 from .documents.base import DocumentStore
 from .documents.extjson import decompress
 from .enums import BranchName
+from .plans import PlannedFieldData, StructurePlan
 from .runtime import SplitReferenceRuntime
 from .store import DraftVersioningModuleStore
 
@@ -182,9 +184,56 @@ def _refusing(name):
 
 
 class FacadeRuntime(SplitReferenceRuntime):
-    """The Split runtime with inheritance computed once per compiled structure (read-only use)."""
+    """The Split runtime over shared per-structure block plans (see :mod:`.plans`).
+
+    Inherited values, keys and converted references are worked out once per compiled structure and
+    shared by every request; an instance costs its XBlock object and one small field-data object.
+    """
 
     precomputed_inheritance = True
+
+    def __init__(self, store, course_key, structure: dict, **kwargs):
+        super().__init__(store, course_key, structure, **kwargs)
+        self.plan = store.structure_plan(course_key, structure)
+        self._published: dict | None = None
+
+    @property
+    def blocks(self) -> dict:
+        return self.plan.blocks
+
+    @property
+    def parent_map(self) -> dict:
+        return self.plan.parent_map
+
+    def inherited_for(self, key) -> dict:
+        return self.plan.inherited_for(key)
+
+    def subtree_edited_on(self, key):
+        return self.plan.subtree_edited_on(key)
+
+    def _xblock_from_json(self, key, block_data, for_parent):
+        plan = self.plan.plan(key)
+        try:
+            cls = self.mixologist.mix(load_block_class(key[0]))
+            field_data = PlannedFieldData(plan, self.plan, self.modulestore.get_definition_doc, self._user_data,
+                                          lazy=self.lazy)
+            block = cls(runtime=self, field_data=None, scope_ids=plan.scope_ids, for_parent=for_parent)
+            block._split_field_data = field_data
+        except Exception as exc:  # noqa: BLE001 - Split turns any failure into an ErrorBlock
+            return self._error_block(key, exc)
+        info = plan.edit_info
+        block.edited_by = info.get("edited_by")
+        block.edited_on = info.get("edited_on")
+        block.previous_version = info.get("previous_version")
+        block.update_version = info.get("update_version")
+        block.source_version = info.get("source_version")
+        block.definition_locator = plan.definition_locator
+        block.course_version = self.structure["_id"]
+        block.subtree_edited_on = plan.subtree_edited_on
+        if self._published is None:
+            self._published = self.modulestore.published_infos(self.course_key)
+        block.published_on, block.published_by = self._published.get(key, (None, None))
+        return block
 
 
 class LearningCoreModuleStore(DraftVersioningModuleStore):
@@ -192,9 +241,22 @@ class LearningCoreModuleStore(DraftVersioningModuleStore):
 
     runtime_class = FacadeRuntime
 
+    PLAN_CACHE_SIZE = 16
+
     def __init__(self, documents: CompiledDocumentStore | None = None, **kwargs):
         kwargs.pop("doc_store_config", None)
         super().__init__(documents or CompiledDocumentStore(), **kwargs)
+        self._plans: dict = {}
+
+    def structure_plan(self, course_key, structure: dict) -> StructurePlan:
+        """The shared plan of ``structure`` read as ``course_key`` (keys carry branch and version)."""
+        cache_key = (structure["_id"], str(course_key))
+        plan = self._plans.get(cache_key)
+        if plan is None:
+            plan = self._plans[cache_key] = StructurePlan(course_key, structure)
+            while len(self._plans) > self.PLAN_CACHE_SIZE:
+                self._plans.pop(next(iter(self._plans)))
+        return plan
 
     def _lookup_course(self, course_key, head_validation=True):
         """A cached index can outlive its compile (a rolled-back transaction): drop it and look again."""

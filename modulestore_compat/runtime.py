@@ -189,7 +189,7 @@ class SplitReferenceRuntime(Runtime):
         self.modulestore = store
         self.course_key = course_key
         self.structure = structure
-        self.blocks = {(b["block_type"], b["block_id"]): b for b in structure["blocks"]}
+        self._blocks: dict | None = None
         self.lazy = lazy
         self.field_decorator = field_decorator
         self._user_data = user_field_data(user_state)
@@ -198,6 +198,13 @@ class SplitReferenceRuntime(Runtime):
         self._subtree_edited_on: dict = {}
         self._inherited: dict = {}
         self.export_fs = None  # set while a block serializes itself to OLX
+
+    @property
+    def blocks(self) -> dict:
+        """(block_type, block_id) → the structure's block document."""
+        if self._blocks is None:
+            self._blocks = {(b["block_type"], b["block_id"]): b for b in self.structure["blocks"]}
+        return self._blocks
 
     @property
     def parent_map(self) -> dict:
@@ -231,11 +238,7 @@ class SplitReferenceRuntime(Runtime):
                 cls, ScopeIds(None, key[0], definition_locator, locator), for_parent=for_parent)
             block._split_field_data = self._field_data(key, block_data, cls)
         except Exception as exc:  # noqa: BLE001 - Split turns any failure into an ErrorBlock
-            log.exception("Failed to load %s", locator)
-            error_locator = self.course_key.make_usage_key("error", key[1])
-            block = self.construct_xblock_from_class(ErrorBlock, ScopeIds(None, "error", None, error_locator))
-            block._split_field_data = KvsFieldData(LearningCoreKVS({"error_msg": str(exc)}))
-            return block
+            return self._error_block(key, exc)
         info = block_data.get("edit_info", {})
         block.edited_by = info.get("edited_by")
         block.edited_on = info.get("edited_on")
@@ -246,6 +249,13 @@ class SplitReferenceRuntime(Runtime):
         block.course_version = self.structure["_id"]
         block.subtree_edited_on = self.subtree_edited_on(key)
         block.published_on, block.published_by = self.modulestore.published_info(self.course_key, key)
+        return block
+
+    def _error_block(self, key, exc):
+        log.error("Failed to load %s", self.course_key.make_usage_key(key[0], key[1]), exc_info=exc)
+        error_locator = self.course_key.make_usage_key("error", key[1])
+        block = self.construct_xblock_from_class(ErrorBlock, ScopeIds(None, "error", None, error_locator))
+        block._split_field_data = KvsFieldData(LearningCoreKVS({"error_msg": str(exc)}))
         return block
 
     def _field_data(self, key, block_data, cls):

@@ -412,18 +412,24 @@ class SplitModuleStore:
 
     def published_info(self, course_key, key):
         """``(published_on, published_by)`` from the published head, for ``EditInfoMixin``."""
+        return self.published_infos(course_key).get(tuple(key), (None, None))
+
+    def published_infos(self, course_key) -> dict:
+        """(block_type, block_id) → ``(published_on, published_by)`` for the course's published head."""
         if course_key.org is None:
-            return None, None
+            return {}
         index = self._get_index(course_key)
         if index is None or BranchName.published not in index["versions"]:
-            return None, None
+            return {}
         structure = self._get_structure(course_key, index["versions"][BranchName.published])
         by_key = self._published_edit_info.get(structure["_id"])
         if by_key is None:
-            by_key = {(b["block_type"], b["block_id"]): b.get("edit_info", {}) for b in structure["blocks"]}
+            by_key = {}
+            for block in structure["blocks"]:
+                info = block.get("edit_info", {})
+                by_key[(block["block_type"], block["block_id"])] = (info.get("edited_on"), info.get("edited_by"))
             self._published_edit_info = {structure["_id"]: by_key}  # one structure at a time is enough
-        info = by_key.get(tuple(key))
-        return (info.get("edited_on"), info.get("edited_by")) if info is not None else (None, None)
+        return by_key
 
     def get_courses(self, branch=None, **kwargs):
         if branch is None:

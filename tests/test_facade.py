@@ -180,3 +180,34 @@ def test_a_stale_cached_index_is_dropped_and_rebuilt(rollback, tmp_path):
     stale = cache.get(index_cache_key(str(KEY)))
     cache.set(index_cache_key(str(KEY)), dict(stale, versions={DRAFT: ObjectId(), PUBLISHED: ObjectId()}))
     assert LearningCoreModuleStore().get_course(KEY.for_branch(DRAFT)).display_name == "Test course"
+
+
+@pytest.mark.parametrize("make_store", ["facade", "split"])
+def test_instances_never_share_mutable_state(rollback, tmp_path, make_store):
+    """Blocks of one structure share a precomputed plan in the facade: what one instance changes (in
+    place or by assignment) must not show in another instance, exactly as with the Split store."""
+    olx = standard_course(tmp_path / "course")
+    lc_api.import_olx(olx)
+    set_stage(KEY, "full")
+    if make_store == "facade":
+        store = LearningCoreModuleStore()
+    else:
+        documents = DjangoDocumentStore()
+        SplitWriter(documents).import_tree(read_course(olx))
+        store = SplitModuleStore(documents)
+    key = KEY.for_branch(PUBLISHED)
+    first = store.get_item(key.make_usage_key("vertical", "v1"))
+    first.children.append(key.make_usage_key("html", "h2"))
+    first.display_name = "Changed here only"
+    problem = store.get_item(key.make_usage_key("problem", "p1"))
+    problem.xml_attributes["extra"] = "x"
+    problem.data = "<problem/>"
+    first_seq = store.get_item(key.make_usage_key("sequential", "s1"))
+    del first_seq.due
+    second = store.get_item(key.make_usage_key("vertical", "v1"))
+    assert [c.block_id for c in second.children] == ["h1", "p1"] and second.display_name == "Unit 1"
+    again = store.get_item(key.make_usage_key("problem", "p1"))
+    assert "extra" not in again.xml_attributes and "numericalresponse" in again.data
+    assert again.due is None and again.max_attempts == 2  # explicit null kept, not inherited
+    assert store.get_item(key.make_usage_key("html", "h1"), lazy=True).due == datetime.datetime(
+        2031, 1, 1, tzinfo=datetime.timezone.utc)  # inherited from s1 in every new instance

@@ -1,0 +1,273 @@
+"""Per-structure block plans: what building a block from a compiled structure needs, worked out once.
+
+A compiled structure never changes (its id names one Learning Core publish or draft change), so
+everything the facade's runtime derives from it — usage keys, references converted to keys, the
+parent, inherited values, ``subtree_edited_on``, the mixed class — is computed once per structure
+and shared by every runtime (every request) that reads it. A block instance then costs one small
+field-data object: reads come from the shared plan, mutable values are copied on read (as
+``DictFieldData`` does) and writes go to a private copy, so no instance can change the plan.
+"""
+from __future__ import annotations
+
+import copy
+import datetime
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from opaque_keys import OpaqueKey
+from opaque_keys.edx.locator import DefinitionLocator
+from xblock.field_data import FieldData
+from xblock.fields import Scope, ScopeIds
+
+from lc_runtime.blocks.mixins import INHERITABLE_FIELDS
+
+from .fields import convert_references_to_keys
+
+_INHERITABLE = frozenset(INHERITABLE_FIELDS)
+_AUTHORED = (Scope.content, Scope.settings, Scope.children, Scope.parent)
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes, datetime.datetime, datetime.date,
+                        datetime.timedelta})
+
+
+def readable(value):
+    """``value`` safe to hand out: immutable values as they are, containers copied (keys are shared)."""
+    kind = type(value)
+    if kind in _IMMUTABLE or isinstance(value, OpaqueKey):
+        return value
+    if kind is list:
+        return [readable(item) for item in value]
+    if kind is dict:
+        return {k: readable(v) for k, v in value.items()}
+    return copy.deepcopy(value)
+
+
+@dataclass(slots=True)
+class BlockPlan:
+    """One block of one structure, ready to instantiate."""
+
+    key: tuple
+    scope_ids: ScopeIds
+    definition_locator: DefinitionLocator | None
+    fields: dict  # settings/children from the structure, references as keys
+    defaults: dict
+    parent: Any  # usage key or None
+    parent_is_library_content: bool
+    inherited: dict  # inheritable values set on the ancestors, nearest wins
+    edit_info: dict
+    subtree_edited_on: Any
+    content: dict | None = None  # the definition's fields (references as keys), once loaded
+    loaded_fields: dict | None = None  # ``fields`` with ``content`` merged in (content wins)
+
+
+@dataclass
+class StructurePlan:
+    """Block plans of one structure in one course context (branch + version), built on first use."""
+
+    course_key: Any
+    structure: dict
+    blocks: dict = field(default_factory=dict)  # (type, id) -> stored block document
+    parent_map: dict = field(default_factory=dict)
+    plans: dict = field(default_factory=dict)
+    _inherited: dict = field(default_factory=dict)
+    _subtree: dict = field(default_factory=dict)
+    _keys: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.blocks = {(b["block_type"], b["block_id"]): b for b in self.structure["blocks"]}
+        for key, block in self.blocks.items():
+            for child in block.get("fields", {}).get("children", []):
+                self.parent_map[tuple(child)] = key  # the last listing parent wins, as in the runtime
+
+    def usage_key(self, key: tuple):
+        usage = self._keys.get(key)
+        if usage is None:
+            usage = self._keys[key] = self.course_key.make_usage_key(key[0], key[1])
+        return usage
+
+    def plan(self, key: tuple) -> BlockPlan | None:
+        found = self.plans.get(key)
+        if found is not None:
+            return found
+        block = self.blocks.get(key)
+        if block is None:
+            return None
+        definition_id = block.get("definition")
+        usage = self.usage_key(key)
+        parent = self.parent_map.get(key)
+        found = BlockPlan(
+            key=key,
+            scope_ids=ScopeIds(None, key[0], DefinitionLocator(key[0], definition_id) if definition_id else None,
+                               usage),
+            definition_locator=DefinitionLocator(key[0], definition_id) if definition_id else None,
+            fields=self._converted(key[0], block.get("fields", {})),
+            defaults=self._converted(key[0], block.get("defaults", {})),
+            parent=self.usage_key(parent) if parent else None,
+            parent_is_library_content=parent is not None and parent[0] == "library_content",
+            inherited=self.inherited_for(key),
+            edit_info=block.get("edit_info", {}),
+            subtree_edited_on=self.subtree_edited_on(key),
+        )
+        self.plans[key] = found
+        return found
+
+    def _converted(self, block_type: str, values: dict) -> dict:
+        converted = convert_references_to_keys(self.course_key, block_type, values)
+        for name in ("children",):
+            if name in converted:
+                converted[name] = [self.usage_key((k.block_type, k.block_id)) for k in converted[name]]
+        return converted
+
+    def load_definition(self, plan: BlockPlan, fetch: Callable) -> None:
+        """Fetch the plan's definition once: ``content`` and ``loaded_fields`` (definition values win)."""
+        if plan.loaded_fields is None:
+            definition = fetch(plan.definition_locator.definition_id) if plan.definition_locator else None
+            content = {}
+            if definition is not None:
+                content = convert_references_to_keys(self.course_key, plan.key[0], definition.get("fields", {}))
+            plan.content = content
+            plan.loaded_fields = {**plan.fields, **content}
+
+    def inherited_for(self, key) -> dict:
+        """Inheritable values the ancestors set explicitly, nearest first (the live walk's answer)."""
+        if key in self._inherited:
+            return self._inherited[key]
+        chain, current = [], key
+        while current is not None and current not in self._inherited and current not in chain:
+            chain.append(current)
+            current = self.parent_map.get(current)
+        passed = self._passed_down(current) if current in self._inherited else {}
+        for node in reversed(chain):
+            self._inherited[node] = passed
+            passed = self._passed_down(node)
+        return self._inherited[key]
+
+    def _passed_down(self, key) -> dict:
+        fields = self.blocks.get(key, {}).get("fields", {})
+        own = {name: fields[name] for name in _INHERITABLE if name in fields}
+        received = self._inherited.get(key, {})
+        return {**received, **own} if own else received
+
+    def subtree_edited_on(self, key):
+        """Max ``edited_on`` over the block and its descendants (memoised; cycles terminate)."""
+        if key in self._subtree:
+            return self._subtree[key]
+        block = self.blocks.get(key)
+        if block is None:
+            return None
+        latest = block.get("edit_info", {}).get("edited_on")
+        self._subtree[key] = latest
+        for child in block.get("fields", {}).get("children", []):
+            child_latest = self.subtree_edited_on(tuple(child))
+            if child_latest is not None and (latest is None or child_latest > latest):
+                latest = child_latest
+        self._subtree[key] = latest
+        return latest
+
+
+class PlannedFieldData(FieldData):
+    """Field data of one block instance over a shared :class:`BlockPlan` (Split's KVS semantics).
+
+    * stored values (an explicit ``None`` counts); ``parent`` always present;
+    * content loaded from the definition on first touch; a content field that the loading call
+      itself does not find reads as ``None`` (Split's quirk);
+    * ``default``: inherited values (unless a ``library_content`` parent and a template default),
+      then template defaults, then the class default;
+    * user scopes go to the user-state field data.
+    """
+
+    __slots__ = ("_plan", "_structure", "_fetch", "_fields", "_owned", "_pending", "_parent", "_user")
+
+    def __init__(self, plan: BlockPlan, structure: StructurePlan, fetch: Callable, user_data, *, lazy: bool):
+        self._plan = plan
+        self._structure = structure
+        self._fetch = fetch
+        self._parent = plan.parent
+        self._user = user_data
+        self._owned = False
+        self._pending = plan.definition_locator is not None
+        self._fields = plan.fields
+        if not lazy:
+            self._load_definition()
+
+    def _load_definition(self) -> bool:
+        if not self._pending:
+            return False
+        self._pending = False
+        self._structure.load_definition(self._plan, self._fetch)
+        if self._owned:
+            self._fields.update(self._plan.content)
+        else:
+            self._fields = self._plan.loaded_fields
+        return True
+
+    def _own(self) -> dict:
+        if not self._owned:
+            self._fields = dict(self._fields)
+            self._owned = True
+        return self._fields
+
+    @staticmethod
+    def _scope(block, name):
+        scope = block.fields[name].scope
+        for authored in _AUTHORED:
+            if scope is authored:
+                return authored
+        return scope if scope in _AUTHORED else None
+
+    def get(self, block, name):
+        scope = self._scope(block, name)
+        if scope is None:
+            return self._user.get(block, name)
+        fields = self._fields
+        if name in fields:
+            return readable(fields[name])
+        if scope is Scope.content and self._load_definition():
+            if name not in self._fields:
+                return None
+            return readable(self._fields[name])
+        if scope is Scope.parent:
+            return self._parent
+        raise KeyError(name)
+
+    def has(self, block, name):
+        scope = self._scope(block, name)
+        if scope is None:
+            return self._user.has(block, name)
+        if scope is Scope.content:
+            self._load_definition()
+        if scope is Scope.parent:
+            return True
+        return name in self._fields
+
+    def set(self, block, name, value):
+        scope = self._scope(block, name)
+        if scope is None:
+            return self._user.set(block, name, value)
+        if scope is Scope.content:
+            self._load_definition()
+        if scope is Scope.parent:
+            self._parent = value
+            return None
+        self._own()[name] = value
+        return None
+
+    def delete(self, block, name):
+        scope = self._scope(block, name)
+        if scope is None:
+            return self._user.delete(block, name)
+        if scope is Scope.content:
+            self._load_definition()
+        self._own().pop(name, None)
+        return None
+
+    def default(self, block, name):
+        scope = self._scope(block, name)
+        if scope is None:
+            return self._user.default(block, name)
+        plan = self._plan
+        if name in _INHERITABLE and not (plan.parent_is_library_content and name in plan.defaults):
+            if name in plan.inherited:
+                return readable(plan.inherited[name])
+        if name in plan.defaults:
+            return readable(plan.defaults[name])
+        raise KeyError(repr(name))

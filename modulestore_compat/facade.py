@@ -13,9 +13,9 @@ from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.models import STAGE_FULL, LcCourse
 from lc_runtime.stages import effective_stage
 
-from .compiler import compile_course, current_log_id, store_compiled
+from .codec import unpack
+from .compiler import current_log_id, recompile
 from .documents.base import DocumentStore
-from .documents.extjson import decompress
 from .enums import BranchName
 from .plans import PlannedFieldData, StructurePlan
 from .runtime import SplitReferenceRuntime
@@ -42,27 +42,34 @@ class ReadOnlyModuleStoreError(Exception):
 class CompiledDocumentStore(DocumentStore):
     """Compiled Learning Core courses as Split documents; compiles on demand when stale or missing."""
 
+    CHUNK_CACHE_SIZE = 4096  # chunks of ~64 blocks: about 250,000 blocks in memory at most
+
     def __init__(self, *, auto_compile: bool = True):
         from . import models
 
         self.models = models
         self.auto_compile = auto_compile
-        self._definitions: dict = {}  # structure id -> {definition id: definition}
-        self._structures: dict = {}
+        self._structures: dict = {}  # structure id -> structure document
+        self._structure_chunks: dict = {}  # structure id -> (course key, chunk digests)
+        self._chunk_blocks: dict = {}  # (course key, digest) -> block documents
+        self._definition_chunks: set = set()  # (course key, digest) whose definitions are loaded
+        self._definitions: dict = {}  # definition id -> definition document
 
     def _rows(self, course_key: str):
-        rows = {row.branch: row for row in self.models.CompiledCourse.objects.filter(course_key=course_key)
-                .only("branch", "log_id", "structure_id", "compiled")}
+        def rows():
+            return {row.branch: row for row in self.models.CompiledCourse.objects.filter(course_key=course_key)
+                    .only("branch", "log_id", "structure_id", "compiled")}
+
+        found = rows()
         if self.auto_compile:
             course = LcCourse.objects.filter(course_key=course_key).values_list("learning_package_id", flat=True).first()
             if course is not None:
-                for branch in BRANCHES:
-                    row = rows.get(branch)
-                    if row is None or row.log_id != current_log_id(course, branch):
-                        store_compiled(compile_course(course_key, branch))
-                        rows = {r.branch: r for r in self.models.CompiledCourse.objects.filter(course_key=course_key)
-                                .only("branch", "log_id", "structure_id", "compiled")}
-        return rows
+                stale = [branch for branch in BRANCHES
+                         if branch not in found or found[branch].log_id != current_log_id(course, branch)]
+                if stale:
+                    recompile(course_key, stale)
+                    found = rows()
+        return found
 
     def get_course_index(self, org, course, run, *, ignore_case=False):
         """The compiled course's index; cached (no SQL when warm) until a rebuild invalidates it."""
@@ -111,31 +118,59 @@ class CompiledDocumentStore(DocumentStore):
         return out
 
     def get_structure(self, structure_id):
+        """The compiled structure: its header row, then only the chunks not already in memory (one query)."""
         key = str(structure_id)
         if key not in self._structures:
-            row = self.models.CompiledCourse.objects.filter(structure_id=key).values_list("structure", flat=True).first()
+            row = self.models.CompiledCourse.objects.filter(structure_id=key).values_list(
+                "course_key", "structure").first()
             if row is None:
                 return None
-            self._structures[key] = decompress(row)
+            course_key, manifest = row[0], unpack(row[1])
+            digests = [digest for digest, _ in manifest["chunks"]]
+            missing = [d for d in digests if (course_key, d) not in self._chunk_blocks]
+            if missing:
+                for digest, blob in self.models.CompiledChunk.objects.filter(
+                        course_key=course_key, digest__in=missing).values_list("digest", "blocks"):
+                    self._chunk_blocks[(course_key, digest)] = unpack(blob)
+                while len(self._chunk_blocks) > self.CHUNK_CACHE_SIZE:
+                    self._chunk_blocks.pop(next(iter(self._chunk_blocks)))
+            blocks = []
+            for digest in digests:
+                chunk = self._chunk_blocks.get((course_key, digest))
+                if chunk is None:
+                    return None  # superseded while we read: the caller looks the course up again
+                blocks.extend(chunk)
+            self._structures[key] = {**manifest["structure"], "blocks": blocks}
+            self._structure_chunks[key] = (course_key, digests)
+            while len(self._structures) > 64:
+                dropped = next(iter(self._structures))
+                self._structures.pop(dropped)
+                self._structure_chunks.pop(dropped, None)
         return self._structures[key]
 
     def get_structures(self, structure_ids: Iterable):
         return [s for s in (self.get_structure(i) for i in structure_ids) if s is not None]
 
     def _load_definitions(self) -> None:
-        """Definitions of the structures read so far (only those courses, one query)."""
-        wanted = [sid for sid in self._structures if sid not in self._definitions]
-        for structure_id, blob in self.models.CompiledCourse.objects.filter(
-                structure_id__in=wanted).values_list("structure_id", "definitions"):
-            self._definitions[structure_id] = {d["_id"]: d for d in decompress(blob)}
+        """Definitions of the structures read so far, chunks not loaded yet only (one query per course)."""
+        wanted: dict = {}
+        for course_key, digests in self._structure_chunks.values():
+            for digest in digests:
+                if (course_key, digest) not in self._definition_chunks:
+                    wanted.setdefault(course_key, []).append(digest)
+        if len(self._definitions) > 500_000:
+            self._definitions.clear()
+            self._definition_chunks.clear()
+        for course_key, digests in wanted.items():
+            for digest, blob in self.models.CompiledChunk.objects.filter(
+                    course_key=course_key, digest__in=digests).values_list("digest", "definitions"):
+                self._definitions.update((d["_id"], d) for d in unpack(blob))
+                self._definition_chunks.add((course_key, digest))
 
     def get_definition(self, definition_id):
-        for _ in range(2):
-            for definitions in self._definitions.values():
-                if definition_id in definitions:
-                    return definitions[definition_id]
+        if definition_id not in self._definitions:
             self._load_definitions()
-        return None
+        return self._definitions.get(definition_id)
 
     def get_definitions(self, definition_ids: Iterable):
         return [d for d in (self.get_definition(i) for i in definition_ids) if d is not None]

@@ -44,18 +44,37 @@ class CompiledCourse(models.Model):
     """A Learning Core course compiled into Split-shaped documents for one branch.
 
     Keyed by the Learning Core log it reflects (publish log id for the published branch, draft change
-    log id for the draft branch); a new compile replaces the row in the same transaction.
+    log id for the draft branch); a new compile replaces the row in the same transaction. ``structure``
+    holds the structure without its blocks and the chunk manifest; the blocks and definitions live in
+    :class:`CompiledChunk` rows, shared between compiles (and branches) whose blocks did not change.
     """
 
     course_key = models.CharField(max_length=255)
     branch = models.CharField(max_length=32)  # draft-branch | published-branch
     log_id = models.BigIntegerField()
     structure_id = models.CharField(max_length=24, unique=True)
-    structure = models.BinaryField()  # compressed extended JSON
-    definitions = models.BinaryField()  # compressed extended JSON list
+    structure = models.BinaryField()  # packed header: structure without blocks + chunk manifest
+    chunks = models.TextField(default="")  # the chunk digests, space-separated (for garbage collection)
     compiled = models.DateTimeField()
     seconds = models.FloatField(default=0.0)
 
     class Meta:
         app_label = "modulestore_compat"
         constraints = [models.UniqueConstraint(fields=["course_key", "branch"], name="mc_compiled_course_branch")]
+
+
+class CompiledChunk(models.Model):
+    """A run of consecutive blocks of a compiled structure, with their definitions.
+
+    Named by a digest of its blocks' (type, id, Learning Core version, children): a recompile after a
+    few blocks changed writes only the chunks holding them.
+    """
+
+    course_key = models.CharField(max_length=255)
+    digest = models.CharField(max_length=40)
+    blocks = models.BinaryField()  # packed list of structure block documents
+    definitions = models.BinaryField()  # packed list of definition documents
+
+    class Meta:
+        app_label = "modulestore_compat"
+        constraints = [models.UniqueConstraint(fields=["course_key", "digest"], name="mc_compiled_chunk_digest")]

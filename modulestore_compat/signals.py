@@ -32,13 +32,13 @@ def rebuild(learning_package_id: int, branch: str) -> str | None:
     from lc_runtime.models import STAGE_FULL
     from lc_runtime.stages import effective_stage
 
-    from .compiler import compile_course, store_compiled
+    from .compiler import recompile
     from .enums import BranchName
 
     course_key = _course_for_package(learning_package_id)
     if course_key is None or effective_stage(course_key) != STAGE_FULL:
         return None
-    store_compiled(compile_course(course_key, branch))
+    recompile(course_key, [branch])  # incremental when only existing blocks changed
     if branch == BranchName.published:
         send_course_published(CourseLocator.from_string(course_key))
     return course_key

@@ -148,7 +148,7 @@ def test_warm_hot_path_runs_no_sql_and_a_rebuild_is_seen(rollback, tmp_path):
     from django.test.utils import CaptureQueriesContext
 
     from modulestore_compat.bench import modulestore_hot_path
-    from modulestore_compat.compiler import compile_course, store_compiled
+    from modulestore_compat.compiler import recompile
 
     lc_api.import_olx(standard_course(tmp_path / "course"))
     set_stage(KEY, "full")
@@ -163,7 +163,7 @@ def test_warm_hot_path_runs_no_sql_and_a_rebuild_is_seen(rollback, tmp_path):
     block.display_name = "After rebuild"
     block.save()
     runtime.publish_block(block.scope_ids.usage_id)
-    store_compiled(compile_course(str(KEY), PUBLISHED))  # what the after-commit signal handler does
+    recompile(str(KEY), [PUBLISHED])  # what the after-commit signal handler does
     assert store.get_item(KEY.for_branch(PUBLISHED).make_usage_key("html", "h1")).display_name == "After rebuild"
 
 

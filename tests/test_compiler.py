@@ -1,0 +1,115 @@
+"""Compiled documents: incremental recompiles give exactly what a full compile gives, chunks are reused."""
+from __future__ import annotations
+
+import pytest
+from opaque_keys.edx.locator import CourseLocator
+
+from lc_runtime import api as lc_api
+from modulestore_compat.compiled_store import store_compiled
+from modulestore_compat.compiler import compile_course, recompile
+from modulestore_compat.facade import CompiledDocumentStore
+from modulestore_compat.models import CompiledChunk, CompiledCourse
+
+from .olx_builder import standard_course
+
+KEY = CourseLocator("TestX", "T101", "2026")
+BRANCHES = ("draft-branch", "published-branch")
+
+
+def documents(branch):
+    """The branch's structure and every definition it names, read as the facade reads them."""
+    store = CompiledDocumentStore(auto_compile=False)
+    row = CompiledCourse.objects.get(course_key=str(KEY), branch=branch)
+    structure = store.get_structure(row.structure_id)
+    definitions = {b["definition"]: store.get_definition(b["definition"]) for b in structure["blocks"]}
+    return structure, definitions
+
+
+def full_compile_documents(branch):
+    """What a compile from nothing gives (every stored chunk dropped first)."""
+    CompiledChunk.objects.all().delete()
+    CompiledCourse.objects.all().delete()
+    store_compiled(compile_course(str(KEY), branch))
+    return documents(branch)
+
+
+@pytest.fixture
+def course(rollback, tmp_path, monkeypatch):
+    monkeypatch.setattr("modulestore_compat.compiler.CHUNK_MODULUS", 3)  # several chunks in a 10-block course
+    lc_api.import_olx(standard_course(tmp_path / "course"))
+    recompile(str(KEY))
+    return lc_api.LearningCoreRuntime(KEY)
+
+
+def edit(runtime, block_type, block_id, **fields):
+    block = runtime.get_block(KEY.make_usage_key(block_type, block_id))
+    for name, value in fields.items():
+        setattr(block, name, value)
+    block.save()
+    return block
+
+
+@pytest.mark.parametrize("branch", BRANCHES)
+def test_one_block_change_is_patched_into_its_chunk_only(course, branch):
+    chunks_before = CompiledCourse.objects.get(course_key=str(KEY), branch=branch).chunks.split()
+    assert len(chunks_before) > 2
+    edit(course, "html", "h1", display_name="Patched", data="<p>new body</p>")
+    if branch == "published-branch":
+        course.publish_block(KEY.make_usage_key("html", "h1"))
+    (compiled,) = recompile(str(KEY), [branch])
+    assert compiled.mode == "incremental" and compiled.changed_blocks == 1
+    assert len(compiled.written_chunks) == 1
+    chunks_after = CompiledCourse.objects.get(course_key=str(KEY), branch=branch).chunks.split()
+    assert len(set(chunks_before) - set(chunks_after)) == 1
+    patched = documents(branch)
+    by_id = {b["block_id"]: b for b in patched[0]["blocks"]}
+    assert by_id["h1"]["fields"]["display_name"] == "Patched"
+    assert patched[1][by_id["h1"]["definition"]]["fields"]["data"] == "<p>new body</p>"
+    assert patched == full_compile_documents(branch)
+
+
+def test_unchanged_branch_is_not_recompiled_and_unreferenced_chunks_go(course):
+    assert recompile(str(KEY)) == []
+    for n in range(3):
+        edit(course, "problem", "p1", display_name=f"Try {n}")
+        recompile(str(KEY), ["draft-branch"])
+    referenced = set()
+    for digests in CompiledCourse.objects.filter(course_key=str(KEY)).values_list("chunks", flat=True):
+        referenced.update(digests.split())
+    assert set(CompiledChunk.objects.filter(course_key=str(KEY)).values_list("digest", flat=True)) == referenced
+
+
+def test_tree_changes_fall_back_to_a_full_compile(course):
+    from openedx_content import api as content_api
+
+    from lc_runtime.models import LcBlock
+
+    vertical = course.get_block(KEY.make_usage_key("vertical", "v1"))
+    vertical.children = list(reversed(vertical.children))
+    vertical.save()
+    (compiled,) = recompile(str(KEY), ["draft-branch"])
+    assert compiled.mode == "full"
+    reordered = documents("draft-branch")
+    by_id = {b["block_id"]: b for b in reordered[0]["blocks"]}
+    assert by_id["v1"]["fields"]["children"] == [["problem", "p1"], ["html", "h1"]]
+    assert reordered == full_compile_documents("draft-branch")
+
+    entity_id = LcBlock.objects.get(block_type="html", block_id="h2").entity_id
+    content_api.soft_delete_draft(entity_id)
+    (compiled,) = recompile(str(KEY), ["draft-branch"])
+    assert compiled.mode == "full"
+    assert "h2" not in {b["block_id"] for b in documents("draft-branch")[0]["blocks"]}
+
+
+def test_a_tampered_chunk_is_refused(course):
+    import pickle
+    import zlib
+
+    from modulestore_compat.codec import CompiledDataError
+
+    chunk = CompiledChunk.objects.first()
+    chunk.blocks = zlib.compress(pickle.dumps(print))
+    chunk.save()
+    row = CompiledCourse.objects.filter(chunks__contains=chunk.digest).first()
+    with pytest.raises(CompiledDataError, match="builtins.print"):
+        CompiledDocumentStore(auto_compile=False).get_structure(row.structure_id)

@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--blocks", type=int, default=1000, help="leaf blocks in the generated course")
     p.add_argument("--sizes", default="1000", help="facade: comma-separated leaf counts of generated courses")
     p.add_argument("--demo-olx", default=None, help="facade: also bench this OLX course (the demo course)")
+    p.add_argument("--fresh", action="store_true",
+                   help="facade: start from an empty database (courses imported before are reused otherwise)")
     p.add_argument("--json", action="store_true", help="print JSON only (the default output is JSON too)")
     p.add_argument("--out", default=None)
 
@@ -77,7 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     db = args.db or DEFAULT_DB
     if args.command in ("demo", "bench") and args.db is None:
         db = f"var/{args.command}.sqlite3"
-        if args.command == "bench":
+        if args.command == "bench" and args.target != "runtime":
+            # Other targets keep their courses between runs (importing 10,000 blocks takes minutes).
+            db = f"var/bench-{args.target}.sqlite3"
+            if args.fresh:
+                Path(db).unlink(missing_ok=True)
+        elif args.command == "bench":
             Path(db).unlink(missing_ok=True)
     bootstrap.setup(db)
     from .errors import LcRuntimeError

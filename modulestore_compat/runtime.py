@@ -217,13 +217,16 @@ class SplitReferenceRuntime(Runtime):
         return self._parent_map
 
     def get_block(self, usage_id, for_parent=None):
-        key = (usage_id.block_type, usage_id.block_id)
+        return self.load_block((usage_id.block_type, usage_id.block_id), for_parent=for_parent)
+
+    def load_block(self, key: tuple, for_parent=None):
+        """The block ``(block_type, block_id)`` of this structure (one instance per runtime)."""
         cached = self._instances.get(key)
         if cached is not None:
             return cached
         block_data = self.blocks.get(key)
         if block_data is None:
-            raise ItemNotFoundError(usage_id)
+            raise ItemNotFoundError(self.course_key.make_usage_key(key[0], key[1]))
         block = self._xblock_from_json(key, block_data, for_parent)
         self._instances[key] = block
         return block

@@ -140,11 +140,20 @@ class SplitModuleStore:
             self._local.records = {}
         return self._local.records
 
-    @staticmethod
-    def _bulk_key(course_key) -> str:
-        if course_key.org is None:
-            return f"version:{course_key.version_guid}"
-        return str(course_key.for_branch(None).version_agnostic())
+    _BULK_KEYS: dict = {}  # course key -> its bulk-operation key (opaque keys are costly to rebuild)
+
+    @classmethod
+    def _bulk_key(cls, course_key) -> str:
+        found = cls._BULK_KEYS.get(course_key)
+        if found is None:
+            if course_key.org is None:
+                found = f"version:{course_key.version_guid}"
+            else:
+                found = str(course_key.for_branch(None).version_agnostic())
+            if len(cls._BULK_KEYS) > 10_000:
+                cls._BULK_KEYS.clear()
+            cls._BULK_KEYS[course_key] = found
+        return found
 
     def _active_record(self, course_key) -> _BulkRecord | None:
         record = self._records().get(self._bulk_key(course_key))
@@ -232,25 +241,37 @@ class SplitModuleStore:
         elif version_guid is None:
             raise InsufficientSpecificationError(course_key)
         structure = self._get_structure(course_key, version_guid)
-        return CourseEnvelope(course_key.replace(version_guid=version_guid), structure)
+        return CourseEnvelope(self._versioned(course_key, version_guid), structure)
+
+    _VERSIONED_KEYS: dict = {}
+
+    @classmethod
+    def _versioned(cls, course_key, version_guid):
+        """``course_key`` pinned to ``version_guid`` (memoised: every get_item needs it)."""
+        found = cls._VERSIONED_KEYS.get((course_key, version_guid))
+        if found is None:
+            found = course_key.replace(version_guid=version_guid)
+            if len(cls._VERSIONED_KEYS) > 10_000:
+                cls._VERSIONED_KEYS.clear()
+            cls._VERSIONED_KEYS[(course_key, version_guid)] = found
+        return found
 
     def _runtime(self, envelope: CourseEnvelope, *, lazy=True, field_decorator=None) -> SplitReferenceRuntime:
         record = self._active_record(envelope.course_key)
         structure_id = envelope.structure["_id"]
-        if record is not None and (structure_id, str(envelope.course_key)) in record.runtimes:
-            return record.runtimes[(structure_id, str(envelope.course_key))]
+        if record is not None and (structure_id, envelope.course_key) in record.runtimes:
+            return record.runtimes[(structure_id, envelope.course_key)]
         if not lazy:
             self._prefetch_definitions(envelope)
         runtime = self.runtime_class(self, envelope.course_key, envelope.structure, mixins=self.xblock_mixins,
                                      lazy=lazy, field_decorator=field_decorator)
         if record is not None:
-            record.runtimes[(structure_id, str(envelope.course_key))] = runtime
+            record.runtimes[(structure_id, envelope.course_key)] = runtime
         return runtime
 
     def _load_item(self, envelope, block_key, **kwargs):
         runtime = self._runtime(envelope, lazy=kwargs.get("lazy", True), field_decorator=kwargs.get("field_decorator"))
-        usage_key = envelope.course_key.make_usage_key(*block_key)
-        return runtime.get_block(usage_key, for_parent=kwargs.get("for_parent"))
+        return runtime.load_block(tuple(block_key), for_parent=kwargs.get("for_parent"))
 
     # -- ModuleStoreRead -------------------------------------------------------------------------------
     def get_item(self, usage_key, depth=0, revision=None, **kwargs):

@@ -102,3 +102,14 @@ class DocumentStore(ABC):
             out.append(structure)
             pending.append(structure.get("previous_version"))
         return out
+
+    def copy_course_to(self, index: dict, target: "DocumentStore") -> None:
+        """Copy one course (its index, every reachable structure and their definitions) into ``target``."""
+        structures = self.structures_of_course(index)
+        definition_ids = {block["definition"] for structure in structures for block in structure["blocks"]
+                          if block.get("definition") is not None}
+        for definition in self.get_definitions(definition_ids):
+            target.insert_definition(definition)
+        for structure in structures:
+            target.insert_structure(structure)
+        target.insert_course_index(index)

@@ -15,7 +15,12 @@ def _bench_facade(args) -> dict:
     from .bench import run_facade_bench
 
     sizes = tuple(int(size) for size in args.sizes.split(",") if size.strip())
-    return run_facade_bench(sizes, Path(args.demo_olx) if args.demo_olx else None)
+    report = run_facade_bench(sizes, Path(args.demo_olx) if args.demo_olx else None)
+    if getattr(args, "markdown", None):
+        from .bench import markdown_table
+
+        Path(args.markdown).write_text(markdown_table(report) + "\n")
+    return report
 
 
 DUMP_SOURCES = {"split": _dump_split}

@@ -211,3 +211,23 @@ def test_instances_never_share_mutable_state(rollback, tmp_path, make_store):
     assert again.due is None and again.max_attempts == 2  # explicit null kept, not inherited
     assert store.get_item(key.make_usage_key("html", "h1"), lazy=True).due == datetime.datetime(
         2031, 1, 1, tzinfo=datetime.timezone.utc)  # inherited from s1 in every new instance
+
+
+def test_facade_benchmark_reports_every_path_side_by_side(rollback, tmp_path):
+    """The benchmark's shape and its invariants (no timing thresholds: those are the benchmark's job)."""
+    from modulestore_compat.bench import run_facade_bench
+
+    report = run_facade_bench(sizes=(12,), sources_path=tmp_path / "sources.json")
+    (course,) = report["courses"]
+    assert course["preparation"]["reused"] is False and course["blocks"] > 12
+    paths = course["paths"]
+    assert set(paths) == {"facade", "split_embedded", "split_mongomock", "learning_core_runtime",
+                          "naive_per_block_leaves", "floor_in_memory"}
+    assert paths["facade"]["warm"]["sql_queries"] == 0 and paths["facade"]["cold"]["sql_queries"] <= 8
+    assert paths["facade"]["cold"]["blocks"] == paths["split_embedded"]["cold"]["blocks"] == course["blocks"]
+    assert course["recompile_after_one_block_publish"]["mode"] == "incremental"
+    assert course["recompile_after_one_block_publish"]["chunks_written"] == 1
+    assert set(course["ratios"]) >= {"facade_over_split_embedded_cold", "facade_over_split_embedded_warm",
+                                     "facade_warm_over_floor", "facade_over_split_mongomock_warm"}
+    again = run_facade_bench(sizes=(12,), sources_path=tmp_path / "sources.json")
+    assert again["courses"][0]["preparation"] == {"reused": True}

@@ -229,22 +229,8 @@ class FacadeRuntime(SplitReferenceRuntime):
 
     def __init__(self, store, course_key, structure: dict, **kwargs):
         super().__init__(store, course_key, structure, **kwargs)
-        self.plan = store.structure_plan(course_key, structure)
+        self._plan = store.structure_plan(course_key, structure)  # shared by every runtime of the structure
         self._published: dict | None = None
-
-    @property
-    def blocks(self) -> dict:
-        return self.plan.blocks
-
-    @property
-    def parent_map(self) -> dict:
-        return self.plan.parent_map
-
-    def inherited_for(self, key) -> dict:
-        return self.plan.inherited_for(key)
-
-    def subtree_edited_on(self, key):
-        return self.plan.subtree_edited_on(key)
 
     def _xblock_from_json(self, key, block_data, for_parent):
         plan = self.plan.plan(key)

@@ -27,6 +27,7 @@ from lc_runtime.userstate import user_field_data
 
 from .exceptions import ItemNotFoundError, SplitDataError
 from .fields import convert_references_to_keys
+from .plans import StructurePlan
 
 log = logging.getLogger(__name__)
 _INHERITABLE = frozenset(INHERITABLE_FIELDS)
@@ -189,32 +190,29 @@ class SplitReferenceRuntime(Runtime):
         self.modulestore = store
         self.course_key = course_key
         self.structure = structure
-        self._blocks: dict | None = None
+        self._plan = None
         self.lazy = lazy
         self.field_decorator = field_decorator
         self._user_data = user_field_data(user_state)
-        self._parent_map: dict | None = None
         self._instances: dict = {}
-        self._subtree_edited_on: dict = {}
-        self._inherited: dict = {}
         self.export_fs = None  # set while a block serializes itself to OLX
+
+    @property
+    def plan(self) -> StructurePlan:
+        """Block index, parent map and memoised walks of this runtime's structure."""
+        if self._plan is None:
+            self._plan = StructurePlan(self.course_key, self.structure)
+        return self._plan
 
     @property
     def blocks(self) -> dict:
         """(block_type, block_id) → the structure's block document."""
-        if self._blocks is None:
-            self._blocks = {(b["block_type"], b["block_id"]): b for b in self.structure["blocks"]}
-        return self._blocks
+        return self.plan.blocks
 
     @property
     def parent_map(self) -> dict:
         """child → parent; when several blocks list a child, the last in ``blocks`` order wins."""
-        if self._parent_map is None:
-            self._parent_map = {}
-            for key, block in self.blocks.items():
-                for child in block.get("fields", {}).get("children", []):
-                    self._parent_map[tuple(child)] = key
-        return self._parent_map
+        return self.plan.parent_map
 
     def get_block(self, usage_id, for_parent=None):
         return self.load_block((usage_id.block_type, usage_id.block_id), for_parent=for_parent)
@@ -287,39 +285,11 @@ class SplitReferenceRuntime(Runtime):
 
     def inherited_for(self, key) -> dict:
         """Inheritable values the ancestors set explicitly, nearest first (the live walk's result, once)."""
-        if key in self._inherited:
-            return self._inherited[key]
-        chain, current = [], key
-        while current is not None and current not in self._inherited and current not in chain:
-            chain.append(current)
-            current = self.parent_map.get(current)
-        passed = self._passed_down(current) if current in self._inherited else {}
-        for node in reversed(chain):
-            self._inherited[node] = passed
-            passed = self._passed_down(node)
-        return self._inherited[key]
-
-    def _passed_down(self, key) -> dict:
-        fields = self.blocks.get(key, {}).get("fields", {})
-        own = {name: fields[name] for name in _INHERITABLE if name in fields}
-        received = self._inherited.get(key, {})
-        return {**received, **own} if own else received
+        return self.plan.inherited_for(key)
 
     def subtree_edited_on(self, key):
         """Max ``edited_on`` over the block and its descendants (memoised)."""
-        if key in self._subtree_edited_on:
-            return self._subtree_edited_on[key]
-        block = self.blocks.get(key)
-        if block is None:
-            return None
-        latest = block.get("edit_info", {}).get("edited_on")
-        self._subtree_edited_on[key] = latest  # guards against cycles
-        for child in block.get("fields", {}).get("children", []):
-            child_latest = self.subtree_edited_on(tuple(child))
-            if child_latest is not None and (latest is None or child_latest > latest):
-                latest = child_latest
-        self._subtree_edited_on[key] = latest
-        return latest
+        return self.plan.subtree_edited_on(key)
 
     def service(self, block, service_name):
         if service_name == "field-data":

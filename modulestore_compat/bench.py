@@ -77,7 +77,7 @@ def floor_hot_path(course_key, records, leaves) -> int:
     return count
 
 
-WARM_RUNS = 5
+WARM_RUNS = 3
 
 
 def _measure(fn) -> dict:

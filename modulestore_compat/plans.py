@@ -92,13 +92,12 @@ class StructurePlan:
         if block is None:
             return None
         definition_id = block.get("definition")
-        usage = self.usage_key(key)
+        definition_locator = DefinitionLocator(key[0], definition_id) if definition_id else None
         parent = self.parent_map.get(key)
         found = BlockPlan(
             key=key,
-            scope_ids=ScopeIds(None, key[0], DefinitionLocator(key[0], definition_id) if definition_id else None,
-                               usage),
-            definition_locator=DefinitionLocator(key[0], definition_id) if definition_id else None,
+            scope_ids=ScopeIds(None, key[0], definition_locator, self.usage_key(key)),
+            definition_locator=definition_locator,
             fields=self._converted(key[0], block.get("fields", {})),
             defaults=self._converted(key[0], block.get("defaults", {})),
             parent=self.usage_key(parent) if parent else None,
@@ -111,10 +110,12 @@ class StructurePlan:
         return found
 
     def _converted(self, block_type: str, values: dict) -> dict:
-        converted = convert_references_to_keys(self.course_key, block_type, values)
-        for name in ("children",):
-            if name in converted:
-                converted[name] = [self.usage_key((k.block_type, k.block_id)) for k in converted[name]]
+        """References as keys; children keys are the plan's own (each block's key is built once)."""
+        if "children" not in values:
+            return convert_references_to_keys(self.course_key, block_type, values)
+        converted = convert_references_to_keys(
+            self.course_key, block_type, {name: value for name, value in values.items() if name != "children"})
+        converted["children"] = [self.usage_key(tuple(child)) for child in values["children"]]
         return converted
 
     def load_definition(self, plan: BlockPlan, fetch: Callable) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from django.db import transaction
 
 from .codec import pack
-from .compiler import COMPILER_VERSION, Compiled
+from .compiler import Compiled, collector_paused
 
 
 def store_compiled(compiled: Compiled) -> None:
@@ -19,7 +19,7 @@ def store_compiled(compiled: Compiled) -> None:
     from .models import CompiledChunk, CompiledCourse
 
     course_key = compiled.course_key
-    with transaction.atomic():
+    with transaction.atomic(), collector_paused():
         fresh = {chunk.digest: chunk for chunk in compiled.written_chunks}
         if fresh:
             stored = set(CompiledChunk.objects.filter(course_key=course_key, digest__in=list(fresh))
@@ -28,17 +28,19 @@ def store_compiled(compiled: Compiled) -> None:
                 CompiledChunk(course_key=course_key, digest=digest, blocks=pack(chunk.blocks),
                               definitions=pack(chunk.definitions))
                 for digest, chunk in fresh.items() if digest not in stored])
-        manifest = {"version": COMPILER_VERSION, "structure": compiled.header,
-                    "chunks": [(chunk.digest, chunk.entries) for chunk in compiled.chunks]}
-        CompiledCourse.objects.filter(course_key=course_key, branch=compiled.branch).delete()
+        headers = CompiledCourse.objects.filter(course_key=course_key)
+        previous = headers.filter(branch=compiled.branch).values_list("chunks", flat=True).first()
+        superseded = set(previous.split()) if previous else set()
+        headers.filter(branch=compiled.branch).delete()
         CompiledCourse.objects.create(
             course_key=course_key, branch=compiled.branch, log_id=compiled.log_id,
-            structure_id=str(compiled.structure_id), structure=pack(manifest),
-            chunks=" ".join(chunk.digest for chunk in compiled.chunks), compiled=datetime.now(tz=timezone.utc),
-            seconds=compiled.seconds)
-        referenced = set()
-        for digests in CompiledCourse.objects.filter(course_key=course_key).values_list("chunks", flat=True):
-            referenced.update(digests.split())
-        CompiledChunk.objects.filter(course_key=course_key).exclude(digest__in=list(referenced)).delete()
+            structure_id=str(compiled.structure_id), structure=pack(compiled.manifest),
+            chunks=" ".join(compiled.digests), compiled=datetime.now(tz=timezone.utc), seconds=compiled.seconds)
+        # Chunks the superseded compile named that no compile names now (the other branch may share them).
+        unreferenced = superseded - set(compiled.digests)
+        if unreferenced:
+            for digests in headers.exclude(branch=compiled.branch).values_list("chunks", flat=True):
+                unreferenced -= set(digests.split())
+            CompiledChunk.objects.filter(course_key=course_key, digest__in=list(unreferenced)).delete()
         transaction.on_commit(lambda: invalidate_index(course_key))
         invalidate_index(course_key)

@@ -14,7 +14,7 @@ from lc_runtime.models import STAGE_FULL, LcCourse
 from lc_runtime.stages import effective_stage
 
 from .codec import unpack
-from .compiler import current_log_id, recompile
+from .compiler import is_current, recompile
 from .documents.base import DocumentStore
 from .enums import BranchName
 from .plans import PlannedFieldData, StructurePlan
@@ -58,14 +58,13 @@ class CompiledDocumentStore(DocumentStore):
     def _rows(self, course_key: str):
         def rows():
             return {row.branch: row for row in self.models.CompiledCourse.objects.filter(course_key=course_key)
-                    .only("branch", "log_id", "structure_id", "compiled")}
+                    .only("course_key", "branch", "log_id", "structure_id", "compiled")}
 
         found = rows()
         if self.auto_compile:
             course = LcCourse.objects.filter(course_key=course_key).values_list("learning_package_id", flat=True).first()
             if course is not None:
-                stale = [branch for branch in BRANCHES
-                         if branch not in found or found[branch].log_id != current_log_id(course, branch)]
+                stale = [branch for branch in BRANCHES if branch not in found or not is_current(found[branch], course)]
                 if stale:
                     recompile(course_key, stale)
                     found = rows()
@@ -126,7 +125,7 @@ class CompiledDocumentStore(DocumentStore):
             if row is None:
                 return None
             course_key, manifest = row[0], unpack(row[1])
-            digests = [digest for digest, _ in manifest["chunks"]]
+            digests = manifest["digests"]
             missing = [d for d in digests if (course_key, d) not in self._chunk_blocks]
             if missing:
                 for digest, blob in self.models.CompiledChunk.objects.filter(

@@ -32,21 +32,38 @@ def _block_key(value):
     return [key.block_type, key.block_id]
 
 
+@cache
+def _stored_kind(block_type: str, name: str) -> str | None:
+    """How a field's JSON value differs from Split's stored form (None: it does not)."""
+    if name == "children":
+        return "children"
+    field = mixed_class(block_type).fields.get(name)
+    if isinstance(field, ReferenceValueDict):
+        return "reference_dict"
+    if isinstance(field, ReferenceList):
+        return "reference_list"
+    if isinstance(field, Reference):
+        return "reference"
+    if isinstance(field, (Date, DateTime)):
+        return "date"
+    return None
+
+
 def to_stored(block_type: str, name: str, value):
     """A JSON field value (as parsed from OLX or written by XBlock) → Split's stored form."""
-    field = mixed_class(block_type).fields.get(name)
-    if name == "children":
+    kind = _stored_kind(block_type, name)
+    if kind == "children":
         return [_block_key(child) for child in value]
-    if field is None or value is None:
+    if kind is None or value is None:
         return value
-    if isinstance(field, ReferenceValueDict):
+    if kind == "reference_dict":
         return {k: _block_key(v) for k, v in value.items()}
-    if isinstance(field, ReferenceList):
+    if kind == "reference_list":
         return [_block_key(v) for v in value]
-    if isinstance(field, Reference):
+    if kind == "reference":
         return _block_key(value)
-    if isinstance(field, (Date, DateTime)) and isinstance(value, str):
-        parsed = field.from_json(value)
+    if isinstance(value, str):
+        parsed = mixed_class(block_type).fields[name].from_json(value)
         return parsed if isinstance(parsed, datetime.datetime) else value
     return value
 

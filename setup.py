@@ -35,8 +35,10 @@ setup(
     },
     entry_points={
         "console_scripts": ["lc-runtime = lc_runtime.cli:main"],
-        "lms.djangoapp": ["lc_runtime = lc_runtime.apps:LcRuntimeConfig"],
-        "cms.djangoapp": ["lc_runtime = lc_runtime.apps:LcRuntimeConfig"],
+        "lms.djangoapp": ["lc_runtime = lc_runtime.apps:LcRuntimeConfig",
+                          "modulestore_compat = modulestore_compat.apps:ModulestoreCompatConfig"],
+        "cms.djangoapp": ["lc_runtime = lc_runtime.apps:LcRuntimeConfig",
+                          "modulestore_compat = modulestore_compat.apps:ModulestoreCompatConfig"],
         # Extensions of the lc-runtime command from higher layers (see lc_runtime/cli.py).
         "lc_runtime.cli": ["split = modulestore_compat.cli", "zz_conformance = conformance.cli"],
         "pytest11": ["lc_conformance = conformance.pytest_plugin"],

@@ -8,6 +8,15 @@ class ModulestoreCompatConfig(AppConfig):
     verbose_name = "lc-runtime Split compatibility"
     default_auto_field = "django.db.models.BigAutoField"
 
+    # edx-platform plugin: compiled documents' tables, the rebuild signals, and (when enabled) the
+    # facade in front of Split in MODULESTORE.
+    plugin_app = {
+        "settings_config": {
+            project: {phase: {"relative_path": "plugin_settings"} for phase in ("common", "production")}
+            for project in ("lms.djangoapp", "cms.djangoapp")
+        },
+    }
+
     def ready(self) -> None:
         from .signals import connect
 

@@ -231,3 +231,26 @@ def test_facade_benchmark_reports_every_path_side_by_side(rollback, tmp_path):
                                      "facade_warm_over_floor", "facade_over_split_mongomock_warm"}
     again = run_facade_bench(sizes=(12,), sources_path=tmp_path / "sources.json")
     assert again["courses"][0]["preparation"] == {"reused": True}
+
+
+def test_plugin_settings_put_the_facade_first_only_when_enabled():
+    from types import SimpleNamespace
+
+    from modulestore_compat.plugin_settings import FACADE_ENGINE, plugin_settings
+
+    def platform_settings(**extra):
+        split = {"NAME": "split", "ENGINE": "xmodule.modulestore.split_mongo.split_draft.DraftVersioningModuleStore",
+                 "DOC_STORE_CONFIG": {"host": "mongo"}, "OPTIONS": {"fs_root": "/data", "render_template": "r"}}
+        return SimpleNamespace(MODULESTORE={"default": {"OPTIONS": {"stores": [split]}}}, **extra)
+
+    disabled = platform_settings()
+    plugin_settings(disabled)
+    assert [s["NAME"] for s in disabled.MODULESTORE["default"]["OPTIONS"]["stores"]] == ["split"]
+    enabled = platform_settings(LC_RUNTIME_FACADE_ENABLED=True)
+    plugin_settings(enabled)
+    plugin_settings(enabled)  # common then production: inserted once
+    stores = enabled.MODULESTORE["default"]["OPTIONS"]["stores"]
+    assert [s["NAME"] for s in stores] == ["learning_core", "split"]
+    assert stores[0]["ENGINE"] == FACADE_ENGINE and stores[0]["OPTIONS"] == {"fs_root": "/data", "render_template": "r"}
+    with pytest.raises(ValueError, match="MixedModuleStore"):
+        plugin_settings(SimpleNamespace(LC_RUNTIME_FACADE_ENABLED=True, MODULESTORE={}))

@@ -87,6 +87,11 @@ class DocumentStore(ABC):
     def insert_definition(self, definition: dict) -> None: ...
 
     # -- shared conveniences -------------------------------------------------------------------------
+    def insert_definitions(self, definitions) -> None:
+        """Insert many definitions (backends override this with a bulk write)."""
+        for definition in definitions:
+            self.insert_definition(definition)
+
     def structures_of_course(self, index: dict) -> list[dict]:
         """Every structure reachable from the branch heads through ``previous_version``."""
         seen, out = set(), []
@@ -108,8 +113,7 @@ class DocumentStore(ABC):
         structures = self.structures_of_course(index)
         definition_ids = {block["definition"] for structure in structures for block in structure["blocks"]
                           if block.get("definition") is not None}
-        for definition in self.get_definitions(definition_ids):
-            target.insert_definition(definition)
+        target.insert_definitions(self.get_definitions(definition_ids))
         for structure in structures:
             target.insert_structure(structure)
         target.insert_course_index(index)

@@ -79,3 +79,11 @@ class MongoDocumentStore(DocumentStore):
     def insert_definition(self, definition):
         if self.definitions.find_one({"_id": definition["_id"]}, {"_id": 1}) is None:
             self.definitions.insert_one(dict(definition))
+
+    def insert_definitions(self, definitions):
+        """Many at once: one lookup of the ids already stored (append-only), one ``insert_many``."""
+        new = {d["_id"]: d for d in definitions}
+        for present in self.get_definitions(list(new)):
+            new.pop(present["_id"], None)
+        if new:
+            self.definitions.insert_many([dict(d) for d in new.values()])

@@ -53,6 +53,7 @@ class CompiledDocumentStore(DocumentStore):
         self._structure_chunks: dict = {}  # structure id -> (course key, chunk digests)
         self._chunk_blocks: dict = {}  # (course key, digest) -> block documents
         self._definition_chunks: set = set()  # (course key, digest) whose definitions are loaded
+        self._definition_homes: dict = {}  # definition id -> (course key, digest) of a chunk naming it
         self._definitions: dict = {}  # definition id -> definition document
 
     def _rows(self, course_key: str):
@@ -134,45 +135,60 @@ class CompiledDocumentStore(DocumentStore):
                 while len(self._chunk_blocks) > self.CHUNK_CACHE_SIZE:
                     self._chunk_blocks.pop(next(iter(self._chunk_blocks)))
             blocks = []
+            homes = self._definition_homes
             for digest in digests:
                 chunk = self._chunk_blocks.get((course_key, digest))
                 if chunk is None:
                     return None  # superseded while we read: the caller looks the course up again
                 blocks.extend(chunk)
+                home = (course_key, digest)
+                for block in chunk:
+                    homes[block["definition"]] = home
             self._structures[key] = {**manifest["structure"], "blocks": blocks}
             self._structure_chunks[key] = (course_key, digests)
             while len(self._structures) > 64:
                 dropped = next(iter(self._structures))
                 self._structures.pop(dropped)
                 self._structure_chunks.pop(dropped, None)
+            if len(self._definition_homes) > 1_000_000:
+                self._definition_homes.clear()
         return self._structures[key]
 
     def get_structures(self, structure_ids: Iterable):
         return [s for s in (self.get_structure(i) for i in structure_ids) if s is not None]
 
-    def _load_definitions(self) -> None:
-        """Definitions of the structures read so far, chunks not loaded yet only (one query per course)."""
+    def _load_definition_chunks(self, homes) -> None:
+        """The definitions of these (course key, digest) chunks, in one query per course."""
         wanted: dict = {}
-        for course_key, digests in self._structure_chunks.values():
-            for digest in digests:
-                if (course_key, digest) not in self._definition_chunks:
-                    wanted.setdefault(course_key, []).append(digest)
+        for course_key, digest in homes:
+            if (course_key, digest) not in self._definition_chunks:
+                wanted.setdefault(course_key, set()).add(digest)
         if len(self._definitions) > 500_000:
             self._definitions.clear()
             self._definition_chunks.clear()
         for course_key, digests in wanted.items():
             for digest, blob in self.models.CompiledChunk.objects.filter(
-                    course_key=course_key, digest__in=digests).values_list("digest", "definitions"):
+                    course_key=course_key, digest__in=list(digests)).values_list("digest", "definitions"):
                 self._definitions.update((d["_id"], d) for d in unpack(blob))
                 self._definition_chunks.add((course_key, digest))
 
     def get_definition(self, definition_id):
+        """Only the chunk holding the definition is read (a lazy content read on one block stays small)."""
         if definition_id not in self._definitions:
-            self._load_definitions()
+            home = self._definition_homes.get(definition_id)
+            if home is not None:
+                self._load_definition_chunks([home])
+            else:  # not named by a structure read lately: every chunk of the structures in memory
+                self._load_definition_chunks({(course_key, digest) for course_key, digests in
+                                              self._structure_chunks.values() for digest in digests})
         return self._definitions.get(definition_id)
 
     def get_definitions(self, definition_ids: Iterable):
-        return [d for d in (self.get_definition(i) for i in definition_ids) if d is not None]
+        """Every chunk the ids live in, in one query (``lazy=False`` prefetches a whole course this way)."""
+        definition_ids = list(definition_ids)
+        self._load_definition_chunks({self._definition_homes[i] for i in definition_ids
+                                      if i not in self._definitions and i in self._definition_homes})
+        return [self._definitions[i] for i in definition_ids if i in self._definitions]
 
     def _refuse(self, name):
         raise ReadOnlyModuleStoreError(f"{name} is not possible: compiled Learning Core documents are read-only")

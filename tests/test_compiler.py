@@ -113,3 +113,23 @@ def test_a_tampered_chunk_is_refused(course):
     row = CompiledCourse.objects.filter(chunks__contains=chunk.digest).first()
     with pytest.raises(CompiledDataError, match="builtins.print"):
         CompiledDocumentStore(auto_compile=False).get_structure(row.structure_id)
+
+
+def test_a_lazy_content_read_loads_only_the_chunk_of_its_definition(course):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from modulestore_compat.facade import LearningCoreModuleStore
+
+    store = LearningCoreModuleStore(CompiledDocumentStore())
+    key = KEY.for_branch("published-branch")
+    html = store.get_item(key.make_usage_key("html", "h1"))
+    documents = store.documents
+    assert documents._definition_chunks == set()
+    with CaptureQueriesContext(connection) as queries:
+        assert html.data == "<p>Hello <b>world</b></p>"
+    assert len(queries) == 1 and len(documents._definition_chunks) == 1
+    chunks = CompiledCourse.objects.get(course_key=str(KEY), branch="published-branch").chunks.split()
+    assert len(chunks) > 2  # so one chunk is not all of them
+    store.get_course(key, depth=None, lazy=False)  # prefetches every definition in one more query
+    assert len(documents._definition_chunks) == len(chunks)

@@ -248,8 +248,8 @@ class FacadeRuntime(SplitReferenceRuntime):
         self._published: dict | None = None
 
     def _xblock_from_json(self, key, block_data, for_parent):
-        plan = self.plan.plan(key)
         try:
+            plan = self.plan.plan(key)
             cls = self.mixologist.mix(load_block_class(key[0]))
             field_data = PlannedFieldData(plan, self.plan, self.modulestore.get_definition_doc, self._user_data,
                                           lazy=self.lazy)

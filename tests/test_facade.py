@@ -254,3 +254,26 @@ def test_plugin_settings_put_the_facade_first_only_when_enabled():
     assert stores[0]["ENGINE"] == FACADE_ENGINE and stores[0]["OPTIONS"] == {"fs_root": "/data", "render_template": "r"}
     with pytest.raises(ValueError, match="MixedModuleStore"):
         plugin_settings(SimpleNamespace(LC_RUNTIME_FACADE_ENABLED=True, MODULESTORE={}))
+
+
+def test_a_block_whose_class_fails_becomes_an_error_block_as_in_split(rollback, tmp_path):
+    from unittest import mock
+
+    from xblock.core import XBlock
+
+    from lc_runtime.blocks import registry
+
+    class Exploding(XBlock):
+        def __init__(self, *args, **kwargs):
+            raise ValueError("cannot build me")
+
+    real = registry.load_block_class
+    lc_api.import_olx(standard_course(tmp_path / "course"))
+    set_stage(KEY, "full")
+    with mock.patch("modulestore_compat.facade.load_block_class",
+                    lambda block_type: Exploding if block_type == "html" else real(block_type)):
+        store = LearningCoreModuleStore()
+        vertical = store.get_item(KEY.for_branch(PUBLISHED).make_usage_key("vertical", "v1"))
+        children = vertical.get_children()
+    assert [c.scope_ids.block_type for c in children] == ["error", "problem"]
+    assert "cannot build me" in children[0].error_msg

@@ -321,6 +321,10 @@ def compile_incremental(course_key, branch: str, previous) -> Compiled | None:
         entries = manifest.entries(chunk)
         for index, record in changes.items():
             position = index - manifest.offsets[chunk]
+            replaced = blocks[position]["edit_info"].get("edited_on")
+            if replaced is not None and latest is not None and replaced >= latest and (
+                    record.created is None or record.created < replaced):
+                return None  # the newest version went back: the structure's edited_on needs every block
             blocks[position], definition = block_documents(record)
             definitions[definition["_id"]] = definition
             entries[position] = entry_of(record)
@@ -338,18 +342,32 @@ def compile_incremental(course_key, branch: str, previous) -> Compiled | None:
 
 def recompile(course_key, branches=(BranchName.draft, BranchName.published)) -> list[Compiled]:
     """Bring each branch's compile up to date (incremental when possible); only stale branches are touched."""
-    from .compiled_store import store_compiled
-    from .models import CompiledCourse
+    from django.db import transaction
+
+    from lc_runtime.models import LcCourse
 
     course = get_course(course_key)
     results = []
-    for branch in branches:
-        previous = CompiledCourse.objects.filter(course_key=course.course_key, branch=branch).first()
-        if previous is not None and is_current(previous, course.learning_package_id):
-            continue
-        compiled = compile_incremental(course.course_key, branch, previous) if previous is not None else None
-        if compiled is None:
-            compiled = compile_course(course.course_key, branch)
-        store_compiled(compiled)
-        results.append(compiled)
+    with transaction.atomic():
+        # One compile of a course at a time (a row lock where the database has them; SQLite
+        # serialises writers anyway): two compiles must not each decide what the other has stored.
+        list(LcCourse.objects.select_for_update().filter(pk=course.pk).values_list("pk", flat=True))
+        for branch in branches:
+            compiled = _recompile_branch(course, branch)
+            if compiled is not None:
+                results.append(compiled)
     return results
+
+
+def _recompile_branch(course, branch: str) -> Compiled | None:
+    from .compiled_store import store_compiled
+    from .models import CompiledCourse
+
+    previous = CompiledCourse.objects.filter(course_key=course.course_key, branch=branch).first()
+    if previous is not None and is_current(previous, course.learning_package_id):
+        return None
+    compiled = compile_incremental(course.course_key, branch, previous) if previous is not None else None
+    if compiled is None:
+        compiled = compile_course(course.course_key, branch)
+    store_compiled(compiled)
+    return compiled

@@ -7,6 +7,7 @@ same runtime, same query semantics. Every write method raises :class:`ReadOnlyMo
 """
 from __future__ import annotations
 
+import threading
 from typing import Iterable
 
 from lc_runtime.blocks.registry import load_block_class
@@ -54,6 +55,7 @@ class CompiledDocumentStore(DocumentStore):
         self._chunk_blocks: dict = {}  # (course key, digest) -> block documents
         self._definition_chunks: set = set()  # (course key, digest) whose definitions are loaded
         self._definition_homes: dict = {}  # definition id -> (course key, digest) of a chunk naming it
+        self._lock = threading.RLock()
         self._definitions: dict = {}  # definition id -> definition document
 
     def _rows(self, course_key: str):
@@ -120,31 +122,40 @@ class CompiledDocumentStore(DocumentStore):
     def get_structure(self, structure_id):
         """The compiled structure: its header row, then only the chunks not already in memory (one query)."""
         key = str(structure_id)
-        if key not in self._structures:
+        found = self._structures.get(key)
+        if found is not None:
+            return found
+        with self._lock:  # caches change only under the lock; readers keep what they got
+            found = self._structures.get(key)
+            if found is not None:
+                return found
             row = self.models.CompiledCourse.objects.filter(structure_id=key).values_list(
                 "course_key", "structure").first()
             if row is None:
                 return None
             course_key, manifest = row[0], unpack(row[1])
             digests = manifest["digests"]
-            missing = [d for d in digests if (course_key, d) not in self._chunk_blocks]
+            chunks = {digest: self._chunk_blocks.get((course_key, digest)) for digest in digests}
+            missing = [digest for digest, chunk in chunks.items() if chunk is None]
             if missing:
                 for digest, blob in self.models.CompiledChunk.objects.filter(
                         course_key=course_key, digest__in=missing).values_list("digest", "blocks"):
-                    self._chunk_blocks[(course_key, digest)] = unpack(blob)
-                while len(self._chunk_blocks) > self.CHUNK_CACHE_SIZE:
-                    self._chunk_blocks.pop(next(iter(self._chunk_blocks)))
+                    chunks[digest] = unpack(blob)
+            if any(chunk is None for chunk in chunks.values()):
+                return None  # superseded while we read: the caller looks the course up again
             blocks = []
-            homes = self._definition_homes
             for digest in digests:
-                chunk = self._chunk_blocks.get((course_key, digest))
-                if chunk is None:
-                    return None  # superseded while we read: the caller looks the course up again
-                blocks.extend(chunk)
+                blocks.extend(chunks[digest])
                 home = (course_key, digest)
-                for block in chunk:
-                    homes[block["definition"]] = home
-            self._structures[key] = {**manifest["structure"], "blocks": blocks}
+                for block in chunks[digest]:
+                    self._definition_homes[block["definition"]] = home
+            for digest in digests:  # most recently used last; the oldest go first
+                self._chunk_blocks.pop((course_key, digest), None)
+                self._chunk_blocks[(course_key, digest)] = chunks[digest]
+            while len(self._chunk_blocks) > self.CHUNK_CACHE_SIZE:
+                self._chunk_blocks.pop(next(iter(self._chunk_blocks)))
+            structure = {**manifest["structure"], "blocks": blocks}
+            self._structures[key] = structure
             self._structure_chunks[key] = (course_key, digests)
             while len(self._structures) > 64:
                 dropped = next(iter(self._structures))
@@ -152,10 +163,16 @@ class CompiledDocumentStore(DocumentStore):
                 self._structure_chunks.pop(dropped, None)
             if len(self._definition_homes) > 1_000_000:
                 self._definition_homes.clear()
-        return self._structures[key]
+            return structure
 
     def get_structures(self, structure_ids: Iterable):
         return [s for s in (self.get_structure(i) for i in structure_ids) if s is not None]
+
+    def _bound_definitions(self) -> None:
+        """Forget every loaded definition past 500,000 (before a load, never during one)."""
+        if len(self._definitions) > 500_000:
+            self._definitions.clear()
+            self._definition_chunks.clear()
 
     def _load_definition_chunks(self, homes) -> None:
         """The definitions of these (course key, digest) chunks, in one query per course."""
@@ -163,9 +180,6 @@ class CompiledDocumentStore(DocumentStore):
         for course_key, digest in homes:
             if (course_key, digest) not in self._definition_chunks:
                 wanted.setdefault(course_key, set()).add(digest)
-        if len(self._definitions) > 500_000:
-            self._definitions.clear()
-            self._definition_chunks.clear()
         for course_key, digests in wanted.items():
             for digest, blob in self.models.CompiledChunk.objects.filter(
                     course_key=course_key, digest__in=list(digests)).values_list("digest", "definitions"):
@@ -174,21 +188,28 @@ class CompiledDocumentStore(DocumentStore):
 
     def get_definition(self, definition_id):
         """Only the chunk holding the definition is read (a lazy content read on one block stays small)."""
-        if definition_id not in self._definitions:
+        found = self._definitions.get(definition_id)
+        if found is not None:
+            return found
+        with self._lock:
+            self._bound_definitions()
             home = self._definition_homes.get(definition_id)
             if home is not None:
                 self._load_definition_chunks([home])
-            else:  # not named by a structure read lately: every chunk of the structures in memory
+            if definition_id not in self._definitions:  # not named by a structure read lately
                 self._load_definition_chunks({(course_key, digest) for course_key, digests in
                                               self._structure_chunks.values() for digest in digests})
-        return self._definitions.get(definition_id)
+            return self._definitions.get(definition_id)
 
     def get_definitions(self, definition_ids: Iterable):
         """Every chunk the ids live in, in one query (``lazy=False`` prefetches a whole course this way)."""
         definition_ids = list(definition_ids)
-        self._load_definition_chunks({self._definition_homes[i] for i in definition_ids
-                                      if i not in self._definitions and i in self._definition_homes})
-        return [self._definitions[i] for i in definition_ids if i in self._definitions]
+        with self._lock:
+            self._bound_definitions()
+            self._load_definition_chunks({self._definition_homes[i] for i in definition_ids
+                                          if i not in self._definitions and i in self._definition_homes})
+            found = self._definitions
+            return [found[i] for i in definition_ids if i in found]
 
     def _refuse(self, name):
         raise ReadOnlyModuleStoreError(f"{name} is not possible: compiled Learning Core documents are read-only")

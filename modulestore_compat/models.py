@@ -74,6 +74,9 @@ class CompiledChunk(models.Model):
     digest = models.CharField(max_length=40)
     blocks = models.BinaryField()  # packed list of structure block documents
     definitions = models.BinaryField()  # packed list of definition documents
+    # Set when no compile names the chunk any more; deleted an hour later (readers that already
+    # hold the superseded structure still load its content).
+    retired = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         app_label = "modulestore_compat"

@@ -118,15 +118,22 @@ class StructurePlan:
         converted["children"] = [self.usage_key(tuple(child)) for child in values["children"]]
         return converted
 
-    def load_definition(self, plan: BlockPlan, fetch: Callable) -> None:
-        """Fetch the plan's definition once: ``content`` and ``loaded_fields`` (definition values win)."""
-        if plan.loaded_fields is None:
-            definition = fetch(plan.definition_locator.definition_id) if plan.definition_locator else None
-            content = {}
-            if definition is not None:
-                content = convert_references_to_keys(self.course_key, plan.key[0], definition.get("fields", {}))
-            plan.content = content
-            plan.loaded_fields = {**plan.fields, **content}
+    def load_definition(self, plan: BlockPlan, fetch: Callable) -> tuple[dict, dict]:
+        """The definition's fields and the plan's fields merged with them (definition values win).
+
+        Kept in the shared plan only when the definition was found: a missing one (Split's tolerance:
+        content defaults) is tried again by the next instance rather than remembered as empty.
+        """
+        if plan.loaded_fields is not None:
+            return plan.content, plan.loaded_fields
+        definition = fetch(plan.definition_locator.definition_id) if plan.definition_locator else None
+        if definition is None:
+            return {}, plan.fields
+        content = convert_references_to_keys(self.course_key, plan.key[0], definition.get("fields", {}))
+        loaded = {**plan.fields, **content}
+        plan.content = content
+        plan.loaded_fields = loaded  # set last: readers test it
+        return content, loaded
 
     def inherited_for(self, key) -> dict:
         """Inheritable values the ancestors set explicitly, nearest first (the live walk's answer)."""
@@ -149,20 +156,32 @@ class StructurePlan:
         return {**received, **own} if own else received
 
     def subtree_edited_on(self, key):
-        """Max ``edited_on`` over the block and its descendants (memoised; cycles terminate)."""
+        """Max ``edited_on`` over the block and its descendants (memoised; cycles terminate).
+
+        Only final values are memoised (the plan is shared between threads): a value computed
+        while a cycle cut the walk short is returned but not kept."""
+        return self._subtree_edited_on(key, set())[0]
+
+    def _subtree_edited_on(self, key, visiting: set) -> tuple:
         if key in self._subtree:
-            return self._subtree[key]
+            return self._subtree[key], False
         block = self.blocks.get(key)
         if block is None:
-            return None
+            return None, False
         latest = block.get("edit_info", {}).get("edited_on")
-        self._subtree[key] = latest
+        if key in visiting:
+            return latest, True
+        visiting.add(key)
+        cut = False
         for child in block.get("fields", {}).get("children", []):
-            child_latest = self.subtree_edited_on(tuple(child))
+            child_latest, child_cut = self._subtree_edited_on(tuple(child), visiting)
+            cut = cut or child_cut
             if child_latest is not None and (latest is None or child_latest > latest):
                 latest = child_latest
-        self._subtree[key] = latest
-        return latest
+        visiting.discard(key)
+        if not cut:
+            self._subtree[key] = latest
+        return latest, cut
 
 
 class PlannedFieldData(FieldData):
@@ -193,12 +212,12 @@ class PlannedFieldData(FieldData):
     def _load_definition(self) -> bool:
         if not self._pending:
             return False
-        self._pending = False
-        self._structure.load_definition(self._plan, self._fetch)
+        content, loaded = self._structure.load_definition(self._plan, self._fetch)
+        self._pending = False  # only once fetched: a failed fetch is tried again, as in Split
         if self._owned:
-            self._fields.update(self._plan.content)
+            self._fields.update(content)
         else:
-            self._fields = self._plan.loaded_fields
+            self._fields = loaded
         return True
 
     def _own(self) -> dict:

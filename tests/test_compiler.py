@@ -68,7 +68,11 @@ def test_one_block_change_is_patched_into_its_chunk_only(course, branch):
     assert patched == full_compile_documents(branch)
 
 
-def test_unchanged_branch_is_not_recompiled_and_unreferenced_chunks_go(course):
+def test_unchanged_branch_is_not_recompiled_and_unreferenced_chunks_retire_then_go(course):
+    import datetime
+
+    from modulestore_compat.compiled_store import RETENTION
+
     assert recompile(str(KEY)) == []
     for n in range(3):
         edit(course, "problem", "p1", display_name=f"Try {n}")
@@ -76,7 +80,44 @@ def test_unchanged_branch_is_not_recompiled_and_unreferenced_chunks_go(course):
     referenced = set()
     for digests in CompiledCourse.objects.filter(course_key=str(KEY)).values_list("chunks", flat=True):
         referenced.update(digests.split())
-    assert set(CompiledChunk.objects.filter(course_key=str(KEY)).values_list("digest", flat=True)) == referenced
+    chunks = CompiledChunk.objects.filter(course_key=str(KEY))
+    assert set(chunks.filter(retired__isnull=True).values_list("digest", flat=True)) == referenced
+    # The first superseded chunk is still the published branch's; the next two are named by no compile.
+    assert chunks.filter(retired__isnull=False).count() == 2
+    chunks.filter(retired__isnull=False).update(retired=datetime.datetime.now(tz=datetime.timezone.utc) - RETENTION
+                                                - datetime.timedelta(minutes=1))
+    edit(course, "problem", "p1", display_name="Last")
+    recompile(str(KEY), ["draft-branch"])
+    assert chunks.filter(retired__isnull=False).count() == 1  # the expired ones went, the newest waits
+
+
+def test_a_reader_on_the_superseded_compile_still_reads_its_content(course):
+    """An instance loaded before a publish keeps reading its (older) structure's content after the
+    recompile, and nothing empty is remembered in the shared plan."""
+    from modulestore_compat.facade import LearningCoreModuleStore
+
+    store = LearningCoreModuleStore()
+    key = KEY.for_branch("published-branch")
+    before = store.get_item(key.make_usage_key("html", "h1"))
+    edit(course, "html", "h1", data="<p>after</p>")
+    course.publish_block(KEY.make_usage_key("html", "h1"))
+    (compiled,) = recompile(str(KEY), ["published-branch"])
+    assert compiled.mode == "incremental"
+    assert before.data == "<p>Hello <b>world</b></p>"
+    assert LearningCoreModuleStore().get_item(key.make_usage_key("html", "h1")).data == "<p>after</p>"
+
+
+def test_a_version_going_back_recompiles_the_structure_date_in_full(course):
+    from openedx_content import api as content_api
+
+    from lc_runtime.models import LcCourse
+
+    edit(course, "html", "h1", display_name="Draft only")
+    recompile(str(KEY), ["draft-branch"])
+    content_api.reset_drafts_to_published(LcCourse.objects.get(course_key=str(KEY)).learning_package_id)
+    (compiled,) = recompile(str(KEY), ["draft-branch"])
+    assert compiled.mode == "full"
+    assert documents("draft-branch") == full_compile_documents("draft-branch")
 
 
 def test_tree_changes_fall_back_to_a_full_compile(course):

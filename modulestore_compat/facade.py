@@ -261,12 +261,9 @@ class FacadeRuntime(SplitReferenceRuntime):
     shared by every request; an instance costs its XBlock object and one small field-data object.
     """
 
-    precomputed_inheritance = True
-
     def __init__(self, store, course_key, structure: dict, **kwargs):
         super().__init__(store, course_key, structure, **kwargs)
         self._plan = store.structure_plan(course_key, structure)  # shared by every runtime of the structure
-        self._published: dict | None = None
 
     def _xblock_from_json(self, key, block_data, for_parent):
         try:
@@ -278,19 +275,7 @@ class FacadeRuntime(SplitReferenceRuntime):
             block._split_field_data = field_data
         except Exception as exc:  # noqa: BLE001 - Split turns any failure into an ErrorBlock
             return self._error_block(key, exc)
-        info = plan.edit_info
-        block.edited_by = info.get("edited_by")
-        block.edited_on = info.get("edited_on")
-        block.previous_version = info.get("previous_version")
-        block.update_version = info.get("update_version")
-        block.source_version = info.get("source_version")
-        block.definition_locator = plan.definition_locator
-        block.course_version = self.structure["_id"]
-        block.subtree_edited_on = plan.subtree_edited_on
-        if self._published is None:
-            self._published = self.modulestore.published_infos(self.course_key)
-        block.published_on, block.published_by = self._published.get(key, (None, None))
-        return block
+        return self._with_edit_info(block, key, block_data, plan.definition_locator)
 
 
 class LearningCoreModuleStore(DraftVersioningModuleStore):

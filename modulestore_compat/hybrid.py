@@ -6,9 +6,7 @@ else — tree, parents, inheritance walk, keys, queries — stays Split's.
 """
 from __future__ import annotations
 
-from xblock.field_data import SplitFieldData
-from xblock.fields import Scope
-
+from lc_runtime.fielddata import block_field_data
 from lc_runtime.storage.snapshot import load_snapshot
 
 from .enums import BranchName
@@ -36,12 +34,7 @@ class HybridRuntime(SplitReferenceRuntime):
         parent = self.parent_map.get(key)
         parent_key = self.course_key.make_usage_key(*parent) if parent else None
         kvs = SplitMongoKVS(None, fields, {}, parent_key, key[0], self.course_key)
-        authored = InheritingFieldData(kvs)
-        return SplitFieldData({
-            Scope.content: authored, Scope.settings: authored, Scope.children: authored, Scope.parent: authored,
-            Scope.user_state: self._user_data, Scope.user_state_summary: self._user_data,
-            Scope.user_info: self._user_data, Scope.preferences: self._user_data,
-        })
+        return block_field_data(InheritingFieldData(kvs), self._user_data)
 
 
 class HybridModuleStore(SplitModuleStore):

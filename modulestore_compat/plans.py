@@ -2,7 +2,7 @@
 
 A compiled structure never changes (its id names one Learning Core publish or draft change), so
 everything the facade's runtime derives from it — usage keys, references converted to keys, the
-parent, inherited values, ``subtree_edited_on``, the mixed class — is computed once per structure
+parent, inherited values, ``subtree_edited_on`` — is computed once per structure
 and shared by every runtime (every request) that reads it. A block instance then costs one small
 field-data object: reads come from the shared plan, mutable values are copied on read (as
 ``DictFieldData`` does) and writes go to a private copy, so no instance can change the plan.
@@ -20,6 +20,7 @@ from xblock.field_data import FieldData
 from xblock.fields import Scope, ScopeIds
 
 from lc_runtime.blocks.mixins import INHERITABLE_FIELDS
+from lc_runtime.fielddata import inherited_along
 
 from .fields import convert_references_to_keys
 
@@ -53,8 +54,6 @@ class BlockPlan:
     parent: Any  # usage key or None
     parent_is_library_content: bool
     inherited: dict  # inheritable values set on the ancestors, nearest wins
-    edit_info: dict
-    subtree_edited_on: Any
     content: dict | None = None  # the definition's fields (references as keys), once loaded
     loaded_fields: dict | None = None  # ``fields`` with ``content`` merged in (content wins)
 
@@ -103,8 +102,6 @@ class StructurePlan:
             parent=self.usage_key(parent) if parent else None,
             parent_is_library_content=parent is not None and parent[0] == "library_content",
             inherited=self.inherited_for(key),
-            edit_info=block.get("edit_info", {}),
-            subtree_edited_on=self.subtree_edited_on(key),
         )
         self.plans[key] = found
         return found
@@ -137,23 +134,11 @@ class StructurePlan:
 
     def inherited_for(self, key) -> dict:
         """Inheritable values the ancestors set explicitly, nearest first (the live walk's answer)."""
-        if key in self._inherited:
-            return self._inherited[key]
-        chain, current = [], key
-        while current is not None and current not in self._inherited and current not in chain:
-            chain.append(current)
-            current = self.parent_map.get(current)
-        passed = self._passed_down(current) if current in self._inherited else {}
-        for node in reversed(chain):
-            self._inherited[node] = passed
-            passed = self._passed_down(node)
-        return self._inherited[key]
+        return inherited_along(key, self._inherited, self.parent_map.get, self._own_inheritable)
 
-    def _passed_down(self, key) -> dict:
+    def _own_inheritable(self, key) -> dict:
         fields = self.blocks.get(key, {}).get("fields", {})
-        own = {name: fields[name] for name in _INHERITABLE if name in fields}
-        received = self._inherited.get(key, {})
-        return {**received, **own} if own else received
+        return {name: fields[name] for name in _INHERITABLE if name in fields}
 
     def subtree_edited_on(self, key):
         """Max ``edited_on`` over the block and its descendants (memoised; cycles terminate).

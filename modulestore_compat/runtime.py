@@ -14,14 +14,13 @@ import logging
 
 from opaque_keys.edx.locator import DefinitionLocator
 from xblock.core import XBlockMixin
-from xblock.field_data import SplitFieldData
 from xblock.fields import Scope, ScopeIds
 from xblock.runtime import IdGenerator, IdReader, KvsFieldData, Mixologist, NullI18nService, Runtime
 
 from lc_runtime.blocks.error import ErrorBlock
 from lc_runtime.blocks.mixins import DEFAULT_MIXINS, INHERITABLE_FIELDS
 from lc_runtime.blocks.registry import load_block_class
-from lc_runtime.fielddata import InheritingFieldData as PrecomputedInheritingFieldData
+from lc_runtime.fielddata import block_field_data
 from lc_runtime.keyvalue import LearningCoreKVS
 from lc_runtime.userstate import user_field_data
 
@@ -178,9 +177,6 @@ class SplitReferenceRuntime(Runtime):
     """One runtime per structure (``course_entry``), as ``SplitModuleStoreRuntime``."""
 
     user_id = None
-    #: False: inherited reads walk live parents (Split's way, the reference). True: computed once per
-    #: structure from the stored values — the same answers for read-only use, without the walks.
-    precomputed_inheritance = False
 
     def __init__(self, store, course_key, structure: dict, *, mixins=DEFAULT_MIXINS, lazy: bool = True,
                  user_state=None, field_decorator=None):
@@ -191,6 +187,7 @@ class SplitReferenceRuntime(Runtime):
         self.course_key = course_key
         self.structure = structure
         self._plan = None
+        self._published: dict | None = None
         self.lazy = lazy
         self.field_decorator = field_decorator
         self._user_data = user_field_data(user_state)
@@ -240,6 +237,10 @@ class SplitReferenceRuntime(Runtime):
             block._split_field_data = self._field_data(key, block_data, cls)
         except Exception as exc:  # noqa: BLE001 - Split turns any failure into an ErrorBlock
             return self._error_block(key, exc)
+        return self._with_edit_info(block, key, block_data, definition_locator)
+
+    def _with_edit_info(self, block, key, block_data: dict, definition_locator):
+        """EditInfoMixin's attributes, as Split sets them on every block it builds."""
         info = block_data.get("edit_info", {})
         block.edited_by = info.get("edited_by")
         block.edited_on = info.get("edited_on")
@@ -248,8 +249,10 @@ class SplitReferenceRuntime(Runtime):
         block.source_version = info.get("source_version")
         block.definition_locator = definition_locator
         block.course_version = self.structure["_id"]
-        block.subtree_edited_on = self.subtree_edited_on(key)
-        block.published_on, block.published_by = self.modulestore.published_info(self.course_key, key)
+        block.subtree_edited_on = self.plan.subtree_edited_on(key)
+        if self._published is None:  # the published head is fixed for a runtime's life
+            self._published = self.modulestore.published_infos(self.course_key)
+        block.published_on, block.published_by = self._published.get(key, (None, None))
         return block
 
     def _error_block(self, key, exc):
@@ -271,25 +274,7 @@ class SplitReferenceRuntime(Runtime):
         kvs = SplitMongoKVS(loader, fields, defaults, parent_key, key[0], self.course_key)
         if not self.lazy:
             kvs._load_definition()
-        if self.precomputed_inheritance:
-            authored = PrecomputedInheritingFieldData(
-                kvs, lambda k=tuple(key): self.inherited_for(k),
-                parent_is_library_content=parent is not None and parent[0] == "library_content")
-        else:
-            authored = InheritingFieldData(kvs)
-        return SplitFieldData({
-            Scope.content: authored, Scope.settings: authored, Scope.children: authored, Scope.parent: authored,
-            Scope.user_state: self._user_data, Scope.user_state_summary: self._user_data,
-            Scope.user_info: self._user_data, Scope.preferences: self._user_data,
-        })
-
-    def inherited_for(self, key) -> dict:
-        """Inheritable values the ancestors set explicitly, nearest first (the live walk's result, once)."""
-        return self.plan.inherited_for(key)
-
-    def subtree_edited_on(self, key):
-        """Max ``edited_on`` over the block and its descendants (memoised)."""
-        return self.plan.subtree_edited_on(key)
+        return block_field_data(InheritingFieldData(kvs), self._user_data)
 
     def service(self, block, service_name):
         if service_name == "field-data":

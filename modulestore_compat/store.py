@@ -431,10 +431,6 @@ class SplitModuleStore:
         location = xblock.location.for_branch(BranchName.published)
         return self.has_item(location)
 
-    def published_info(self, course_key, key):
-        """``(published_on, published_by)`` from the published head, for ``EditInfoMixin``."""
-        return self.published_infos(course_key).get(tuple(key), (None, None))
-
     def published_infos(self, course_key) -> dict:
         """(block_type, block_id) → ``(published_on, published_by)`` for the course's published head."""
         if course_key.org is None:

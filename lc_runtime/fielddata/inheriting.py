@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from xblock.field_data import SplitFieldData
+from xblock.field_data import FieldData, SplitFieldData
 from xblock.fields import Scope
 from xblock.runtime import KvsFieldData
 
@@ -50,7 +50,7 @@ class InheritingFieldData(KvsFieldData):
         return super().default(block, name)
 
 
-def block_field_data(authored: InheritingFieldData, user_data) -> SplitFieldData:
+def block_field_data(authored: FieldData, user_data) -> SplitFieldData:
     """Route authored scopes to Learning Core data and the user scopes to the user-state store."""
     return SplitFieldData({
         Scope.content: authored,
@@ -62,3 +62,29 @@ def block_field_data(authored: InheritingFieldData, user_data) -> SplitFieldData
         Scope.user_info: user_data,
         Scope.preferences: user_data,
     })
+
+
+def inherited_along(key, memo: dict, parent_of: Callable, own_values: Callable[[Any], dict]) -> dict:
+    """The inheritable values ``key`` receives: what its ancestors set explicitly, the nearest winning.
+
+    ``memo`` maps each block to what it receives (filled for the whole ancestor chain, final values
+    only); ``parent_of`` gives a block's parent or None; ``own_values`` the inheritable values a
+    block sets itself. A cycle in the parents ends the walk there, with nothing received from it.
+    """
+    if key in memo:
+        return memo[key]
+    chain, current = [], key
+    while current is not None and current not in memo and current not in chain:
+        chain.append(current)
+        current = parent_of(current)
+    passed = _passed_down(current, memo, own_values) if current in memo else {}
+    for node in reversed(chain):
+        memo[node] = passed
+        passed = _passed_down(node, memo, own_values)
+    return memo[key]
+
+
+def _passed_down(key, memo: dict, own_values) -> dict:
+    own = own_values(key)
+    received = memo.get(key, {})
+    return {**received, **own} if own else received

@@ -18,6 +18,7 @@ from opaque_keys.edx.locator import CourseLocator
 from ..blocks.mixins import INHERITABLE_FIELDS
 from ..data import BRANCH_DRAFT, BRANCH_PUBLISHED, BRANCHES, BlockRef, depth_first
 from ..errors import BlockNotFoundError, CourseNotFoundError, LcRuntimeError
+from ..fielddata.inheriting import inherited_along
 from ..models import BlockVersionFields, LcBlock, LcCourse
 
 
@@ -80,26 +81,13 @@ class CourseSnapshot:
 
     def inherited_values(self, ref: BlockRef) -> dict[str, Any]:
         """Inheritable fields explicitly set on the nearest ancestor, as JSON (Split's rule)."""
-        if ref in self._inherited:
-            return self._inherited[ref]
-        chain = []
-        current = ref
-        while current is not None and current not in self._inherited:
-            chain.append(current)
-            current = self.parents.get(current)
-        # ``_inherited[x]`` is what x receives from its ancestors; what x passes down adds its own.
-        values = self._passed_down(current, self._inherited[current]) if current is not None else {}
-        for node in reversed(chain):
-            self._inherited[node] = values
-            values = self._passed_down(node, values)
-        return self._inherited[ref]
+        return inherited_along(ref, self._inherited, self.parents.get, self._own_inheritable)
 
-    def _passed_down(self, ref: BlockRef, received: dict[str, Any]) -> dict[str, Any]:
+    def _own_inheritable(self, ref: BlockRef) -> dict[str, Any]:
         record = self.blocks.get(ref)
         if record is None:
-            return received
-        own = {name: record.settings[name] for name in INHERITABLE_FIELDS if name in record.settings}
-        return {**received, **own} if own else received
+            return {}
+        return {name: record.settings[name] for name in INHERITABLE_FIELDS if name in record.settings}
 
 
 def get_course(course_key) -> LcCourse:

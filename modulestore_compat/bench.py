@@ -176,7 +176,7 @@ def bench_course(course_key, *, mongomock_documents=None) -> dict:
 
 
 def _clear_caches() -> None:
-    """Cold means cold: no compiled index in the Django cache, no class-level memo left warm by another path."""
+    """Cold means cold: no compiled course index left in the Django cache by another path."""
     from django.core.cache import cache
 
     cache.clear()

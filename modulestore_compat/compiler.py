@@ -206,13 +206,13 @@ def block_documents(record: BlockRecord) -> tuple[dict, dict]:
     return block, definition
 
 
-def _build_chunk(entries: list[tuple], records: list[BlockRecord]) -> Chunk:
+def _build_chunk(digest: str, entries: list[tuple], records: list[BlockRecord]) -> Chunk:
     blocks, definitions = [], {}
     for record in records:
         block, definition = block_documents(record)
         blocks.append(block)
         definitions.setdefault(definition["_id"], definition)
-    return Chunk(chunk_digest(entries), entries, blocks, list(definitions.values()))
+    return Chunk(digest, entries, blocks, list(definitions.values()))
 
 
 def structure_id_for(course_key: str, branch: str, log_id: int) -> ObjectId:
@@ -267,7 +267,7 @@ def _compile_course(course_key, branch: str) -> Compiled:
     for start, end in chunk_bounds(entries):
         digest = chunk_digest(entries[start:end])
         if digest not in stored:
-            written.append(_build_chunk(entries[start:end], records[start:end]))
+            written.append(_build_chunk(digest, entries[start:end], records[start:end]))
         layout.append((digest, entries[start:end]))
     latest = max((r.created for r in records if r.created is not None), default=None)
     header = _header(course.course_key, branch, log_id, snapshot.root, latest)

@@ -20,7 +20,7 @@ from .documents.base import DocumentStore
 from .enums import BranchName
 from .plans import PlannedFieldData, StructurePlan
 from .runtime import SplitReferenceRuntime
-from .store import DraftVersioningModuleStore
+from .store import DraftVersioningModuleStore, remember
 
 BRANCHES = (BranchName.draft, BranchName.published)
 
@@ -44,14 +44,14 @@ class CompiledDocumentStore(DocumentStore):
     """Compiled Learning Core courses as Split documents; compiles on demand when stale or missing."""
 
     CHUNK_CACHE_SIZE = 4096  # chunks of ~64 blocks: about 250,000 blocks in memory at most
+    STRUCTURE_CACHE_SIZE = 64
 
     def __init__(self, *, auto_compile: bool = True):
         from . import models
 
         self.models = models
         self.auto_compile = auto_compile
-        self._structures: dict = {}  # structure id -> structure document
-        self._structure_chunks: dict = {}  # structure id -> (course key, chunk digests)
+        self._structures: dict = {}  # structure id -> (structure document, course key, chunk digests)
         self._chunk_blocks: dict = {}  # (course key, digest) -> block documents
         self._definition_chunks: set = set()  # (course key, digest) whose definitions are loaded
         self._definition_homes: dict = {}  # definition id -> (course key, digest) of a chunk naming it
@@ -124,11 +124,11 @@ class CompiledDocumentStore(DocumentStore):
         key = str(structure_id)
         found = self._structures.get(key)
         if found is not None:
-            return found
+            return found[0]
         with self._lock:  # caches change only under the lock; readers keep what they got
             found = self._structures.get(key)
             if found is not None:
-                return found
+                return found[0]
             row = self.models.CompiledCourse.objects.filter(structure_id=key).values_list(
                 "course_key", "structure").first()
             if row is None:
@@ -151,16 +151,9 @@ class CompiledDocumentStore(DocumentStore):
                     self._definition_homes[block["definition"]] = home
             for digest in digests:  # most recently used last; the oldest go first
                 self._chunk_blocks.pop((course_key, digest), None)
-                self._chunk_blocks[(course_key, digest)] = chunks[digest]
-            while len(self._chunk_blocks) > self.CHUNK_CACHE_SIZE:
-                self._chunk_blocks.pop(next(iter(self._chunk_blocks)))
+                remember(self._chunk_blocks, (course_key, digest), chunks[digest], self.CHUNK_CACHE_SIZE)
             structure = {**manifest["structure"], "blocks": blocks}
-            self._structures[key] = structure
-            self._structure_chunks[key] = (course_key, digests)
-            while len(self._structures) > 64:
-                dropped = next(iter(self._structures))
-                self._structures.pop(dropped)
-                self._structure_chunks.pop(dropped, None)
+            remember(self._structures, key, (structure, course_key, digests), self.STRUCTURE_CACHE_SIZE)
             if len(self._definition_homes) > 1_000_000:
                 self._definition_homes.clear()
             return structure
@@ -197,8 +190,8 @@ class CompiledDocumentStore(DocumentStore):
             if home is not None:
                 self._load_definition_chunks([home])
             if definition_id not in self._definitions:  # not named by a structure read lately
-                self._load_definition_chunks({(course_key, digest) for course_key, digests in
-                                              self._structure_chunks.values() for digest in digests})
+                self._load_definition_chunks({(course_key, digest) for _, course_key, digests in
+                                              self._structures.values() for digest in digests})
             return self._definitions.get(definition_id)
 
     def get_definitions(self, definition_ids: Iterable):
@@ -292,12 +285,10 @@ class LearningCoreModuleStore(DraftVersioningModuleStore):
 
     def structure_plan(self, course_key, structure: dict) -> StructurePlan:
         """The shared plan of ``structure`` read as ``course_key`` (keys carry branch and version)."""
-        cache_key = (structure["_id"], str(course_key))
+        cache_key = (structure["_id"], course_key)
         plan = self._plans.get(cache_key)
         if plan is None:
-            plan = self._plans[cache_key] = StructurePlan(course_key, structure)
-            while len(self._plans) > self.PLAN_CACHE_SIZE:
-                self._plans.pop(next(iter(self._plans)))
+            plan = remember(self._plans, cache_key, StructurePlan(course_key, structure), self.PLAN_CACHE_SIZE)
         return plan
 
     def _lookup_course(self, course_key, head_validation=True):

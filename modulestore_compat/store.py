@@ -67,6 +67,14 @@ def has_path_to_root(key, root, parents_of, seen=None) -> bool:
     return any(has_path_to_root(parent, root, parents_of, seen) for parent in parents_of(key))
 
 
+def remember(cache: dict, key, value, limit: int):
+    """Put ``value`` in an insertion-ordered cache of at most ``limit`` entries (the oldest go first)."""
+    cache[key] = value
+    while len(cache) > limit:
+        cache.pop(next(iter(cache)))
+    return value
+
+
 class _BulkRecord:
     """Per-course memo of an active ``bulk_operations`` (index, structures, definitions, runtimes)."""
 
@@ -88,6 +96,7 @@ class SplitModuleStore:
     runtime_class = SplitReferenceRuntime
     #: Structures are immutable, so they are cached across calls by id (Split: ``course_structure_cache``).
     STRUCTURE_CACHE_SIZE = 16
+    KEY_CACHE_SIZE = 10_000  # memoised course keys (bulk-operation keys, version-pinned keys)
 
     def __init__(self, documents: DocumentStore, *, xblock_mixins=DEFAULT_MIXINS,
                  default_branch_setting: str = Branch.published_only, **store_options):
@@ -146,13 +155,9 @@ class SplitModuleStore:
     def _bulk_key(cls, course_key) -> str:
         found = cls._BULK_KEYS.get(course_key)
         if found is None:
-            if course_key.org is None:
-                found = f"version:{course_key.version_guid}"
-            else:
-                found = str(course_key.for_branch(None).version_agnostic())
-            if len(cls._BULK_KEYS) > 10_000:
-                cls._BULK_KEYS.clear()
-            cls._BULK_KEYS[course_key] = found
+            found = (f"version:{course_key.version_guid}" if course_key.org is None
+                     else str(course_key.for_branch(None).version_agnostic()))
+            remember(cls._BULK_KEYS, course_key, found, cls.KEY_CACHE_SIZE)
         return found
 
     def _active_record(self, course_key) -> _BulkRecord | None:
@@ -192,9 +197,7 @@ class SplitModuleStore:
         if structure is None:
             structure = self.documents.get_structure(structure_id)
             if structure is not None:
-                self._structure_cache[structure_id] = structure
-                while len(self._structure_cache) > self.STRUCTURE_CACHE_SIZE:
-                    self._structure_cache.pop(next(iter(self._structure_cache)))
+                remember(self._structure_cache, structure_id, structure, self.STRUCTURE_CACHE_SIZE)
         if structure is None:
             raise ItemNotFoundError(f"Structure: {structure_id} (course {course_key.for_branch(None)}, "
                                     f"branch {course_key.branch})")
@@ -250,10 +253,8 @@ class SplitModuleStore:
         """``course_key`` pinned to ``version_guid`` (memoised: every get_item needs it)."""
         found = cls._VERSIONED_KEYS.get((course_key, version_guid))
         if found is None:
-            found = course_key.replace(version_guid=version_guid)
-            if len(cls._VERSIONED_KEYS) > 10_000:
-                cls._VERSIONED_KEYS.clear()
-            cls._VERSIONED_KEYS[(course_key, version_guid)] = found
+            found = remember(cls._VERSIONED_KEYS, (course_key, version_guid),
+                             course_key.replace(version_guid=version_guid), cls.KEY_CACHE_SIZE)
         return found
 
     def _runtime(self, envelope: CourseEnvelope, *, lazy=True, field_decorator=None) -> SplitReferenceRuntime:
@@ -323,13 +324,13 @@ class SplitModuleStore:
                         "fields": block.get("fields", {}), "defaults": block.get("defaults", {}),
                         "asides": block.get("asides", {}), "edit_info": block.get("edit_info", {}),
                         "definition_loaded": False}
-                if not self._block_matches(data, qualifiers):
+                if not block_matches(data, qualifiers):
                     return False
-                if settings and not self._block_matches(block.get("fields", {}), settings):
+                if settings and not block_matches(block.get("fields", {}), settings):
                     return False
                 if content:
                     definition = self.get_definition_doc(block.get("definition")) or {"fields": {}}
-                    if not self._block_matches(definition.get("fields", {}), content):
+                    if not block_matches(definition.get("fields", {}), content):
                         return False
                 return True
 
@@ -338,14 +339,6 @@ class SplitModuleStore:
                 found = [key for key in found if self._has_path_to_root(envelope.structure, key)
                          or key[0] in DETACHED_CATEGORIES]
             return [self._load_item(envelope, key, **kwargs) for key in found]
-
-    @staticmethod
-    def _value_matches(target, criteria) -> bool:
-        return value_matches(target, criteria)
-
-    @staticmethod
-    def _block_matches(data: dict, qualifiers: dict) -> bool:
-        return block_matches(data, qualifiers)
 
     @staticmethod
     def _parents_of(structure, key) -> list:

@@ -65,3 +65,11 @@ class InvalidFieldValueError(LcRuntimeError):
     def __init__(self, usage_key, field_name: str, detail: str):
         super().__init__(f"Invalid value for field {field_name!r} of block {usage_key}: {detail}")
         self.usage_key, self.field_name = usage_key, field_name
+
+
+class PublishError(LcRuntimeError):
+    """Learning Core's drafts cannot be published as they are (e.g. a dependency cycle)."""
+
+    def __init__(self, course_key, detail: str):
+        super().__init__(f"Cannot publish course {course_key}: {detail}")
+        self.course_key = course_key

@@ -12,6 +12,7 @@ from ..data import BlockRef, VersionInfo
 from ..errors import BlockNotFoundError, VersionConflictError
 from ..models import KIND_COMPONENT, BlockVersionFields
 from .codes import definition_id
+from .publishing import publish_drafts
 from .writer import OLX_PATH, canonical_json, olx_media_type
 
 
@@ -73,10 +74,10 @@ def _entity_ids(snapshot, children: list[BlockRef], usage_key) -> list[int]:
 
 
 def publish_entity(learning_package_id: int, entity_id: int, *, user_id: int | None = None, message: str = ""):
-    """Publish one block and every unpublished descendant it holds (Learning Core dependencies)."""
-    drafts = Draft.objects.filter(entity_id=entity_id)
-    return content_api.publish_from_drafts(learning_package_id, draft_qset=drafts, published_by=user_id,
-                                           message=message, published_at=now())
+    """Publish one block and every unpublished descendant it holds (Learning Core dependencies);
+    returns the (last) PublishLog — a deep subtree may take several, see :mod:`.publishing`."""
+    return publish_drafts(learning_package_id, [entity_id], published_by=user_id, message=message,
+                          published_at=now())[-1]
 
 
 def version_history(entity_id: int) -> list[VersionInfo]:

@@ -20,6 +20,7 @@ from ..data import BlockRef, CourseTree, OlxBlock
 from ..errors import CourseExistsError
 from ..models import KIND_COMPONENT, KIND_CONTAINER, KIND_UPLOAD, BlockVersionFields, LcBlock, LcCourse, XBlockContainer
 from .codes import CodeAllocator, definition_id, upload_code
+from .publishing import publish_drafts
 
 XBLOCK_NAMESPACE = "xblock.v1"
 OLX_PATH = "block.xml"
@@ -111,9 +112,9 @@ class CourseWriter:
             for static_file in tree.static_files:
                 self._write_upload(static_file)
                 result.uploads += 1
-        publish_log = content_api.publish_all_drafts(self.package.id, message="OLX import",
-                                                     published_at=self.created, published_by=self.user_id)
-        result.publish_log_id = publish_log.id
+        publish_logs = publish_drafts(self.package.id, message="OLX import", published_at=self.created,
+                                      published_by=self.user_id)
+        result.publish_log_id = publish_logs[-1].id
         return result
 
     def _write_block(self, block: OlxBlock, result: ImportResult) -> None:

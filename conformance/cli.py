@@ -125,6 +125,8 @@ def cmd_rollback(args) -> int:
     except ConformanceFailed as exc:
         print(f"lc-runtime: error: {exc}", file=sys.stderr)
         return 1
+    if not steps:
+        print(f"{args.course_key} is already at stage {args.to}: nothing to do")
     for step in steps:
         print(f"{step.course_key}: {step.from_stage} → {step.to_stage}, {len(step.changes)} Learning Core "
               f"edits written to Split, {step.checks_run} checks, {step.differences} differences")

@@ -15,6 +15,8 @@ from pathlib import Path
 from django.db import transaction
 from opaque_keys.edx.locator import CourseLocator
 
+from lc_runtime.concurrency import course_write_lock, retry_when_busy
+from lc_runtime.errors import LcRuntimeError
 from lc_runtime.models import STAGE_COMPONENTS, STAGE_FULL, STAGE_SPLIT
 from lc_runtime.stages import set_stage, stored_stage
 from modulestore_compat.hybrid import HybridModuleStore
@@ -33,6 +35,10 @@ from .report import ConformanceReport
 from .runner import compare
 
 ORDER = (STAGE_SPLIT, STAGE_COMPONENTS, STAGE_FULL)
+
+
+class StageOrderError(LcRuntimeError):
+    """``migrate`` asked to go back, or ``rollback`` to go forward: says which command to run instead."""
 
 
 class ConformanceFailed(Exception):
@@ -73,10 +79,18 @@ def check_stage(documents, course_key, stage: str, branches=("draft", "published
 
 
 def _step(documents, course_key, from_stage, to_stage, work, *, force, user, reason, report_dir,
-          check_against: str | None = None) -> StepResult:
-    """``work`` then the check (Split vs ``check_against``, default the new stage) then the flip, atomically."""
+          check_against: str | None = None) -> StepResult | None:
+    """``work`` then the check (Split vs ``check_against``, default the new stage) then the flip, atomically.
+
+    The course's writer lock is held throughout, so an author's save waits for the step (and is then
+    judged by the new stage) instead of aborting it. ``None`` when another run moved the course
+    while this one waited for the lock: the caller looks at the stage again.
+    """
     started = time.perf_counter()
     with transaction.atomic():
+        course_write_lock(course_key)
+        if stored_stage(course_key) != from_stage:
+            return None
         changes = work()
         report = check_stage(documents, course_key, check_against or to_stage)
         if report_dir is not None:
@@ -98,7 +112,8 @@ def migrate(documents, course_key, to_stage: str, *, force=False, user="", reaso
     steps = []
     current = stored_stage(course_key)
     if ORDER.index(to_stage) < ORDER.index(current):
-        raise ValueError(f"Course {course_key} is at {current}; use rollback to go back to {to_stage}")
+        raise StageOrderError(f"Course {course_key} is at stage {current}; to go back to {to_stage} run "
+                              f"`lc-runtime rollback {course_key} --to {to_stage}`")
     while ORDER.index(current) < ORDER.index(to_stage):
         target = ORDER[ORDER.index(current) + 1]
         if target == STAGE_COMPONENTS:
@@ -106,11 +121,20 @@ def migrate(documents, course_key, to_stage: str, *, force=False, user="", reaso
                 return copy_to_learning_core(store, course_key).created
         else:
             def work():
+                # Leaf edits authors saved in Learning Core at ``components`` were what learners saw:
+                # Split takes them first, so the switch compares like with like and nothing is dropped.
+                carried = write_back_to_split(store, course_key, {LEAF})
                 report = sync_to_learning_core(store, course_key, {PARENT})
-                return report.created + report.updated + report.deleted + report.published
-        steps.append(_step(documents, course_key, current, target, work, force=force, user=user,
-                           reason=reason or f"migrate to {to_stage}", report_dir=report_dir))
-        current = target
+                return [f"carried {ref}" for ref in carried.created + carried.updated + carried.published] + (
+                    report.created + report.updated + report.deleted + report.published)
+        step = retry_when_busy(f"migrating {course_key} to {target}", lambda: _step(
+            documents, course_key, current, target, work, force=force, user=user,
+            reason=reason or f"migrate to {to_stage}", report_dir=report_dir))
+        if step is not None:
+            steps.append(step)
+        current = stored_stage(course_key)
+        if ORDER.index(current) < ORDER.index(target):
+            raise StageOrderError(f"Course {course_key} was rolled back to {current} while migrating to {target}")
     return steps
 
 
@@ -119,8 +143,11 @@ def rollback(documents, course_key, to_stage: str, *, force=False, user="", reas
     course_key = _key(course_key)
     store = SplitModuleStore(documents)
     current = stored_stage(course_key)
-    if ORDER.index(to_stage) >= ORDER.index(current):
-        raise ValueError(f"Course {course_key} is at {current}; rollback goes back, not to {to_stage}")
+    if to_stage == current:
+        return []  # already there (a rerun, or a rerun after a kill that landed after the commit)
+    if ORDER.index(to_stage) > ORDER.index(current):
+        raise StageOrderError(f"Course {course_key} is at stage {current}; to go forward to {to_stage} run "
+                              f"`lc-runtime migrate {course_key} --to {to_stage}`")
     kinds = BOTH_KINDS if current == STAGE_FULL and to_stage == STAGE_SPLIT else (
         {PARENT} if current == STAGE_FULL else {LEAF})
 
@@ -129,8 +156,13 @@ def rollback(documents, course_key, to_stage: str, *, force=False, user="", reas
         return report.created + report.updated + report.published
 
     # Nothing lost: after the write-back, Split must equal what the stage being left served.
-    return [_step(documents, course_key, current, to_stage, work, force=force, user=user,
-                  reason=reason or f"rollback to {to_stage}", report_dir=report_dir, check_against=current)]
+    step = retry_when_busy(f"rolling {course_key} back to {to_stage}", lambda: _step(
+        documents, course_key, current, to_stage, work, force=force, user=user,
+        reason=reason or f"rollback to {to_stage}", report_dir=report_dir, check_against=current))
+    if step is None:  # another run moved the course while this one waited: start from where it is now
+        return rollback(documents, course_key, to_stage, force=force, user=user, reason=reason,
+                        report_dir=report_dir)
+    return [step]
 
 
 def _key(course_key) -> CourseLocator:

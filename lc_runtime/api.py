@@ -7,6 +7,7 @@ from django.db import transaction
 
 from .data import BRANCH_DRAFT, BRANCH_PUBLISHED, BlockRef, CourseTree, OlxBlock, ParsedFields, VersionInfo
 from .dump import dumps, lc_blocks, make_dump
+from .models import STAGE_SPLIT, LcCourse
 from .errors import (
     BlockNotFoundError,
     CourseExistsError,
@@ -18,6 +19,7 @@ from .errors import (
 )
 from .olx.reader import read_course
 from .runtime import LearningCoreRuntime
+from .storage.filejournal import atomic_with_files
 from .storage.writer import ImportResult, delete_course, write_course
 
 __all__ = [
@@ -28,17 +30,44 @@ __all__ = [
 ]
 
 
-def import_olx(path: str | Path, *, course_key: str | None = None, replace: bool = False,
+def import_olx(path: str | Path, *, course_key: str | None = None, replace: bool = False, force: bool = False,
                user_id: int | None = None) -> tuple[CourseTree, ImportResult]:
     """Read, parse and store a course in one transaction: on any error the database is unchanged.
 
     Parsing is inside the transaction too, because some real block classes write while parsing
-    (video transcripts into edx-val, ORA rubrics).
+    (video transcripts into edx-val, ORA rubrics). Files saved to storage meanwhile (Learning Core
+    media, edx-val transcripts) are removed if the transaction rolls back (``storage.filejournal``).
     """
-    with transaction.atomic():
+    from .reimport import course_exists, stored_course_matches
+
+    with atomic_with_files():
         tree = read_course(path, course_key)
+        if course_exists(tree.course_key):
+            _check_replace_allowed(tree.course_key, replace=replace, force=force)
+            if not replace and stored_course_matches(tree):
+                # A rerun (or a rerun after a kill that landed after the commit): nothing to do, and
+                # what parsing wrote (edx-val transcripts) is rolled back with the transaction.
+                transaction.set_rollback(True)
+                course = LcCourse.objects.get(course_key=str(tree.course_key))
+                return tree, ImportResult(str(tree.course_key), course.learning_package_id,
+                                          blocks_by_type=tree.counts_by_type(), unchanged=True)
         result = write_course(tree, replace=replace, user_id=user_id)
     return tree, result
+
+
+def _check_replace_allowed(course_key, *, replace: bool, force: bool) -> None:
+    """``--replace`` of a course Learning Core serves (stage past ``split``) would drop what learners and
+    authors see; it needs ``force`` (recorded in the stage history)."""
+    from .stages import set_stage, stored_stage
+
+    stage = stored_stage(course_key)
+    if not replace or stage == STAGE_SPLIT:
+        return
+    if not force:
+        raise CourseExistsError(course_key, detail=(
+            f"it is at stage {stage}, served from Learning Core; roll it back first (`lc-runtime rollback "
+            f"{course_key} --to split`) or add --force"))
+    set_stage(course_key, stage, changed_by="import-olx", reason="import-olx --replace --force", forced=True)
 
 
 def load_block(usage_key, *, branch: str = BRANCH_DRAFT, version: int | None = None, user_id=None):

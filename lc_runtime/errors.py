@@ -16,8 +16,26 @@ class OlxError(LcRuntimeError):
             where.append(f"{path}:{line}" if line else path)
         if block:
             where.append(f"block {block}")
-        super().__init__(f"{message} ({', '.join(where)})" if where else message)
+        text = f"{message} ({', '.join(where)})" if where else message
+        # One line whatever the input held: newlines in names or in a parser's message are escaped.
+        super().__init__(text.replace("\r", "\\r").replace("\n", "\\n"))
         self.path, self.line, self.block = path, line, block
+
+
+class OlxLimitError(OlxError):
+    """The OLX exceeds one of the import limits (``lc_runtime.olx.limits``); names the limit's setting."""
+
+    def __init__(self, message: str, *, setting: str, **where):
+        super().__init__(f"{message} by {setting}", **where)
+        self.setting = setting
+
+
+class OlxExportError(LcRuntimeError):
+    """An OLX export would write outside its destination or over a file it already wrote."""
+
+    def __init__(self, message: str, *, course_key, path: str | None = None):
+        super().__init__(f"cannot export course {course_key}: {message}" + (f" ({path})" if path else ""))
+        self.course_key, self.path = course_key, path
 
 
 class CourseNotFoundError(LcRuntimeError):
@@ -31,8 +49,8 @@ class CourseNotFoundError(LcRuntimeError):
 class CourseExistsError(LcRuntimeError):
     """An import would overwrite a course that already exists."""
 
-    def __init__(self, course_key):
-        super().__init__(f"Course {course_key} already exists in Learning Core; use --replace to overwrite it")
+    def __init__(self, course_key, *, detail: str = "its content differs from this OLX; use --replace to overwrite it"):
+        super().__init__(f"Course {course_key} already exists in Learning Core: {detail}")
         self.course_key = course_key
 
 
@@ -65,6 +83,23 @@ class InvalidFieldValueError(LcRuntimeError):
     def __init__(self, usage_key, field_name: str, detail: str):
         super().__init__(f"Invalid value for field {field_name!r} of block {usage_key}: {detail}")
         self.usage_key, self.field_name = usage_key, field_name
+
+
+class StageWriteRefusedError(LcRuntimeError):
+    """The course's stage makes another store the source of truth for this block (the edit would be lost)."""
+
+    def __init__(self, course_key, usage_key, stage: str, detail: str):
+        super().__init__(f"Course {course_key} is at stage {stage}: {detail}; block {usage_key} was not changed")
+        self.course_key, self.usage_key, self.stage = course_key, usage_key, stage
+
+
+class DatabaseBusyError(LcRuntimeError):
+    """Other writers held the database for longer than the retry budget."""
+
+    def __init__(self, what: str, seconds: float, detail: str):
+        super().__init__(f"{what}: the database stayed locked by other writers for {seconds:.0f} s ({detail}); "
+                         f"nothing was changed, run it again")
+        self.what, self.seconds = what, seconds
 
 
 class PublishError(LcRuntimeError):

@@ -138,3 +138,16 @@ class CourseStageHistory(models.Model):
     class Meta:
         app_label = "lc_runtime"
         ordering = ["id"]
+
+
+class CourseLock(models.Model):
+    """One row per course, locked (``SELECT … FOR UPDATE``) by every writer of the course's authored data.
+
+    A migration step and an author's save then run one after the other instead of one aborting the
+    other; on SQLite the write lock taken at ``BEGIN IMMEDIATE`` gives the same order.
+    """
+
+    course_key = models.CharField(max_length=255, unique=True)
+
+    class Meta:
+        app_label = "lc_runtime"

@@ -8,8 +8,10 @@ user scopes from a pluggable store. ``block.save()`` writes a new draft version.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from typing import Any
 
+from django.db import transaction
 from opaque_keys.edx.keys import UsageKey
 from opaque_keys.edx.locator import DefinitionLocator
 from xblock.fields import Scope, ScopeIds
@@ -19,11 +21,13 @@ from .blocks.error import ErrorBlock
 from .blocks.mixins import DEFAULT_MIXINS
 from .blocks.registry import load_block_class
 from .children import children_keys, parent_key, refs_from_keys
+from .concurrency import course_write_lock
 from .data import BRANCH_DRAFT, BlockRef
 from .errors import BlockNotFoundError, LcRuntimeError
 from .fielddata import InheritingFieldData, block_field_data
 from .keyvalue import LearningCoreKVS
 from .olx.serialize import block_olx
+from .stages import check_authoring_write
 from .storage import edits
 from .storage.snapshot import BlockRecord, CourseSnapshot, load_snapshot, load_version_record
 from .userstate import user_field_data
@@ -179,11 +183,20 @@ class LearningCoreRuntime(Runtime):
         if settings == record.settings and content == record.content and children == record.children:
             return
         olx = block_olx(block) if record.kind == "component" else None
-        entity_version = edits.write_block_version(
-            self.snapshot, record, usage_key=self.usage_key(record.ref), settings=settings, content=content,
-            children=children, olx=olx, user_id=self.acting_user_id,
-        )
+        with self._authoring(record):
+            entity_version = edits.write_block_version(
+                self.snapshot, record, usage_key=self.usage_key(record.ref), settings=settings, content=content,
+                children=children, olx=olx, user_id=self.acting_user_id,
+            )
         self._apply_saved(record, entity_version, settings, content, children)
+
+    @contextmanager
+    def _authoring(self, record: BlockRecord):
+        """One authoring write: the course's writer lock, then the stage's permission, then the write."""
+        with transaction.atomic():
+            course_write_lock(self.course_key)
+            check_authoring_write(self.course_key, self.usage_key(record.ref), kind=record.kind)
+            yield
 
     def _authored_kvs(self, block) -> LearningCoreKVS:
         return block._lc_field_data._scope_mappings[Scope.settings].kvs
@@ -204,8 +217,9 @@ class LearningCoreRuntime(Runtime):
     def publish_block(self, usage_key, *, message: str = "") -> int:
         """Publish a block and its unpublished descendants; returns the PublishLog id."""
         record = self.snapshot.record(self.ref_of(usage_key))
-        log_entry = edits.publish_entity(self.snapshot.learning_package_id, record.entity_id,
-                                         user_id=self.acting_user_id, message=message)
+        with self._authoring(record):
+            log_entry = edits.publish_entity(self.snapshot.learning_package_id, record.entity_id,
+                                             user_id=self.acting_user_id, message=message)
         return log_entry.id
 
     def history(self, usage_key):
@@ -219,8 +233,9 @@ class LearningCoreRuntime(Runtime):
         if self.branch != BRANCH_DRAFT:
             raise LcRuntimeError(f"Revert {self.usage_key(ref)} from a draft-branch runtime, not {self.branch}")
         old = load_version_record(self.snapshot, ref, version_num)
-        entity_version = edits.revert_to_version(self.snapshot, record, old, usage_key=self.usage_key(ref),
-                                                 user_id=self.acting_user_id)
+        with self._authoring(record):
+            entity_version = edits.revert_to_version(self.snapshot, record, old, usage_key=self.usage_key(ref),
+                                                     user_id=self.acting_user_id)
         self._apply_saved(record, entity_version, old.settings, old.content, list(old.children))
         self._blocks.pop(ref, None)
         return entity_version.version_num

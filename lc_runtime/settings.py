@@ -26,7 +26,9 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(DB_PATH),
-        "OPTIONS": {"timeout": 30},
+        # Write transactions start with BEGIN IMMEDIATE: writers queue for the lock (up to ``timeout``
+        # seconds) instead of a reader's late upgrade failing at once with "database is locked".
+        "OPTIONS": {"timeout": float(os.environ.get("LC_RUNTIME_DB_TIMEOUT", "30")), "transaction_mode": "IMMEDIATE"},
         "TEST": {"NAME": os.environ.get("LC_RUNTIME_TEST_DB") or None},
     }
 }
@@ -54,6 +56,9 @@ OPENEDX_LEARNING = {
         "OPTIONS": {"location": str(MEDIA_ROOT)},
     }
 }
+
+# How long a command retries a transaction while other writers hold the database (lc_runtime.concurrency).
+LC_RUNTIME_BUSY_RETRY_SECONDS = float(os.environ.get("LC_RUNTIME_BUSY_RETRY_SECONDS", "60"))
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Callable
 
 from django.db import transaction
 from edx_toggles.toggles import WaffleSwitch
 
-from .models import STAGE_SPLIT, STAGES, CourseStage, CourseStageHistory
+from .errors import StageWriteRefusedError
+from .models import KIND_COMPONENT, STAGE_COMPONENTS, STAGE_FULL, STAGE_SPLIT, STAGES, CourseStage, CourseStageHistory
 
 # .. toggle_name: lc_runtime.force_split
 # .. toggle_implementation: WaffleSwitch
@@ -75,3 +77,45 @@ def stage_history(course_key) -> list[StageChange]:
     return [StageChange(h.course_key, h.from_stage, h.to_stage, h.changed, h.changed_by, h.reason, h.forced,
                         len(h.differences))
             for h in CourseStageHistory.objects.filter(course_key=str(course_key))]
+
+
+# Higher layers that hold a Split copy of courses (modulestore_compat) register a probe here, so this
+# package can tell a course Split owns from one that lives only in Learning Core without importing them.
+_SPLIT_PROBES: list[Callable[[str], bool]] = []
+
+
+def register_split_probe(probe: Callable[[str], bool]) -> None:
+    """``probe(course_key)`` answers whether a Split store holds the course."""
+    if probe not in _SPLIT_PROBES:
+        _SPLIT_PROBES.append(probe)
+
+
+def split_owns(course_key) -> bool:
+    """Split is the source of truth: the course was ever migrated (its stage row says split now), or a
+    Split store holds it and it was never migrated (migrating would replace Learning Core's copy)."""
+    if CourseStage.objects.filter(course_key=str(course_key)).exists():
+        return True
+    return any(probe(str(course_key)) for probe in _SPLIT_PROBES)
+
+
+def check_authoring_write(course_key, usage_key, *, kind: str) -> None:
+    """Refuse a Learning Core edit that the course's effective stage would silently drop.
+
+    ``full``: Learning Core holds everything. ``components``: Learning Core holds the leaves, Split
+    the structure (containers). ``split``: Split holds everything, unless the course lives only in
+    Learning Core. Call inside the transaction that writes, after :func:`course_write_lock`.
+    """
+    stage = effective_stage(course_key)
+    if stage == STAGE_FULL or (stage == STAGE_COMPONENTS and kind == KIND_COMPONENT):
+        return
+    if stage == STAGE_COMPONENTS:
+        raise StageWriteRefusedError(
+            course_key, usage_key, stage, "Split holds its containers until the course is migrated to full "
+            f"(edit them in Studio, or run `lc-runtime migrate {course_key} --to full`)")
+    if not split_owns(course_key):
+        return
+    why = "the circuit breaker lc_runtime.force_split is on" if stored_stage(course_key) != STAGE_SPLIT else (
+        "Split is its source of truth")
+    raise StageWriteRefusedError(
+        course_key, usage_key, stage, f"{why} (edit it in Studio, or run `lc-runtime migrate {course_key} "
+        "--to components` first)")

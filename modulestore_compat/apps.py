@@ -18,6 +18,16 @@ class ModulestoreCompatConfig(AppConfig):
     }
 
     def ready(self) -> None:
+        from lc_runtime.stages import register_split_probe
+
         from .signals import connect
 
         connect()
+        register_split_probe(embedded_split_holds)
+
+
+def embedded_split_holds(course_key: str) -> bool:
+    """Whether the embedded Split tables hold the course (Learning Core then refuses edits at stage split)."""
+    from .models import SplitCourseIndex
+
+    return SplitCourseIndex.objects.filter(course_id=course_key).exists()

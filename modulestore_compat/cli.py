@@ -53,10 +53,25 @@ def run(args) -> int:
         if args.split_command == "import-olx":
             from lc_runtime.olx.reader import read_course
 
+            from lc_runtime.concurrency import retry_when_busy
+
+            from .reimport import split_course_matches
+
+            def import_once():
+                with transaction.atomic():
+                    tree = read_course(args.path, args.course_key)
+                    key = tree.course_key
+                    if store.get_course_index(key.org, key.course, key.run, ignore_case=True) is not None \
+                            and split_course_matches(store, tree):
+                        transaction.set_rollback(True)  # what parsing wrote (edx-val transcripts) goes too
+                        return tree, None
+                    return tree, api.SplitWriter(store).import_tree(tree)
+
             started = time.perf_counter()
-            with transaction.atomic():
-                tree = read_course(args.path, args.course_key)
-                index = api.SplitWriter(store).import_tree(tree)
+            tree, index = retry_when_busy(f"importing {args.path} into Split", import_once)
+            if index is None:
+                print(f"Course {tree.course_key} is already in Split with this content: nothing to do")
+                return 0
             print(f"Imported {tree.course_key} into Split: {len(tree.blocks)} blocks, "
                   f"draft {index['versions']['draft-branch']}, published {index['versions']['published-branch']} "
                   f"in {time.perf_counter() - started:.2f} s")
@@ -68,6 +83,12 @@ def run(args) -> int:
             path = api.export_course_documents(store, index, Path(args.dest))
             print(f"Exported {key} Split documents to {path}")
         else:
+            from .documents.extjson import read_course_documents
+            from .reimport import split_documents_match
+
+            if split_documents_match(store, read_course_documents(Path(args.path))[0]):
+                print(f"The courses of {args.path} are already in Split at these versions: nothing to do")
+                return 0
             with transaction.atomic():
                 keys = api.import_course_documents(store, args.path)
             print("Imported " + ", ".join(str(k) for k in keys))

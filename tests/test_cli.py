@@ -35,9 +35,12 @@ def test_import_tree_dump_export_and_errors(tmp_path):
     assert exported.returncode == 0, exported.stderr
     assert (tmp_path / "exported" / "html" / "h1.html").read_text() == "<p>Hello <b>world</b></p>"
 
-    again = run(tmp_path, "import-olx", str(olx))
-    assert again.returncode == 1
-    assert "already exists" in again.stderr and "Traceback" not in again.stderr
+    again = run(tmp_path, "import-olx", str(olx))  # a rerun (or a rerun after a kill after commit)
+    assert again.returncode == 0 and "nothing to do" in again.stdout, again.stderr
+    (olx / "html" / "h1.html").write_text("<p>Changed on disk</p>")
+    changed = run(tmp_path, "import-olx", str(olx))
+    assert changed.returncode == 1 and changed.stderr.count("\n") == 1
+    assert "already exists" in changed.stderr and "--replace" in changed.stderr and "Traceback" not in changed.stderr
     missing = run(tmp_path, "dump", "course-v1:No+Such+Course")
     assert missing.returncode == 1 and "course-v1:No+Such+Course is not stored" in missing.stderr
 
@@ -64,7 +67,12 @@ def test_split_commands_and_split_dump(tmp_path):
     loaded = run(other_db, "split", "import-json", str(tmp_path / "docs"))
     assert loaded.returncode == 0 and "course-v1:TestX+T101+2026" in loaded.stdout, loaded.stderr
     again = run(other_db, "split", "import-json", str(tmp_path / "docs"))
-    assert again.returncode == 1 and "DuplicateCourseError" in again.stderr
+    assert again.returncode == 0 and "nothing to do" in again.stdout, again.stderr
+    rerun = run(tmp_path, "split", "import-olx", str(olx))
+    assert rerun.returncode == 0 and "already in Split with this content: nothing to do" in rerun.stdout, rerun.stderr
+    (olx / "html" / "h1.html").write_text("<p>Changed on disk</p>")
+    changed = run(tmp_path, "split", "import-olx", str(olx))
+    assert changed.returncode == 1 and "DuplicateCourseError" in changed.stderr and "Traceback" not in changed.stderr
 
 
 def test_migrate_stage_rollback_conformance_and_the_pytest_plugin(tmp_path):

@@ -1,0 +1,51 @@
+"""Is a course already in Split exactly as importing this OLX would write it? (a rerun is then a no-op)"""
+from __future__ import annotations
+
+from lc_runtime.data import CourseTree
+
+from .documents.base import DocumentStore
+from .enums import BranchName
+from .fields import stored_fields
+
+
+def _expected_blocks(tree: CourseTree) -> dict:
+    """(type, id) → (settings with children, definition fields), as :meth:`SplitWriter.import_tree` stores them."""
+    expected = {}
+    for block in list(tree.tree_order()) + tree.detached_blocks():
+        settings = stored_fields(block.block_type, block.fields.settings)
+        if block.fields.children:
+            settings["children"] = [[c.block_type, c.block_id] for c in block.fields.children]
+        expected[(block.block_type, block.block_id)] = (settings, stored_fields(block.block_type, block.fields.content))
+    return expected
+
+
+def split_course_matches(documents: DocumentStore, tree: CourseTree) -> bool:
+    """Both branches hold every block of the OLX with the fields an import would write, and nothing else."""
+    key = tree.course_key
+    index = documents.get_course_index(key.org, key.course, key.run)
+    if index is None:
+        return False
+    expected = _expected_blocks(tree)
+    for branch in (BranchName.draft, BranchName.published):
+        structure = documents.get_structure(index["versions"].get(branch))
+        if structure is None or structure["root"] != [tree.root.block_type, tree.root.block_id]:
+            return False
+        blocks = {(b["block_type"], b["block_id"]): b for b in structure["blocks"]}
+        if blocks.keys() != expected.keys():
+            return False
+        definitions = {d["_id"]: d for d in documents.get_definitions([b["definition"] for b in blocks.values()])}
+        for ref, (settings, content) in expected.items():
+            block = blocks[ref]
+            definition = definitions.get(block["definition"]) or {"fields": {}}
+            if block["fields"] != settings or definition["fields"] != content:
+                return False
+    return True
+
+
+def split_documents_match(documents: DocumentStore, indexes: list[dict]) -> bool:
+    """Every course index of an ``export-json`` directory is already stored with the same versions."""
+    for index in indexes:
+        stored = documents.get_course_index(index["org"], index["course"], index["run"])
+        if stored is None or stored["versions"] != index["versions"]:
+            return False
+    return True

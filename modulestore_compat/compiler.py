@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import logging
 import time
 import zlib
 from array import array
@@ -28,13 +29,16 @@ from openedx_content.models_api import DraftChangeLog, DraftChangeLogRecord, Pub
 
 from lc_runtime.storage.snapshot import BlockRecord, get_course, load_records, load_snapshot
 
-from .codec import unpack
+from .codec import CompiledDataError
+from .compiled_rows import chunk_row, read_blocks, read_definitions, read_header
 from .documents.base import SCHEMA_VERSION
 from .enums import BranchName
 from .fields import stored_fields
 
+log = logging.getLogger(__name__)
+
 LC_BRANCH = {BranchName.draft: "draft", BranchName.published: "published"}
-COMPILER_VERSION = 3  # part of every chunk digest: a new version never reuses older chunks
+COMPILER_VERSION = 4  # part of every chunk digest and header row: a new version never reuses older compiles
 CHUNK_MODULUS = 64  # a chunk ends after a block whose id hashes to 0 modulo this (64 blocks on average)
 CHUNK_MAX = 256
 INCREMENTAL_LIMIT = 500  # changed entities beyond which a full compile is simpler
@@ -46,10 +50,15 @@ def object_id(*parts) -> ObjectId:
     return ObjectId(hashlib.sha1("\0".join(str(p) for p in parts).encode()).hexdigest()[:24])
 
 
-def current_log_id(learning_package_id: int, branch: str) -> int:
+def latest_log(branch: str, learning_package_id):
+    """The branch's newest Learning Core log id, as a queryset (``learning_package_id`` may be an OuterRef)."""
     model = PublishLog if branch == BranchName.published else DraftChangeLog
-    return model.objects.filter(learning_package_id=learning_package_id).order_by("-id").values_list(
-        "id", flat=True).first() or 0
+    return model.objects.filter(learning_package_id=learning_package_id).order_by("-id").values("id")[:1]
+
+
+def current_log_id(learning_package_id: int, branch: str) -> int:
+    found = latest_log(branch, learning_package_id).first()
+    return found["id"] if found else 0
 
 
 def changed_entity_ids(learning_package_id: int, branch: str, after_log_id: int, up_to_log_id: int) -> set[int]:
@@ -104,8 +113,10 @@ class Compiled:
 class Manifest:
     """Which blocks are in which chunk, at which Learning Core version, with which children.
 
-    Stored as a few flat values (one string of keys, an array of versions) rather than one object
-    per block: packing and unpacking it stays cheap on a 10,000-block course.
+    Stored as a few flat values (one string of keys, an array of versions, children of containers
+    by block index as a string: BSON keys are strings) rather than one object per block: packing and
+    unpacking it stays cheap on a 10,000-block course. ``tokens`` names each chunk's stored row (see
+    ``CompiledChunk.token``); :func:`.compiled_store.store_compiled` fills it in.
     """
 
     def __init__(self, stored: dict):
@@ -114,7 +125,7 @@ class Manifest:
         self.keys: list[str] = stored["keys"].split("\n") if stored["keys"] else []
         self.versions = array("q")
         self.versions.frombytes(stored["versions"])
-        self.children: dict[int, str] = stored["children"]
+        self.children: dict[int, str] = {int(index): keys for index, keys in stored["children"].items()}
         self.offsets = [0]
         for size in stored["sizes"]:
             self.offsets.append(self.offsets[-1] + size)
@@ -126,7 +137,7 @@ class Manifest:
         for _, entries in chunks:
             for block_type, block_id, version_id, child_keys in entries:
                 if child_keys:
-                    children[len(keys)] = child_keys
+                    children[str(len(keys))] = child_keys
                 keys.append(f"{block_type}{SEP}{block_id}")
                 versions.append(version_id)
         return {"version": COMPILER_VERSION, "structure": header, "digests": [digest for digest, _ in chunks],
@@ -215,20 +226,19 @@ def _build_chunk(digest: str, entries: list[tuple], records: list[BlockRecord]) 
     return Chunk(digest, entries, blocks, list(definitions.values()))
 
 
-def structure_id_for(course_key: str, branch: str, log_id: int) -> ObjectId:
-    """The compiled structure's id: one per course, branch, Learning Core log and compiler version, so
-    a compile made by another compiler version is seen as stale."""
-    return object_id(course_key, branch, log_id, COMPILER_VERSION)
-
-
 def is_current(row, learning_package_id: int) -> bool:
     """Whether a ``CompiledCourse`` row reflects the branch's latest log with this compiler version."""
-    log_id = current_log_id(learning_package_id, row.branch)
-    return row.structure_id == str(structure_id_for(row.course_key, row.branch, log_id))
+    return is_current_at(row, current_log_id(learning_package_id, row.branch))
+
+
+def is_current_at(row, log_id: int) -> bool:
+    return row.compiler_version == COMPILER_VERSION and row.log_id == log_id
 
 
 def _header(course_key: str, branch: str, log_id: int, root, edited_on) -> dict:
-    structure_id = structure_id_for(course_key, branch, log_id)
+    # A new id for every compile, never one derived from the log id: a rolled-back transaction's log
+    # ids come back, and a reader holding its structure must not take this compile for it.
+    structure_id = ObjectId()
     return {"_id": structure_id, "root": list(root), "previous_version": None, "original_version": structure_id,
             "edited_by": None, "edited_on": edited_on or datetime.now(tz=timezone.utc),
             "schema_version": SCHEMA_VERSION}
@@ -284,12 +294,11 @@ def compile_incremental(course_key, branch: str, previous) -> Compiled | None:
     from .models import CompiledChunk
 
     started = time.perf_counter()
+    if previous.compiler_version != COMPILER_VERSION:
+        return None
     course = get_course(course_key)
     log_id = current_log_id(course.learning_package_id, branch)
-    stored_manifest = unpack(previous.structure)
-    if stored_manifest.get("version") != COMPILER_VERSION:
-        return None
-    manifest = Manifest(stored_manifest)
+    manifest = Manifest(read_header(course.course_key, branch, previous.structure_id, previous.structure))
     changed = changed_entity_ids(course.learning_package_id, branch, previous.log_id, log_id)
     if len(changed) > INCREMENTAL_LIMIT:
         return None
@@ -314,11 +323,15 @@ def compile_incremental(course_key, branch: str, previous) -> Compiled | None:
     latest = manifest.stored["structure"]["edited_on"]
     written, new_digests, new_versions = [], {}, {}
     for chunk, changes in dirty.items():
-        if manifest.digests[chunk] not in stored:
+        digest = manifest.digests[chunk]
+        if digest not in stored:
             return None
-        blocks, old_definitions = (unpack(blob) for blob in stored[manifest.digests[chunk]])
-        definitions = {d["_id"]: d for d in old_definitions}
         entries = manifest.entries(chunk)
+        blocks = read_blocks(course.course_key, digest, stored[digest][0])
+        if len(blocks) != len(entries):
+            raise CompiledDataError(chunk_row(course.course_key, digest),
+                                    f"{len(blocks)} blocks where the {branch} header lists {len(entries)}")
+        definitions = {d["_id"]: d for d in read_definitions(course.course_key, digest, stored[digest][1])}
         for index, record in changes.items():
             position = index - manifest.offsets[chunk]
             replaced = blocks[position]["edit_info"].get("edited_on")
@@ -360,13 +373,20 @@ def recompile(course_key, branches=(BranchName.draft, BranchName.published)) -> 
 
 
 def _recompile_branch(course, branch: str) -> Compiled | None:
-    from .compiled_store import store_compiled
+    """An unreadable previous compile (tampered, foreign, damaged) is discarded, then compiled in full."""
+    from .compiled_store import discard_unreadable, store_compiled
     from .models import CompiledCourse
 
     previous = CompiledCourse.objects.filter(course_key=course.course_key, branch=branch).first()
     if previous is not None and is_current(previous, course.learning_package_id):
         return None
-    compiled = compile_incremental(course.course_key, branch, previous) if previous is not None else None
+    compiled = None
+    if previous is not None:
+        try:
+            compiled = compile_incremental(course.course_key, branch, previous)
+        except CompiledDataError as error:
+            log.warning("%s; recompiling %s in full from Learning Core", error, course.course_key)
+            discard_unreadable(course.course_key)
     if compiled is None:
         compiled = compile_course(course.course_key, branch)
     store_compiled(compiled)

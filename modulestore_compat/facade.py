@@ -7,105 +7,148 @@ same runtime, same query semantics. Every write method raises :class:`ReadOnlyMo
 """
 from __future__ import annotations
 
+import logging
 import threading
-from typing import Iterable
+from typing import Iterable, NamedTuple
+
+from django.db import transaction
 
 from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.models import STAGE_FULL, LcCourse
 from lc_runtime.stages import effective_stage
 
-from .codec import unpack
-from .compiler import is_current, recompile
+from .codec import CompiledDataError
+from .compiled_rows import chunk_row, header_row, read_blocks, read_definitions, read_header
+from .compiler import is_current_at, latest_log, recompile
 from .documents.base import DocumentStore
 from .enums import BranchName
 from .plans import PlannedFieldData, StructurePlan
 from .runtime import SplitReferenceRuntime
 from .store import DraftVersioningModuleStore, remember
 
+log = logging.getLogger(__name__)
+
 BRANCHES = (BranchName.draft, BranchName.published)
-
-
-def index_cache_key(course_key: str) -> str:
-    return f"lc_runtime.facade.index:{course_key}"
-
-
-def invalidate_index(course_key: str) -> None:
-    """Called after every (re)compile so readers in every process see the new documents."""
-    from django.core.cache import cache
-
-    cache.delete(index_cache_key(str(course_key)))
 
 
 class ReadOnlyModuleStoreError(Exception):
     """A write was attempted on the read-only Learning Core facade."""
 
 
+class LiveState(NamedTuple):
+    """What the database says now about a course: Learning Core's newest log and the stored compile, per branch."""
+
+    learning_package_id: int
+    logs: dict  # branch -> newest log id (0: none)
+    structures: dict  # branch -> structure id of the stored compile (None: none)
+
+    @property
+    def stamp(self) -> tuple:
+        return tuple(self.logs[b] for b in BRANCHES) + tuple(self.structures[b] for b in BRANCHES)
+
+
+def stamp_of(rows: dict) -> tuple:
+    """The :attr:`LiveState.stamp` an index built from these ``CompiledCourse`` rows is fresh for."""
+    return (tuple(rows[b].log_id if b in rows else None for b in BRANCHES)
+            + tuple(rows[b].structure_id if b in rows else None for b in BRANCHES))
+
+
+def _index_document(course_key: str, rows: dict) -> dict:
+    """Split's course index over the compiled rows of each branch."""
+    from bson import ObjectId
+
+    from .compiler import object_id
+
+    org, course, run = course_key[len("course-v1:"):].split("+")
+    newest = max(row.compiled for row in rows.values())
+    return {"_id": object_id("index", course_key), "org": org, "course": course, "run": run, "edited_by": None,
+            "edited_on": newest, "versions": {b: ObjectId(r.structure_id) for b, r in rows.items()},
+            "schema_version": 1, "search_targets": {}, "last_update": newest}
+
+
 class CompiledDocumentStore(DocumentStore):
-    """Compiled Learning Core courses as Split documents; compiles on demand when stale or missing."""
+    """Compiled Learning Core courses as Split documents; compiles on demand when stale or missing.
+
+    Every course index is checked against the database (one small indexed query) each time it is
+    asked for (once per ``bulk_operations``, i.e. per request in the LMS): what another process
+    published or compiled is served on the next request, and an index cached from a transaction that
+    was rolled back is never served again (compiled structure ids and chunk tokens are new for every
+    compile, so nothing the store keeps in memory is ever taken for a later compile).
+    """
 
     CHUNK_CACHE_SIZE = 4096  # chunks of ~64 blocks: about 250,000 blocks in memory at most
     STRUCTURE_CACHE_SIZE = 64
+    INDEX_CACHE_SIZE = 1024
 
     def __init__(self, *, auto_compile: bool = True):
         from . import models
 
         self.models = models
         self.auto_compile = auto_compile
-        self._structures: dict = {}  # structure id -> (structure document, course key, chunk digests)
-        self._chunk_blocks: dict = {}  # (course key, digest) -> block documents
-        self._definition_chunks: set = set()  # (course key, digest) whose definitions are loaded
-        self._definition_homes: dict = {}  # definition id -> (course key, digest) of a chunk naming it
+        self._indexes: dict = {}  # course key -> (stamp it is fresh for, index document)
+        self._structures: dict = {}  # structure id -> (structure document, course key, [(digest, token)])
+        self._chunk_blocks: dict = {}  # chunk token -> block documents
+        self._definition_chunks: set = set()  # chunk tokens whose definitions are loaded
+        self._definition_homes: dict = {}  # definition id -> (course key, digest, token) of a chunk naming it
         self._lock = threading.RLock()
         self._definitions: dict = {}  # definition id -> definition document
 
-    def _rows(self, course_key: str):
+    # -- course index --------------------------------------------------------------------------------
+    def live_state(self, course_key: str) -> LiveState | None:
+        """One query: the course's newest publish / draft change log and stored compile ids (None: no course)."""
+        from django.db.models import OuterRef, Subquery
+
+        compiled = self.models.CompiledCourse.objects.filter(course_key=OuterRef("course_key"))
+        package = OuterRef("learning_package_id")
+        found = list(LcCourse.objects.filter(course_key=course_key).annotate(
+            published_log=Subquery(latest_log(BranchName.published, package)),
+            draft_log=Subquery(latest_log(BranchName.draft, package)),
+            published_structure=Subquery(compiled.filter(branch=BranchName.published).values("structure_id")[:1]),
+            draft_structure=Subquery(compiled.filter(branch=BranchName.draft).values("structure_id")[:1]),
+        ).values_list("learning_package_id", "published_log", "draft_log", "published_structure",
+                      "draft_structure")[:1])
+        if not found:
+            return None
+        package_id, published_log, draft_log, published, draft = found[0]
+        return LiveState(package_id, {BranchName.published: published_log or 0, BranchName.draft: draft_log or 0},
+                         {BranchName.published: published, BranchName.draft: draft})
+
+    def get_course_index(self, org, course, run, *, ignore_case=False):
+        """The compiled course's index: the one kept in memory while the database says it is current."""
+        course_key = f"course-v1:{org}+{course}+{run}"
+        if ignore_case:
+            course_key = LcCourse.objects.filter(course_key__iexact=course_key).values_list(
+                "course_key", flat=True).first()
+            if course_key is None:
+                return None
+        live = self.live_state(course_key)
+        if live is None:
+            return None
+        kept = self._indexes.get(course_key)
+        if kept is not None and kept[0] == live.stamp:
+            return kept[1]
+        rows = self._current_rows(course_key, live)
+        if not rows:
+            return None
+        index = _index_document(course_key, rows)
+        remember(self._indexes, course_key, (stamp_of(rows), index), self.INDEX_CACHE_SIZE)
+        return index
+
+    def forget_index(self, course_key) -> None:
+        self._indexes.pop(str(course_key), None)
+
+    def _current_rows(self, course_key: str, live: LiveState) -> dict:
         def rows():
             return {row.branch: row for row in self.models.CompiledCourse.objects.filter(course_key=course_key)
-                    .only("course_key", "branch", "log_id", "structure_id", "compiled")}
+                    .only("course_key", "branch", "log_id", "compiler_version", "structure_id", "compiled")}
 
         found = rows()
         if self.auto_compile:
-            course = LcCourse.objects.filter(course_key=course_key).values_list("learning_package_id", flat=True).first()
-            if course is not None:
-                stale = [branch for branch in BRANCHES if branch not in found or not is_current(found[branch], course)]
-                if stale:
-                    recompile(course_key, stale)
-                    found = rows()
+            stale = [b for b in BRANCHES if b not in found or not is_current_at(found[b], live.logs[b])]
+            if stale:
+                recompile(course_key, stale)
+                found = rows()
         return found
-
-    def get_course_index(self, org, course, run, *, ignore_case=False):
-        """The compiled course's index; cached (no SQL when warm) until a rebuild invalidates it."""
-        from django.core.cache import cache
-
-        cache_key = index_cache_key(f"course-v1:{org}+{course}+{run}")
-        if not ignore_case:
-            cached = cache.get(cache_key)
-            if cached is not None:
-                return cached
-        index = self._build_index(org, course, run, ignore_case=ignore_case)
-        if index is not None and not ignore_case:
-            cache.set(cache_key, index, timeout=None)
-        return index
-
-    def _build_index(self, org, course, run, *, ignore_case=False):
-        course_key = f"course-v1:{org}+{course}+{run}"
-        if ignore_case:
-            match = LcCourse.objects.filter(course_key__iexact=course_key).values_list("course_key", flat=True).first()
-            if match is None:
-                return None
-            course_key = match
-            org, course, run = course_key[len("course-v1:"):].split("+")
-        rows = self._rows(course_key)
-        if not rows:
-            return None
-        from bson import ObjectId
-
-        from .compiler import object_id
-
-        newest = max(row.compiled for row in rows.values())
-        return {"_id": object_id("index", course_key), "org": org, "course": course, "run": run, "edited_by": None,
-                "edited_on": newest, "versions": {b: ObjectId(r.structure_id) for b, r in rows.items()},
-                "schema_version": 1, "search_targets": {}, "last_update": newest}
 
     def find_course_indexes(self, *, branch=None, org=None, wiki_slug=None):
         keys = LcCourse.objects.values_list("course_key", flat=True)
@@ -119,8 +162,13 @@ class CompiledDocumentStore(DocumentStore):
                 out.append(index)
         return out
 
+    # -- structures ------------------------------------------------------------------------------------
     def get_structure(self, structure_id):
-        """The compiled structure: its header row, then only the chunks not already in memory (one query)."""
+        """The compiled structure: its header row, then only the chunks not already in memory (one query).
+
+        None when it is no longer stored (the caller looks the course up again). An unreadable row is
+        discarded and the course compiled again (see :meth:`recover`), and None is returned likewise.
+        """
         key = str(structure_id)
         found = self._structures.get(key)
         if found is not None:
@@ -130,57 +178,99 @@ class CompiledDocumentStore(DocumentStore):
             if found is not None:
                 return found[0]
             row = self.models.CompiledCourse.objects.filter(structure_id=key).values_list(
-                "course_key", "structure").first()
+                "course_key", "branch", "structure").first()
             if row is None:
                 return None
-            course_key, manifest = row[0], unpack(row[1])
-            digests = manifest["digests"]
-            chunks = {digest: self._chunk_blocks.get((course_key, digest)) for digest in digests}
-            missing = [digest for digest, chunk in chunks.items() if chunk is None]
-            if missing:
-                for digest, blob in self.models.CompiledChunk.objects.filter(
-                        course_key=course_key, digest__in=missing).values_list("digest", "blocks"):
-                    chunks[digest] = unpack(blob)
-            if any(chunk is None for chunk in chunks.values()):
-                return None  # superseded while we read: the caller looks the course up again
-            blocks = []
-            for digest in digests:
-                blocks.extend(chunks[digest])
-                home = (course_key, digest)
-                for block in chunks[digest]:
-                    self._definition_homes[block["definition"]] = home
-            for digest in digests:  # most recently used last; the oldest go first
-                self._chunk_blocks.pop((course_key, digest), None)
-                remember(self._chunk_blocks, (course_key, digest), chunks[digest], self.CHUNK_CACHE_SIZE)
-            structure = {**manifest["structure"], "blocks": blocks}
-            remember(self._structures, key, (structure, course_key, digests), self.STRUCTURE_CACHE_SIZE)
-            if len(self._definition_homes) > 1_000_000:
-                self._definition_homes.clear()
-            return structure
+            try:
+                return self._load_structure(key, *row)
+            except CompiledDataError as error:
+                self.recover(error)
+                return None
+
+    def _load_structure(self, structure_id: str, course_key: str, branch: str, blob) -> dict:
+        manifest = read_header(course_key, branch, structure_id, blob)
+        named = list(zip(manifest["digests"], manifest["tokens"]))
+        chunks = {token: self._chunk_blocks.get(token) for _, token in named}
+        missing = {digest: token for digest, token in named if chunks[token] is None}
+        if missing:
+            for digest, token, chunk_blob in self.models.CompiledChunk.objects.filter(
+                    course_key=course_key, digest__in=list(missing)).values_list("digest", "token", "blocks"):
+                if token == missing[digest]:
+                    chunks[token] = read_blocks(course_key, digest, chunk_blob)
+        for (digest, token), size in zip(named, manifest["sizes"]):
+            if chunks[token] is None:
+                # Chunks stay an hour after their compile is superseded: one named by a header just
+                # read was deleted or rewritten since (an unreadable row discarded, or tampering).
+                raise CompiledDataError(header_row(course_key, branch), f"names chunk {digest}, which is not stored")
+            if len(chunks[token]) != size:
+                raise CompiledDataError(chunk_row(course_key, digest), f"{len(chunks[token])} blocks where the "
+                                                                       f"{branch} header lists {size}")
+        blocks = []
+        for digest, token in named:
+            blocks.extend(chunks[token])
+            home = (course_key, digest, token)
+            for block in chunks[token]:
+                self._definition_homes[block["definition"]] = home
+        for _, token in named:  # most recently used last; the oldest go first
+            self._chunk_blocks.pop(token, None)
+            remember(self._chunk_blocks, token, chunks[token], self.CHUNK_CACHE_SIZE)
+        structure = {**manifest["structure"], "blocks": blocks}
+        remember(self._structures, structure_id, (structure, course_key, named), self.STRUCTURE_CACHE_SIZE)
+        if len(self._definition_homes) > 1_000_000:
+            self._definition_homes.clear()
+        return structure
+
+    def recover(self, error: CompiledDataError) -> None:
+        """An unreadable row: discard every unreadable row of the course and compile it again from
+        Learning Core (nothing in the row is used, nothing in it runs)."""
+        from .compiled_store import discard_unreadable
+
+        course_key = error.row.course_key
+        log.warning("%s; discarding the course's unreadable compiled rows and recompiling it from Learning Core",
+                    error)
+        with transaction.atomic():
+            discard_unreadable(course_key)
+            if self.auto_compile and LcCourse.objects.filter(course_key=course_key).exists():
+                recompile(course_key)
+        self.forget_index(course_key)
 
     def get_structures(self, structure_ids: Iterable):
         return [s for s in (self.get_structure(i) for i in structure_ids) if s is not None]
 
+    # -- definitions -----------------------------------------------------------------------------------
     def _bound_definitions(self) -> None:
         """Forget every loaded definition past 500,000 (before a load, never during one)."""
         if len(self._definitions) > 500_000:
             self._definitions.clear()
             self._definition_chunks.clear()
 
-    def _load_definition_chunks(self, homes) -> None:
-        """The definitions of these (course key, digest) chunks, in one query per course."""
+    def _load_definition_chunks(self, homes, *, recovering: bool = False) -> None:
+        """The definitions of these (course key, digest, token) chunks, in one query per course.
+
+        Definition ids are digests of their content, so a chunk row rewritten under the same digest
+        (after an unreadable one was discarded) serves them as well."""
         wanted: dict = {}
-        for course_key, digest in homes:
-            if (course_key, digest) not in self._definition_chunks:
-                wanted.setdefault(course_key, set()).add(digest)
+        for course_key, digest, token in homes:
+            if token not in self._definition_chunks:
+                wanted.setdefault(course_key, {})[digest] = token
         for course_key, digests in wanted.items():
             for digest, blob in self.models.CompiledChunk.objects.filter(
                     course_key=course_key, digest__in=list(digests)).values_list("digest", "definitions"):
-                self._definitions.update((d["_id"], d) for d in unpack(blob))
-                self._definition_chunks.add((course_key, digest))
+                try:
+                    definitions = read_definitions(course_key, digest, blob)
+                except CompiledDataError as error:
+                    self.recover(error)
+                    if not recovering:
+                        self._load_definition_chunks(homes, recovering=True)
+                    return
+                self._definitions.update((d["_id"], d) for d in definitions)
+                self._definition_chunks.add(digests[digest])
 
     def get_definition(self, definition_id):
-        """Only the chunk holding the definition is read (a lazy content read on one block stays small)."""
+        """Only the chunk holding the definition is read (a lazy content read on one block stays small).
+
+        A definition a compiled structure names but no stored chunk holds any more raises
+        :class:`CompiledDataError` rather than reading as missing (content defaults, silently)."""
         found = self._definitions.get(definition_id)
         if found is not None:
             return found
@@ -189,10 +279,15 @@ class CompiledDocumentStore(DocumentStore):
             home = self._definition_homes.get(definition_id)
             if home is not None:
                 self._load_definition_chunks([home])
-            if definition_id not in self._definitions:  # not named by a structure read lately
-                self._load_definition_chunks({(course_key, digest) for _, course_key, digests in
-                                              self._structures.values() for digest in digests})
-            return self._definitions.get(definition_id)
+            elif definition_id not in self._definitions:  # not named by a structure read lately
+                self._load_definition_chunks({(course_key, digest, token) for _, course_key, named in
+                                              self._structures.values() for digest, token in named})
+            found = self._definitions.get(definition_id)
+            if found is None and home is not None:
+                raise CompiledDataError(chunk_row(home[0], home[1]), f"holds no definition {definition_id} any more "
+                                                                     "(its compile was superseded over an hour ago or "
+                                                                     "rolled back); read the course again")
+            return found
 
     def get_definitions(self, definition_ids: Iterable):
         """Every chunk the ids live in, in one query (``lazy=False`` prefetches a whole course this way)."""
@@ -292,7 +387,7 @@ class LearningCoreModuleStore(DraftVersioningModuleStore):
         return plan
 
     def _lookup_course(self, course_key, head_validation=True):
-        """A cached index can outlive its compile (a rolled-back transaction): drop it and look again."""
+        """An index can name a compile superseded or discarded while it was read: look again once."""
         from .exceptions import ItemNotFoundError
 
         try:
@@ -300,7 +395,7 @@ class LearningCoreModuleStore(DraftVersioningModuleStore):
         except ItemNotFoundError:
             if course_key.org is None:
                 raise
-            invalidate_index(course_key.for_branch(None).version_agnostic())
+            self.documents.forget_index(course_key.for_branch(None).version_agnostic())
             record = self._active_record(course_key)
             if record is not None:
                 record.index = None

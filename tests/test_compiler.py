@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from bson import ObjectId
 from opaque_keys.edx.locator import CourseLocator
 
 from lc_runtime import api as lc_api
@@ -17,12 +18,14 @@ BRANCHES = ("draft-branch", "published-branch")
 
 
 def documents(branch):
-    """The branch's structure and every definition it names, read as the facade reads them."""
+    """The branch's structure and every definition it names, read as the facade reads them (without
+    the structure's id: every compile gets a new one)."""
     store = CompiledDocumentStore(auto_compile=False)
     row = CompiledCourse.objects.get(course_key=str(KEY), branch=branch)
     structure = store.get_structure(row.structure_id)
     definitions = {b["definition"]: store.get_definition(b["definition"]) for b in structure["blocks"]}
-    return structure, definitions
+    assert structure["_id"] == structure["original_version"] == ObjectId(row.structure_id)
+    return {k: v for k, v in structure.items() if k not in ("_id", "original_version")}, definitions
 
 
 def full_compile_documents(branch):
@@ -142,18 +145,33 @@ def test_tree_changes_fall_back_to_a_full_compile(course):
     assert "h2" not in {b["block_id"] for b in documents("draft-branch")[0]["blocks"]}
 
 
-def test_a_tampered_chunk_is_refused(course):
+def test_a_chunk_in_the_old_pickle_format_is_refused_naming_course_and_chunk(course):
     import pickle
     import zlib
 
     from modulestore_compat.codec import CompiledDataError
+    from modulestore_compat.compiled_rows import read_blocks
 
     chunk = CompiledChunk.objects.first()
-    chunk.blocks = zlib.compress(pickle.dumps(print))
-    chunk.save()
-    row = CompiledCourse.objects.filter(chunks__contains=chunk.digest).first()
-    with pytest.raises(CompiledDataError, match="builtins.print"):
-        CompiledDocumentStore(auto_compile=False).get_structure(row.structure_id)
+    with pytest.raises(CompiledDataError) as caught:
+        read_blocks(chunk.course_key, chunk.digest, zlib.compress(pickle.dumps(print), 1))
+    assert str(caught.value).startswith(f"Unreadable compiled documents (course {KEY}, chunk {chunk.digest}): "
+                                        "wrong magic b'x\\x01")
+
+
+def test_every_compile_gets_a_new_structure_id_and_every_chunk_row_a_new_token(course):
+    """Ids derived from log ids come back after a rolled-back transaction (see test_compiled_safety)."""
+    row = CompiledCourse.objects.get(course_key=str(KEY), branch="draft-branch")
+    tokens = dict(CompiledChunk.objects.values_list("digest", "token"))
+    CompiledCourse.objects.filter(pk=row.pk).update(compiler_version=0)  # as after a compiler upgrade
+    CompiledChunk.objects.all().delete()
+    (compiled,) = recompile(str(KEY), ["draft-branch"])
+    again = CompiledCourse.objects.get(course_key=str(KEY), branch="draft-branch")
+    assert (compiled.mode, again.log_id) == ("full", row.log_id)
+    assert again.structure_id != row.structure_id
+    rewritten = dict(CompiledChunk.objects.values_list("digest", "token"))
+    assert set(rewritten) >= set(again.chunks.split()) and set(rewritten) & set(tokens)
+    assert all(rewritten[d] != tokens[d] for d in set(rewritten) & set(tokens))
 
 
 def test_a_lazy_content_read_loads_only_the_chunk_of_its_definition(course):

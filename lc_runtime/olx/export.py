@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fs.osfs import OSFS
+import fs.errors
 from lxml import etree
 from openedx_content.models_api import ComponentVersionMedia
 from xblock.fields import Scope
 
 from ..blocks.olx_rules import METADATA_TO_STRIP, pointer_path, serialize_attribute
+from ..errors import LcRuntimeError, OlxExportError
 from ..models import KIND_UPLOAD, LcCourse
+from .safefs import ExportFS
 
 
 def _write_xml(fs, path: str, element) -> None:
@@ -41,9 +43,11 @@ class _Exporter:
         self.runtime = runtime
         self.snapshot = runtime.snapshot
         destination = destination.resolve()
-        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.mkdir(parents=True, exist_ok=True)
+        # Every write stays inside the destination and none replaces a file this export wrote (ExportFS).
         # A SubFS, as edx-platform's exporter uses: edx-val's transcript export needs ``delegate_fs``.
-        self.fs = OSFS(str(destination.parent)).makedir(destination.name, recreate=True)
+        self.written = ExportFS(destination, self.snapshot.course_key)
+        self.fs = self.written.opendir("/")
         runtime.export_fs = self.fs
 
     def run(self) -> None:
@@ -131,12 +135,24 @@ class _Exporter:
         for row in rows:
             path = row.path[len("static/"):] if row.path.startswith("static/") else row.path
             target = f"static/{path}"
+            data = row.media.read_file().read()
+            if self.written.was_written(target) and self.fs.readbytes(target) == data:
+                continue  # a video's transcript, already written by edx-val's export: the same file
             self.fs.makedirs(str(Path(target).parent), recreate=True)
-            self.fs.writebytes(target, row.media.read_file().read())
+            self.fs.writebytes(target, data)
 
 
 def export_course(runtime, destination: Path) -> Path:
-    _Exporter(runtime, destination).run()
+    """Write the course as OLX under ``destination``; :class:`OlxExportError` (one line) if a block's id
+    or a file's path would leave the destination, collide with another file or cannot be written."""
+    course_key = runtime.snapshot.course_key
+    try:
+        _Exporter(runtime, destination).run()
+    except LcRuntimeError:
+        raise
+    except (fs.errors.FSError, OSError) as exc:
+        raise OlxExportError(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                             course_key=course_key) from exc
     return destination
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import re
 from typing import Any, Callable
 
 from lxml import etree
@@ -24,20 +23,37 @@ from ..blocks.mixins import DEFAULT_MIXINS
 from ..blocks.registry import load_block_class
 from ..errors import OlxError
 from .capture import CaptureFieldData
+from .limits import Limits, check_block_type, check_url_name
 
-VALID_BLOCK_ID = re.compile(r"^[\w\-~.:]+$")
 HTML_FAMILY = ("html", "about", "static_tab", "course_info")
+
+
+def parse_olx_bytes(raw: bytes, path: str):
+    """An OLX file's root element; malformed XML and any DOCTYPE (DTDs, entity declarations: XXE, entity
+    expansion) are an :class:`OlxError` naming the file. Entities are never resolved."""
+    try:
+        root = etree.fromstring(raw, parser=olx_rules.XML_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise OlxError(f"malformed XML: {exc.msg}", path=path, line=exc.lineno) from exc
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        raise OlxError("DOCTYPE declarations are not allowed in OLX (no DTDs, no entity declarations)", path=path)
+    return root
 
 
 class _CourseIds(IdReader, IdGenerator):
     """Definition id == usage id == ``course_key.make_usage_key(type, url_name)``, as XML import does."""
 
-    def __init__(self, course_key):
+    def __init__(self, course_key, limits: Limits):
         self.course_key = course_key
+        self.limits = limits
+        self.current_file = None
 
     def create_definition(self, block_type, slug=None):
         if slug is None:
             raise OlxError(f"a <{block_type}> element has no url_name and none could be derived")
+        check_block_type(block_type, path=self.current_file)
+        check_url_name(slug, self.limits, path=self.current_file, tag=block_type)
         return self.course_key.make_usage_key(block_type, slug)
 
     def create_usage(self, def_id):
@@ -77,8 +93,9 @@ class OlxImportRuntime(Runtime):
     user_id = None  # the base class would otherwise warn on every access
 
     def __init__(self, course_key, resources_fs, *, policy: dict, grading_policy: dict | None,
-                 on_child: Callable[[Any, Any, Any], None] | None = None):
-        self._ids = _CourseIds(course_key)
+                 on_child: Callable[[Any, Any, Any], None] | None = None, limits: Limits | None = None):
+        self.limits = limits or Limits()
+        self._ids = _CourseIds(course_key, self.limits)
         self.capture = CaptureFieldData()
         super().__init__(self._ids, self._ids, mixins=DEFAULT_MIXINS,
                          services={"field-data": self.capture, "i18n": NullI18nService()})
@@ -88,7 +105,15 @@ class OlxImportRuntime(Runtime):
         self._policy = policy
         self._grading_policy = grading_policy
         self._on_child = on_child
-        self.current_file: str | None = None
+
+    @property
+    def current_file(self) -> str | None:
+        """The OLX file being parsed (named by every error)."""
+        return self._ids.current_file
+
+    @current_file.setter
+    def current_file(self, path: str | None) -> None:
+        self._ids.current_file = path
 
     # -- hooks of edx-platform's import runtime --------------------------------------------------
     def error_tracker(self, message) -> None:
@@ -117,10 +142,7 @@ class OlxImportRuntime(Runtime):
         self.require_file(path)
         with self.resources_fs.open(path, "rb") as handle:
             raw = handle.read()
-        try:
-            return etree.fromstring(raw, parser=olx_rules.XML_PARSER)
-        except etree.XMLSyntaxError as exc:
-            raise OlxError(f"malformed XML: {exc.msg}", path=path, line=exc.lineno) from exc
+        return parse_olx_bytes(raw, path)
 
     def read_text_file(self, path: str) -> str:
         self.require_file(path)
@@ -128,7 +150,7 @@ class OlxImportRuntime(Runtime):
             return handle.read()
 
     def require_file(self, path: str) -> None:
-        if not self.resources_fs.exists(path):
+        if not self.resources_fs.isfile(path):
             raise OlxError(f"missing file {path}", path=self.current_file)
 
     def usage_key_from_string(self, text: str):
@@ -144,9 +166,9 @@ class OlxImportRuntime(Runtime):
 
     def child_usage_id_from_node(self, node, parent_usage_id):
         """Record a child element for later parsing and return its usage key (no recursion here)."""
+        check_block_type(node.tag, path=self.current_file)
         url_name = node.get("url_name") or generated_block_id(node)
-        if not VALID_BLOCK_ID.match(url_name):
-            raise OlxError(f"invalid url_name {url_name!r} on <{node.tag}>", path=self.current_file)
+        check_url_name(url_name, self.limits, path=self.current_file, tag=node.tag)
         usage_id = self.course_key.make_usage_key(node.tag, url_name)
         if self._on_child is not None:
             self._on_child(node, usage_id, parent_usage_id)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 from django.db import transaction
 
+from . import freshness
 from .codec import CompiledDataError
 from .compiled_rows import header_row, pack_documents, pack_header, read_blocks, read_definitions, read_header
 from .compiler import COMPILER_VERSION, Compiled, collector_paused
@@ -55,6 +56,7 @@ def store_compiled(compiled: Compiled) -> None:
         CompiledChunk.objects.filter(course_key=course_key, digest__in=list(compiled.digests),
                                      retired__isnull=False).update(retired=None)
         _retire_unnamed(course_key, superseded - set(compiled.digests))
+    freshness.changed()
 
 
 def _retire_unnamed(course_key: str, candidates: set[str]) -> None:
@@ -107,4 +109,5 @@ def discard_unreadable(course_key: str) -> list[CompiledDataError]:
                 released |= set(named.split())
         CompiledCourse.objects.filter(pk__in=dropped).delete()
         _retire_unnamed(course_key, released)
+    freshness.changed()
     return errors

@@ -17,6 +17,7 @@ from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.models import STAGE_FULL, LcCourse
 from lc_runtime.stages import effective_stage
 
+from . import freshness
 from .codec import CompiledDataError
 from .compiled_rows import chunk_row, header_row, read_blocks, read_definitions, read_header
 from .compiler import is_current_at, latest_log, recompile
@@ -69,11 +70,12 @@ def _index_document(course_key: str, rows: dict) -> dict:
 class CompiledDocumentStore(DocumentStore):
     """Compiled Learning Core courses as Split documents; compiles on demand when stale or missing.
 
-    Every course index is checked against the database (one small indexed query) each time it is
-    asked for (once per ``bulk_operations``, i.e. per request in the LMS): what another process
-    published or compiled is served on the next request, and an index cached from a transaction that
-    was rolled back is never served again (compiled structure ids and chunk tokens are new for every
-    compile, so nothing the store keeps in memory is ever taken for a later compile).
+    A course index kept in memory is checked against the database (one small indexed query) once
+    per web request, or on every call outside one (see :mod:`.freshness`; ``bulk_operations``
+    memoises it too): what another process published or compiled is served from the next request
+    on, and an index kept from a transaction that was rolled back is never served again (compiled
+    structure ids and chunk tokens are new for every compile, so nothing the store keeps in memory
+    is ever taken for a later compile).
     """
 
     CHUNK_CACHE_SIZE = 4096  # chunks of ~64 blocks: about 250,000 blocks in memory at most
@@ -85,7 +87,7 @@ class CompiledDocumentStore(DocumentStore):
 
         self.models = models
         self.auto_compile = auto_compile
-        self._indexes: dict = {}  # course key -> (stamp it is fresh for, index document)
+        self._indexes: dict = {}  # course key -> (stamp it is fresh for, index document, freshness scope)
         self._structures: dict = {}  # structure id -> (structure document, course key, [(digest, token)])
         self._chunk_blocks: dict = {}  # chunk token -> block documents
         self._definition_chunks: set = set()  # chunk tokens whose definitions are loaded
@@ -121,17 +123,21 @@ class CompiledDocumentStore(DocumentStore):
                 "course_key", flat=True).first()
             if course_key is None:
                 return None
+        scope = freshness.scope()
+        kept = self._indexes.get(course_key)
+        if kept is not None and scope is not None and kept[2] == scope:
+            return kept[1]  # checked already in this request
         live = self.live_state(course_key)
         if live is None:
             return None
-        kept = self._indexes.get(course_key)
         if kept is not None and kept[0] == live.stamp:
+            self._indexes[course_key] = (kept[0], kept[1], scope)
             return kept[1]
         rows = self._current_rows(course_key, live)
         if not rows:
             return None
         index = _index_document(course_key, rows)
-        remember(self._indexes, course_key, (stamp_of(rows), index), self.INDEX_CACHE_SIZE)
+        remember(self._indexes, course_key, (stamp_of(rows), index, freshness.scope()), self.INDEX_CACHE_SIZE)
         return index
 
     def forget_index(self, course_key) -> None:
@@ -244,27 +250,29 @@ class CompiledDocumentStore(DocumentStore):
             self._definitions.clear()
             self._definition_chunks.clear()
 
-    def _load_definition_chunks(self, homes, *, recovering: bool = False) -> None:
-        """The definitions of these (course key, digest, token) chunks, in one query per course.
-
-        Definition ids are digests of their content, so a chunk row rewritten under the same digest
-        (after an unreadable one was discarded) serves them as well."""
+    def _load_definition_chunks(self, homes) -> None:
+        """The definitions of these (course key, digest, token) chunks, in one query per course; an
+        unreadable chunk is recovered from (:meth:`recover`) and read again as compiled anew."""
         wanted: dict = {}
         for course_key, digest, token in homes:
             if token not in self._definition_chunks:
                 wanted.setdefault(course_key, {})[digest] = token
         for course_key, digests in wanted.items():
-            for digest, blob in self.models.CompiledChunk.objects.filter(
-                    course_key=course_key, digest__in=list(digests)).values_list("digest", "definitions"):
-                try:
-                    definitions = read_definitions(course_key, digest, blob)
-                except CompiledDataError as error:
-                    self.recover(error)
-                    if not recovering:
-                        self._load_definition_chunks(homes, recovering=True)
-                    return
-                self._definitions.update((d["_id"], d) for d in definitions)
-                self._definition_chunks.add(digests[digest])
+            try:
+                self._load_course_definitions(course_key, digests)
+            except CompiledDataError as error:
+                self.recover(error)
+                self._load_course_definitions(course_key, digests)
+
+    def _load_course_definitions(self, course_key: str, digests: dict) -> None:
+        """Definition ids are digests of their content, so a chunk row written again under the same
+        digest (after an unreadable one was discarded) serves them as well as the one named."""
+        loaded = [(digest, read_definitions(course_key, digest, blob)) for digest, blob in
+                  self.models.CompiledChunk.objects.filter(course_key=course_key, digest__in=list(digests))
+                  .values_list("digest", "definitions")]
+        for digest, definitions in loaded:
+            self._definitions.update((d["_id"], d) for d in definitions)
+            self._definition_chunks.add(digests[digest])
 
     def get_definition(self, definition_id):
         """Only the chunk holding the definition is read (a lazy content read on one block stays small).

@@ -410,3 +410,73 @@ def test_another_process_publishing_is_served_on_the_next_request(tmp_path):
     finally:
         author.close()
         reader.close()
+
+
+def _queries(fn) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        fn()
+    return len(queries)
+
+
+@pytest.fixture
+def web_request():
+    """Request boundaries as Django signals them (without closing the test's connection, as Django's
+    test client does); call the fixture for the next request."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+
+    def next_request():
+        request_finished.send(sender=None)
+        request_started.send(sender=None)
+
+    request_started.send(sender=None)
+    try:
+        yield next_request
+    finally:
+        request_finished.send(sender=None)
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+def test_inside_a_web_request_the_index_is_checked_once_per_request(course, web_request, monkeypatch):
+    """One freshness query per course and request; the next request sees what another process published
+    meanwhile, and a compile made in this process (a publish's rebuild) lapses every verdict at once."""
+    from modulestore_compat import freshness
+
+    store = LearningCoreModuleStore()
+    assert store.get_item(H1).display_name == "Text 1"
+    assert _queries(lambda: store.get_item(H1)) == 0
+    with monkeypatch.context() as elsewhere:  # as another process would: nothing this process notices
+        elsewhere.setattr(freshness, "changed", lambda: None)
+        _edit_h1("Published elsewhere")
+        recompile(str(KEY), ["published-branch"])
+    assert store.get_item(H1).display_name == "Text 1"  # not looked at again within the request
+    web_request()
+    assert store.get_item(H1).display_name == "Published elsewhere"
+    assert _queries(lambda: store.get_item(H1)) == 0
+    _edit_h1("Rebuilt here")
+    recompile(str(KEY), ["published-branch"])  # what the after-commit signal handler does
+    assert store.get_item(H1).display_name == "Rebuilt here"
+
+
+def test_outside_a_web_request_every_call_checks_the_index(course):
+    store = LearningCoreModuleStore()
+    assert store.get_item(H1).display_name == "Text 1"
+    assert _queries(lambda: store.get_item(H1)) == 1
+
+
+def test_inside_a_web_request_a_rolled_back_savepoint_lapses_the_check(course, web_request):
+    store = LearningCoreModuleStore()
+    assert store.get_item(H1).display_name == "Text 1"
+    with transaction.atomic():
+        _edit_h1("Rolled back")
+        recompile(str(KEY), ["published-branch"])
+        assert store.get_item(H1).display_name == "Rolled back"
+        transaction.set_rollback(True)
+    assert store.get_item(H1).display_name == "Text 1"

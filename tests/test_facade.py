@@ -176,8 +176,8 @@ def test_an_index_naming_a_compile_no_longer_stored_is_dropped_and_rebuilt(rollb
     store = LearningCoreModuleStore()
     store.get_course(KEY.for_branch(DRAFT))
     documents = store.documents
-    stamp, index = documents._indexes[str(KEY)]
-    documents._indexes[str(KEY)] = (stamp, dict(index, versions={DRAFT: ObjectId(), PUBLISHED: ObjectId()}))
+    stamp, index, scope = documents._indexes[str(KEY)]
+    documents._indexes[str(KEY)] = (stamp, dict(index, versions={DRAFT: ObjectId(), PUBLISHED: ObjectId()}), scope)
     assert store.get_course(KEY.for_branch(DRAFT)).display_name == "Test course"
     assert documents._indexes[str(KEY)][1]["versions"] == index["versions"]
 

@@ -11,7 +11,6 @@ import mimetypes
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from django.db import transaction
 from openedx_content import api as content_api
 from openedx_content.models_api import Section, Subsection, Unit
 
@@ -20,6 +19,7 @@ from ..data import BlockRef, CourseTree, OlxBlock
 from ..errors import CourseExistsError
 from ..models import KIND_COMPONENT, KIND_CONTAINER, KIND_UPLOAD, BlockVersionFields, LcBlock, LcCourse, XBlockContainer
 from .codes import CodeAllocator, definition_id, upload_code
+from .filejournal import atomic_with_files
 from .publishing import publish_drafts
 
 XBLOCK_NAMESPACE = "xblock.v1"
@@ -213,8 +213,9 @@ def delete_course(course_key: str) -> bool:
 
 
 def write_course(tree: CourseTree, *, user_id: int | None = None, replace: bool = False) -> ImportResult:
-    """Write the whole course in one transaction: on any error nothing is left behind."""
-    with transaction.atomic():
+    """Write the whole course in one transaction: on any error nothing is left behind (no rows, no
+    media files); the files of a replaced course go once the transaction commits (``purge``)."""
+    with atomic_with_files():
         if LcCourse.objects.filter(course_key=str(tree.course_key)).exists() or \
                 content_api.learning_package_exists(str(tree.course_key)):
             if not replace:

@@ -18,6 +18,7 @@ from xblock.fields import Scope
 from ..blocks.olx_rules import METADATA_TO_STRIP, pointer_path, serialize_attribute
 from ..errors import LcRuntimeError, OlxExportError
 from ..models import KIND_UPLOAD, LcCourse
+from .limits import printable
 from .safefs import ExportFS
 
 
@@ -150,7 +151,17 @@ def export_course(runtime, destination: Path) -> Path:
         _Exporter(runtime, destination).run()
     except LcRuntimeError:
         raise
-    except (fs.errors.FSError, OSError) as exc:
+    except Exception as exc:
+        cause = exc
+        while cause is not None and not isinstance(cause, LcRuntimeError):  # a block class wrapped ours
+            cause = cause.__cause__ or cause.__context__
+        if cause is not None:
+            raise cause from exc
+        if isinstance(exc, fs.errors.IllegalBackReference):  # ``..`` above the destination, from a SubFS
+            raise OlxExportError("path leaves the destination", course_key=course_key,
+                                 path=printable(getattr(exc, "path", ""))) from exc
+        if not isinstance(exc, (fs.errors.FSError, OSError)):
+            raise
         raise OlxExportError(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
                              course_key=course_key) from exc
     return destination

@@ -110,13 +110,14 @@ def check_url_name(url_name: str, limits: Limits, *, path: str | None, tag: str 
 
 
 def check_file_name(relative: str, *, path: str) -> None:
-    """A course file's path must be text we can store and print: UTF-8, no control characters."""
+    """A course file's path must be text we can store and print: UTF-8, no control characters.
+    ``path`` is how the error names it (already :func:`printable`)."""
     try:
         relative.encode("utf-8")
     except UnicodeEncodeError:
-        raise OlxError("file name is not valid UTF-8", path=printable(relative)) from None
+        raise OlxError("file name is not valid UTF-8", path=path) from None
     if _CONTROL.search(relative):
-        raise OlxError("file name contains control characters", path=printable(relative))
+        raise OlxError("file name contains control characters", path=path)
 
 
 def printable(text: str) -> str:

@@ -144,7 +144,7 @@ class _TreeBuilder:
                              self.runtime.current_file, children=fields.children, fields=fields)
         self.blocks[ref] = olx_block
         if len(self.blocks) > self.limits.max_blocks:
-            raise OlxLimitError(f"more than {self.limits.max_blocks:,} blocks", path=self.runtime.current_file,
+            raise OlxLimitError(f"more than the {self.limits.max_blocks:,} blocks allowed", path=self.runtime.current_file,
                                 block=str(usage_id), setting=Limits.setting("max_blocks"))
         return olx_block
 
@@ -153,7 +153,7 @@ class _TreeBuilder:
         while stack:
             ref, node, source, depth = stack.pop()
             if depth > self.limits.max_block_depth:
-                raise OlxLimitError(f"blocks nest more than {self.limits.max_block_depth} deep", path=source,
+                raise OlxLimitError(f"blocks nest more than the {self.limits.max_block_depth} levels allowed", path=source,
                                     block=str(ref.usage_key(self.course_key)),
                                     setting=Limits.setting("max_block_depth"))
             block = self.parse(ref, node, source)
@@ -360,6 +360,7 @@ def _read_course(fs: CourseFS, files: dict[str, int], path, course_key, limits: 
     if "course.xml" not in files:
         raise OlxError("not an OLX course directory: course.xml is missing", path=printable(str(path)))
     try:
+        static_files = _read_static(fs, files)  # sizes and totals refused before any parsing
         course_xml = parse_olx_bytes(fs.readbytes("course.xml"), "course.xml")
         url_name = course_xml.get("url_name")
         if course_xml.tag != "course" or not url_name:
@@ -378,7 +379,7 @@ def _read_course(fs: CourseFS, files: dict[str, int], path, course_key, limits: 
         builder.parse_tree(root_ref, pointer)
         _read_detached(builder, fs, policy, files, limits)
         tree = CourseTree(course_key=course_key, root=root_ref, blocks=builder.blocks, policy=policy,
-                          grading_policy=grading_policy, static_files=_read_static(fs, files),
+                          grading_policy=grading_policy, static_files=static_files,
                           source=Path(path))
         if fs.exists("policies/assets.json"):
             tree.assets = _read_json(fs, "policies/assets.json")

@@ -30,7 +30,7 @@ import fs.errors
 from fs.osfs import OSFS
 
 from ..errors import OlxError, OlxExportError, OlxLimitError
-from .limits import Limits, check_file_name, check_size, printable
+from .limits import Limits, check_file_name, check_size, printable, shorten
 
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO put in place of a file must not block the import
@@ -41,7 +41,7 @@ def _inside(path: str, root: str) -> bool:
 
 
 def _too_many(count: int, limits: Limits, where: str) -> OlxLimitError:
-    return OlxLimitError(f"more than {limits.max_files:,} files and directories", path=where,
+    return OlxLimitError(f"more than the {limits.max_files:,} files and directories allowed", path=where,
                          setting=Limits.setting("max_files"))
 
 
@@ -49,7 +49,7 @@ def _check_depth(relative: str, limits: Limits, path: str) -> None:
     depth = len(PurePosixPath(relative).parts)
     if depth > limits.max_path_depth:
         raise OlxLimitError(f"path is {depth} levels deep, more than the {limits.max_path_depth} allowed",
-                            path=path, setting=Limits.setting("max_path_depth"))
+                            path=shorten(path, 120), setting=Limits.setting("max_path_depth"))
 
 
 # -- archives ------------------------------------------------------------------------------------------
@@ -114,7 +114,7 @@ def unpack_archive(archive: Path, limits: Limits) -> tuple[str, Path]:
                             total += member.size
                             if total > limits.max_total_bytes:
                                 raise OlxLimitError(
-                                    f"archive members add up to more than {limits.max_total_bytes:,} bytes",
+                                    f"archive members add up to more than the {limits.max_total_bytes:,} bytes allowed",
                                     path=where, setting=Limits.setting("max_total_bytes"))
                             if parts[-1] == "course.xml":
                                 candidates.append(parts)
@@ -159,8 +159,8 @@ def scan_course(root: Path, limits: Limits) -> dict[str, int]:
             if not prefix and entry.name.startswith("."):
                 continue
             relative = f"{prefix}{entry.name}"
-            check_file_name(relative, path=relative)
             shown = printable(relative)
+            check_file_name(relative, path=shown)
             count += 1
             if count > limits.max_files:
                 raise _too_many(count, limits, shown)
@@ -306,7 +306,7 @@ class CourseFS(OSFS):
         self._charged.add(relative)
         self.bytes_read += size
         if self.bytes_read > self.limits.max_total_bytes:
-            raise OlxLimitError(f"the course's files add up to more than {self.limits.max_total_bytes:,} bytes",
+            raise OlxLimitError(f"the course's files add up to more than the {self.limits.max_total_bytes:,} bytes allowed",
                                 path=printable(relative), setting=Limits.setting("max_total_bytes"))
         if len(self._charged) > self.limits.max_files:
             raise _too_many(len(self._charged), self.limits, printable(relative))

@@ -15,11 +15,13 @@ from .errors import (
     InvalidFieldValueError,
     LcRuntimeError,
     OlxError,
+    PublishError,
     VersionConflictError,
 )
 from .olx.reader import read_course
 from .runtime import LearningCoreRuntime
 from .storage.filejournal import atomic_with_files
+from .storage.gc import GcReport, collect_garbage
 from .storage.writer import ImportResult, delete_course, write_course
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "CourseTree", "ImportResult", "InvalidFieldValueError", "LcRuntimeError", "LearningCoreRuntime", "OlxBlock",
     "OlxError", "ParsedFields", "VersionConflictError", "VersionInfo", "delete_course", "dump_course", "dumps",
     "export_course_olx", "import_olx", "load_block", "read_course",
+    "GcReport", "PublishError", "collect_garbage",
 ]
 
 

@@ -68,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="import the demo course and show what was built")
     p.add_argument("--olx", required=True, help="the demo course's OLX directory")
+    p = sub.add_parser("gc", help="remove media files and entity lists nothing references (left by killed "
+                                  "or older imports); prints counts and bytes")
+    p.add_argument("--dry-run", action="store_true", help="report what would be removed, remove nothing")
+    p.add_argument("--min-age", type=float, default=3600, metavar="SECONDS",
+                   help="keep unreferenced files younger than this (an import may still be running; default 3600)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
     for register in EXTENSIONS:
         register(sub, COMMANDS)
     return parser
@@ -176,5 +182,23 @@ def cmd_demo(args) -> int:
     return run_demo(Path(args.olx))
 
 
+def cmd_gc(args) -> int:
+    from datetime import timedelta
+
+    from .storage.gc import collect_garbage
+
+    report = collect_garbage(dry_run=args.dry_run, min_age=timedelta(seconds=args.min_age))
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+        return 0
+    verb = "would remove" if args.dry_run else "removed"
+    for sweep in report.sweeps:
+        size = f"{sweep.rows} rows" if sweep.label.endswith("entity lists") else f"{sweep.bytes} bytes"
+        count = sweep.found if args.dry_run else sweep.removed
+        young = f" (kept {sweep.kept_young} younger than --min-age)" if sweep.kept_young else ""
+        print(f"{sweep.label}: {verb} {count} of {sweep.found}, {size}{young}")
+    return 0
+
+
 COMMANDS = {"import-olx": cmd_import, "tree": cmd_tree, "export-olx": cmd_export, "dump": cmd_dump,
-            "bench": cmd_bench, "demo": cmd_demo}
+            "bench": cmd_bench, "demo": cmd_demo, "gc": cmd_gc}

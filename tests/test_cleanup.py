@@ -1,4 +1,4 @@
-"""Nothing leaks (issue #14, item 4): replaced courses, failed and rolled-back imports.
+"""Nothing leaks (issue #14, item 4): replaced courses, failed, rolled-back and killed imports, and gc.
 
 Files are compared on disk, by content, under the media root the whole session shares (Learning
 Core's ``content/`` and edx-val's transcripts). Tests here commit (no ``rollback`` fixture) where
@@ -7,7 +7,11 @@ the behaviour depends on a real commit, and remove what they created.
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
+import textwrap
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from unittest import mock
 
@@ -17,6 +21,7 @@ from django.db import transaction
 
 from lc_runtime import api
 from lc_runtime.storage import filejournal, writer
+from lc_runtime.storage.gc import collect_garbage
 
 from .olx_builder import write_course
 
@@ -155,3 +160,103 @@ def test_an_enclosing_transaction_that_commits_keeps_the_files(tmp_path, removed
     assert len(media_snapshot()) == len(before) + 3
 
 
+KILLED_IMPORT = textwrap.dedent("""
+    import os, sys
+    from lc_runtime import bootstrap
+    bootstrap.setup()
+    from lc_runtime import api
+    from lc_runtime.storage import writer
+
+    def killed(*args, **kwargs):  # every file is written; the transaction never commits
+        sys.stdout.write("written\\n"); sys.stdout.flush()
+        os._exit(9)
+
+    writer.publish_drafts = killed
+    api.import_olx(sys.argv[1])
+""")
+
+
+def test_gc_removes_what_a_killed_import_left_and_only_that(tmp_path, demo_course, removed_after):
+    root = video_course(tmp_path / "olx", run="killed")
+    collect_garbage(min_age=timedelta(0))  # leftovers of earlier tests in this session, if any
+    before = media_snapshot()
+    live = {name: digest for name, digest in before.items()}
+    done = subprocess.run([sys.executable, "-c", KILLED_IMPORT, str(root)], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 9 and "written" in done.stdout, done.stderr[-2000:]
+    leftovers = set(media_snapshot()) - set(before)
+    assert len(leftovers) == 3  # 2 course files + 1 transcript, referenced by nothing
+
+    young = collect_garbage()  # default min_age: an import could still be running
+    assert young.removed == 0 and sum(s.kept_young for s in young.sweeps) == 3
+    dry = collect_garbage(dry_run=True, min_age=timedelta(0))
+    assert dry.removed == 0 and sum(s.found for s in dry.sweeps) == 3
+    assert sum(s.bytes for s in dry.sweeps) == sum((Path(settings.MEDIA_ROOT) / n).stat().st_size for n in leftovers)
+    assert set(media_snapshot()) - set(before) == leftovers
+
+    report = collect_garbage(min_age=timedelta(0))
+    assert report.removed == 3
+    assert {s.label: s.removed for s in report.sweeps}["learning core media"] == 2
+    assert {s.label: s.removed for s in report.sweeps}["edx-val transcripts"] == 1
+    assert media_snapshot() == live  # every live file still there, byte for byte
+    assert collect_garbage(min_age=timedelta(0)).removed == 0  # idempotent
+
+    # The same course imports cleanly afterwards (the killed transaction left no rows).
+    removed_after.append(course_key("killed"))
+    api.import_olx(root)
+
+
+def test_gc_on_a_healthy_database_removes_nothing(tmp_path, demo_course, demo_olx, removed_after):
+    """A gc that deletes live data is the worst bug it could have: every course's files survive."""
+    from openedx_content.models_api import Media
+
+    collect_garbage(min_age=timedelta(0))  # leftovers of earlier tests in this session, if any
+    key = course_key("healthy")
+    removed_after.append(key)
+    root = video_course(tmp_path / "olx", run="healthy")
+    api.import_olx(root)
+    api.import_olx(root, replace=True)
+    before = media_snapshot()
+    referenced = {f"content/{u}/{h}" for u, h in Media.objects.filter(has_file=True)
+                  .values_list("learning_package__uuid", "hash_digest")}
+    assert referenced <= set(before)  # every file a row references exists (the demo course's included)
+
+    for dry_run in (True, False):
+        report = collect_garbage(dry_run=dry_run, min_age=timedelta(0))
+        assert [(s.label, s.found, s.removed) for s in report.sweeps] == [
+            ("learning core media", 0, 0), ("edx-val transcripts", 0, 0), ("edx-val images", 0, 0),
+            ("orphan entity lists", 0, 0)]
+    assert media_snapshot() == before
+    _, result = demo_course
+    for media in Media.objects.filter(learning_package_id=result.learning_package_id, has_file=True)[:5]:
+        with media.read_file() as handle:  # the demo course's files still read through Learning Core
+            assert handle.read()
+
+
+def test_gc_removes_orphan_entity_lists_older_versions_left(tmp_path, removed_after):
+    """Before purge cleaned them, every replace left the old package's entity lists behind."""
+    from openedx_content.models_api import EntityList, EntityListRow
+
+    key = course_key("lists")
+    removed_after.append(key)
+    root = video_course(tmp_path / "olx", run="lists")
+    _, result = api.import_olx(root)
+    collect_garbage(min_age=timedelta(0))
+    orphan = EntityList.objects.create()
+    entity_id = EntityListRow.objects.filter(entity__learning_package_id=result.learning_package_id).first().entity_id
+    EntityListRow.objects.create(entity_list=orphan, entity_id=entity_id, order_num=0)
+    report = collect_garbage(min_age=timedelta(0))
+    lists = next(s for s in report.sweeps if s.label == "orphan entity lists")
+    assert (lists.found, lists.rows, lists.removed) == (1, 1, 1)
+    assert not EntityList.objects.filter(id=orphan.id).exists()
+    assert entity_lists()[1] == 0
+
+
+def test_gc_command_prints_counts_and_bytes(capsys):
+    from lc_runtime import cli
+
+    collect_garbage(min_age=timedelta(0))
+    assert cli.COMMANDS["gc"](mock.Mock(dry_run=True, min_age=0, json=False)) == 0
+    out = capsys.readouterr().out
+    assert "learning core media: would remove 0 of 0, 0 bytes" in out
+    assert "orphan entity lists: would remove 0 of 0, 0 rows" in out

@@ -50,8 +50,8 @@ def import_olx(path: str | Path, *, course_key: str | None = None, replace: bool
             if not replace and stored_course_matches(tree):
                 # A rerun (or a rerun after a kill that landed after the commit): nothing to do, and
                 # what parsing wrote (edx-val transcripts) is rolled back with the transaction.
-                transaction.set_rollback(True)
                 course = LcCourse.objects.get(course_key=str(tree.course_key))
+                transaction.set_rollback(True)
                 return tree, ImportResult(str(tree.course_key), course.learning_package_id,
                                           blocks_by_type=tree.counts_by_type(), unchanged=True)
         result = write_course(tree, replace=replace, user_id=user_id)

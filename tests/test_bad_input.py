@@ -556,3 +556,28 @@ def test_export_fs_never_writes_a_path_twice(tmp_path):
     with pytest.raises(OlxExportError, match=r"same path \(html/a.xml\)"):
         export.opendir("/").writetext("html/x/../a.xml", "second")
     assert (tmp_path / "html" / "a.xml").read_text() == "first"
+
+
+# -- what stays accepted ----------------------------------------------------------------------------------
+@pytest.mark.usefixtures("rollback")
+def test_internal_symbolic_links_are_followed_only_when_allowed(tmp_path):
+    from lc_runtime import api
+
+    root = course(tmp_path, {"static/real/logo.txt": "logo"})
+    os.symlink("real/logo.txt", root / "static" / "same.txt")
+    os.symlink(".", root / "static" / "real" / "loop")  # a cycle: walked once
+    with override_settings(LC_RUNTIME_OLX_FOLLOW_INTERNAL_SYMLINKS=True):
+        tree, result = api.import_olx(root)
+    assert sorted(f.path for f in tree.static_files) == ["real/logo.txt", "same.txt"]
+    assert {f.data for f in tree.static_files} == {b"logo"} and result.uploads == 2
+
+
+@pytest.mark.usefixtures("rollback")
+def test_xinclude_and_entities_inside_content_stay_unresolved(tmp_path):
+    from lc_runtime import api
+
+    problem = (f'<problem display_name="P"><p>{XINCLUDE}</p><p>&amp;lt;</p>'
+               '<numericalresponse answer="4"><formulaequationinput/></numericalresponse></problem>')
+    tree, _ = api.import_olx(course(tmp_path, {"problem/p1.xml": problem}))
+    olx = next(b for b in tree.blocks.values() if b.block_id == "p1").olx
+    assert "xi:include" in olx and "/etc/passwd" in olx and "root:" not in olx

@@ -50,7 +50,7 @@ class Limits:
         for item in fields(cls):
             value = getattr(settings, SETTING_PREFIX + item.name.upper(), None)
             if value is not None:
-                values[item.name] = value
+                values[item.name] = bool(value) if item.type == "bool" else int(value)
         return cls(**values)
 
     @staticmethod

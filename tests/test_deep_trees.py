@@ -92,7 +92,12 @@ def test_publish_after_an_edit_deep_in_the_tree(tmp_path, rollback):
     leaf.display_name = "Edited at the bottom"
     leaf.save()
     assert api.LearningCoreRuntime(key, branch="published").get_block(leaf.location).display_name == "Text 26"
+    from openedx_content.models_api import PublishLog
+
+    logs = PublishLog.objects.filter(learning_package_id=result.learning_package_id)
+    before = logs.count()
     api.LearningCoreRuntime(key).publish_block(key.make_usage_key("course", "edit30"))  # crawls 30 levels
+    assert logs.count() == before + 1  # nothing new below: one PublishLog, as openedx-core would write
     assert api.LearningCoreRuntime(key, branch="published").get_block(leaf.location).display_name == \
         "Edited at the bottom"
     assert published_tree(key) == olx_tree(root)
@@ -137,7 +142,7 @@ def test_layered_publish_gives_the_demo_course_the_same_published_state(demo_olx
 
 def test_a_dependency_cycle_is_reported_not_looped_on():
     graph = publishing.DependencyGraph.__new__(publishing.DependencyGraph)
-    graph.learning_package_id, graph.drafts, graph.ever_published = None, {1, 2}, set()
+    graph.learning_package_id, graph.has_draft, graph.ever_published = None, {1, 2}, set()
     graph.deps = {1: [2], 2: [1]}
     assert graph.depth_below({1}, limit=5) == 6
     with pytest.raises(api.LcRuntimeError, match="dependency cycle"):

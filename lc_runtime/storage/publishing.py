@@ -10,7 +10,8 @@ gives up with ``OperationalError: parser stack overflow`` once a course has abou
 below the block being published (measured with SQLite 3.40.1: a dependency chain of 9 publishes,
 10 fails), although Split and OLX accept any depth.
 
-So we read the package's dependency graph ourselves, in three flat queries, and:
+So we read the dependency graph ourselves with flat queries (three for a whole package, one per
+level under the blocks being published), and:
 
 * when the walk openedx-core would do is shallow (at most :data:`MAX_NESTED_LEVELS` levels, which
   covers every ordinary course), call ``publish_from_drafts`` exactly as before — one PublishLog,
@@ -50,24 +51,41 @@ LAYER_BATCH = 5000
 
 
 class DependencyGraph:
-    """The draft dependency graph of one learning package, read in three flat queries."""
+    """The draft dependency graph under some entities of one package (the whole package when
+    ``roots`` is ``None``), read with flat queries: one per level of dependencies for ``roots``
+    (so publishing one block of a large course reads only its subtree), three for a whole package."""
 
-    def __init__(self, learning_package_id: int):
+    def __init__(self, learning_package_id: int, roots=None):
         self.learning_package_id = learning_package_id
-        draft_versions = dict(Draft.objects.filter(entity__learning_package_id=learning_package_id)
-                              .values_list("entity_id", "version_id"))
         self.deps: dict[int, list[int]] = defaultdict(list)
-        for entity_id, dep_id in PublishableEntityVersionDependency.objects.filter(
-                referring_version__entity__learning_package_id=learning_package_id,
-                referring_version__draft__isnull=False).values_list("referring_version__entity_id",
-                                                                    "referenced_entity_id"):
-            if draft_versions.get(entity_id) is not None:
-                self.deps[entity_id].append(dep_id)
-        self.drafts = set(draft_versions)
-        self.unpublished = set(content_api.get_all_drafts(learning_package_id).with_unpublished_changes()
-                               .values_list("entity_id", flat=True))
-        self.ever_published = set(Published.objects.filter(entity__learning_package_id=learning_package_id)
-                                  .values_list("entity_id", flat=True))
+        dependencies = PublishableEntityVersionDependency.objects.values_list("referring_version__entity_id",
+                                                                             "referenced_entity_id")
+        if roots is None:
+            drafts = Draft.objects.filter(entity__learning_package_id=learning_package_id)
+            for entity_id, dep in dependencies.filter(
+                    referring_version__draft__entity__learning_package_id=learning_package_id):
+                self.deps[entity_id].append(dep)
+            self.has_draft = set(drafts.values_list("entity_id", flat=True))
+            self.unpublished = set(drafts.with_unpublished_changes().values_list("entity_id", flat=True))
+            self.ever_published = set(Published.objects.filter(entity__learning_package_id=learning_package_id)
+                                      .values_list("entity_id", flat=True))
+            return
+        seen, level = set(roots), set(roots)
+        while level:
+            found = set()
+            for chunk in _chunks(level):
+                for entity_id, dep in dependencies.filter(referring_version__draft__entity_id__in=chunk):
+                    self.deps[entity_id].append(dep)
+                    found.add(dep)
+            level = found - seen
+            seen |= level
+        self.has_draft, self.unpublished, self.ever_published = set(), set(), set()
+        for chunk in _chunks(seen):
+            drafts = Draft.objects.filter(entity_id__in=chunk)
+            self.has_draft.update(drafts.values_list("entity_id", flat=True))
+            self.unpublished.update(drafts.with_unpublished_changes().values_list("entity_id", flat=True))
+            self.ever_published.update(Published.objects.filter(entity_id__in=chunk).values_list("entity_id",
+                                                                                                  flat=True))
 
     def depth_below(self, roots, *, limit: int) -> int:
         """Levels of dependencies under ``roots`` — how deep openedx-core's crawl would nest its
@@ -99,11 +117,11 @@ class DependencyGraph:
         before any publish) are added, so their (empty) publish satisfies the parent's check.
         """
         members = set(entity_ids)
-        pending = [e for e in members]
+        pending = list(members)
         while pending:  # pull in blocking dependencies that are not part of the publish yet
             entity_id = pending.pop()
             for dep in self.deps.get(entity_id, ()):
-                if dep not in members and dep not in self.ever_published and dep in self.drafts:
+                if dep not in members and dep not in self.ever_published and dep in self.has_draft:
                     members.add(dep)
                     pending.append(dep)
         blocking = {e: [d for d in self.deps.get(e, ()) if d in members and d not in self.ever_published]
@@ -136,6 +154,12 @@ class DependencyGraph:
         return result
 
 
+def _chunks(ids, size: int = 500):
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), size):
+        yield ordered[start:start + size]
+
+
 def publish_drafts(learning_package_id: int, entity_ids=None, *, message: str = "",
                    published_at: datetime | None = None, published_by: int | None = None,
                    max_nested_levels: int | None = None) -> list:
@@ -148,8 +172,8 @@ def publish_drafts(learning_package_id: int, entity_ids=None, *, message: str = 
     published_at = published_at or datetime.now(tz=timezone.utc)
     max_nested_levels = MAX_NESTED_LEVELS if max_nested_levels is None else max_nested_levels
     with transaction.atomic():
-        graph = DependencyGraph(learning_package_id)
-        roots = set(graph.unpublished) if entity_ids is None else {e for e in entity_ids if e in graph.drafts}
+        graph = DependencyGraph(learning_package_id, None if entity_ids is None else set(entity_ids))
+        roots = set(graph.unpublished) if entity_ids is None else set(entity_ids) & graph.has_draft
         if graph.depth_below(roots, limit=max_nested_levels) <= max_nested_levels:
             if entity_ids is None:
                 draft_qset = content_api.get_all_drafts(learning_package_id).with_unpublished_changes()

@@ -7,7 +7,7 @@ setting                            default         refused when
 =================================  ==============  ==================================================
 ``LC_RUNTIME_OLX_MAX_FILE_BYTES``  50,000,000      one file is larger (Learning Core's own
                                                    ``Media.MAX_FILE_SIZE``); checked before reading
-``LC_RUNTIME_OLX_MAX_FILES``       20,000          the course (or archive) has more entries
+``LC_RUNTIME_OLX_MAX_FILES``       50,000          the course (or archive) has more entries
 ``LC_RUNTIME_OLX_MAX_TOTAL_BYTES`` 1 GiB           the files read (or the archive's members) add up
                                                    to more
 ``LC_RUNTIME_OLX_MAX_PATH_DEPTH``  20              a path has more components (``a/b/c`` is 3)
@@ -33,7 +33,7 @@ SETTING_PREFIX = "LC_RUNTIME_OLX_"
 @dataclass(frozen=True)
 class Limits:
     max_file_bytes: int = 50_000_000
-    max_files: int = 20_000
+    max_files: int = 50_000
     max_total_bytes: int = 1 << 30
     max_path_depth: int = 20
     max_block_depth: int = 50

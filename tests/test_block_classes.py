@@ -47,7 +47,9 @@ class StandInSchemaTest(SimpleTestCase):
 
 
 def test_inheritable_fields_are_edx_platforms_list():
-    assert set(INHERITABLE_FIELDS) == {
+    """openedx-platform's ``xmodule/modulestore/inheritance.py``: ``InheritanceMixin`` declares these,
+    ``relative_weeks_due`` and ``hide_from_toc`` included (Split inherits every InheritanceMixin field)."""
+    assert set(INHERITABLE_FIELDS) == {"relative_weeks_due", "hide_from_toc",
         "graded", "start", "due", "visible_to_staff_only", "course_edit_method", "giturl", "xqa_key", "graceperiod",
         "group_access", "showanswer", "show_correctness", "rerandomize", "days_early_for_beta", "static_asset_path",
         "use_latex_compiler", "max_attempts", "matlab_api_key", "user_partitions", "video_speed_optimizations",

@@ -16,8 +16,9 @@ from xblock.field_data import DictFieldData
 from xblock.fields import Scope, ScopeIds
 from xblock.runtime import MemoryIdManager
 
-from .runtimes import NoServingRuntime
 from xblock.scorable import Score
+
+from .runtimes import NoServingRuntime
 
 from lc_runtime.blocks import fields as f
 
@@ -82,9 +83,15 @@ class TestRegistry:
                 assert cls is getattr(f, name)
 
     @pytest.mark.parametrize("name", ["Date", "Timedelta", "RelativeTime", "ScoreField", "ListScoreField"])
-    def test_xblock_namesakes_are_subclassed(self, name):
-        assert issubclass(f.FIELD_CLASSES[name], getattr(xfields, name))
-        assert f.FIELD_CLASSES[name] is not getattr(xfields, name)
+    def test_xblock_namesakes_are_xblocks_own_classes(self, name):
+        """edx-platform uses these unchanged: ``xmodule/modulestore/inheritance.py`` and
+        ``xmodule/course_block.py`` import Date and Timedelta from ``xblock.fields``; xblocks-contrib's
+        video (RelativeTime) and capa (ScoreField, ListScoreField) blocks do the same."""
+        assert f.FIELD_CLASSES[name] is getattr(xfields, name)
+        assert getattr(f, name) is getattr(xfields, name)
+
+
+# The expectations below are XBlock's own behaviour (xblock/fields.py), which is the platform's.
 
 
 @ddt.ddt
@@ -97,7 +104,7 @@ class TestDate(unittest.TestCase):
 
     @ddt.data(
         ("2020-03-04T05:06:07Z", datetime.datetime(2020, 3, 4, 5, 6, 7, tzinfo=UTC)),
-        ("2020-03-04T05:06:07", datetime.datetime(2020, 3, 4, 5, 6, 7, tzinfo=UTC)),  # naive → UTC
+        ("2020-03-04T05:06:07", datetime.datetime(2020, 3, 4, 5, 6, 7, tzinfo=UTC)),  # a naive string → UTC
         ("2020-03-04", datetime.datetime(2020, 3, 4, tzinfo=UTC)),
         ("March 4, 2020", datetime.datetime(2020, 3, 4, tzinfo=UTC)),
         ("2020-03-04T05:06:07+01:00",
@@ -115,9 +122,9 @@ class TestDate(unittest.TestCase):
 
     @ddt.data("2020", "2020-05", "May 2020")
     def test_missing_month_or_day_is_none_with_warning(self, text):
-        with self.assertLogs(f.__name__, logging.WARNING) as logs:
+        with self.assertLogs(xfields.__name__, logging.WARNING) as logs:
             assert DATE.from_json(text) is None
-        assert "month or day" in logs.output[0]
+        assert "missing month or day" in logs.output[0]
 
     @ddt.data(
         (0, datetime.datetime(1970, 1, 1, tzinfo=UTC)),
@@ -130,18 +137,17 @@ class TestDate(unittest.TestCase):
         assert DATE.from_json(value) == expected
         assert DATE.from_json(value).tzinfo is not None
 
-    def test_naive_datetime_becomes_utc(self):
-        parsed = DATE.from_json(datetime.datetime(2021, 1, 2, 3, 4, 5))
-        assert parsed.tzinfo is not None and parsed.utcoffset() == TD(0)
-        assert parsed == datetime.datetime(2021, 1, 2, 3, 4, 5, tzinfo=UTC)
+    def test_a_naive_datetime_stays_naive(self):
+        """XBlock makes naive *strings* UTC, but returns a datetime object as it is."""
+        value = datetime.datetime(2021, 1, 2, 3, 4, 5)
+        assert DATE.from_json(value) is value and value.tzinfo is None
 
     def test_aware_datetime_is_kept(self):
         value = datetime.datetime(2021, 1, 2, 3, 4, 5, tzinfo=datetime.timezone(TD(hours=-4)))
         assert DATE.from_json(value) is value
 
-    def test_struct_time_is_utc(self):
+    def test_struct_time_is_written_as_utc(self):
         value = time.struct_time((2020, 1, 2, 3, 4, 5, 3, 2, 0))
-        assert DATE.from_json(value) == datetime.datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
         assert DATE.to_json(value) == "2020-01-02T03:04:05Z"
 
     @ddt.data([2020, 1, 1], {"year": 2020}, datetime.date(2020, 1, 1), object())
@@ -155,29 +161,24 @@ class TestDate(unittest.TestCase):
 
     @ddt.data(
         (datetime.datetime(2020, 1, 1, 12, tzinfo=UTC), "2020-01-01T12:00:00Z"),
-        (datetime.datetime(2020, 1, 1, 12), "2020-01-01T12:00:00Z"),  # naive treated as UTC
+        (datetime.datetime(2020, 1, 1, 12), "2020-01-01T12:00:00Z"),  # naive written as UTC
         (datetime.datetime(2020, 1, 1, 12, tzinfo=datetime.timezone(TD(0))), "2020-01-01T12:00:00Z"),
         (datetime.datetime(2020, 1, 1, 12, tzinfo=datetime.timezone(TD(hours=2))), "2020-01-01T12:00:00+02:00"),
         (datetime.datetime(2020, 1, 1, 12, 0, 0, 123, tzinfo=UTC), "2020-01-01T12:00:00Z"),
-        ("2020-01-01", "2020-01-01"),  # strings pass through
         (None, None),
     )
     @ddt.unpack
     def test_to_json(self, value, expected):
         assert DATE.to_json(value) == expected
 
-    @ddt.data(12, [2020], datetime.date(2020, 1, 1))
+    @ddt.data(12, [2020], datetime.date(2020, 1, 1), "2020-01-01")
     def test_to_json_bad_type(self, value):
-        with pytest.raises(TypeError):
+        with pytest.raises(TypeError):  # strings too: XBlock does not pass them through
             DATE.to_json(value)
 
     def test_enforce_type_matches_from_json(self):
         assert DATE.enforce_type("2020-01-01T00:00:00") == datetime.datetime(2020, 1, 1, tzinfo=UTC)
         assert DATE.enforce_type(None) is None
-
-    def test_sanitize_unchanged(self):
-        value = datetime.datetime(2020, 1, 1, tzinfo=UTC)
-        assert DATE._sanitize(value) is value
 
 
 @ddt.ddt
@@ -191,15 +192,15 @@ class TestTimedelta(unittest.TestCase):
         ("90 minutes", TD(minutes=90)),
         ("5 days", TD(days=5)),
         ("1 days 7200 seconds", TD(days=1, hours=2)),
-        ("3 Days 2 HOURS", TD(days=3, hours=2)),
-        ("  1 day   30 seconds ", TD(days=1, seconds=30)),
+        ("2 days3 hours", TD(days=2, hours=3)),  # the separating space is optional
         ("", TD(0)),
     )
     @ddt.unpack
     def test_parse(self, text, expected):
         assert TIMEDELTA.from_json(text) == expected
 
-    @ddt.data("soon", "2 weeks", "3 hours 2 days", "1.5 hours", "-1 day", "hours")
+    @ddt.data("soon", "2 weeks", "3 hours 2 days", "1.5 hours", "-1 day", "hours",
+              "3 Days 2 HOURS", "  1 day   30 seconds ")  # case and extra spaces are not accepted
     def test_unparseable_is_none(self, text):
         assert TIMEDELTA.from_json(text) is None
 
@@ -216,12 +217,12 @@ class TestTimedelta(unittest.TestCase):
     @ddt.data(
         (TD(days=2), "2 days"),
         (TD(seconds=30), "30 seconds"),
-        (TD(hours=2), "7200 seconds"),  # edx-platform writes only days and seconds
+        (TD(hours=2), "7200 seconds"),  # a timedelta has no hours or minutes attribute
         (TD(days=1, hours=1, minutes=1, seconds=1), "1 days 3661 seconds"),
         (TD(days=1, microseconds=5), "1 days"),
         (TD(0), ""),
         (None, None),
-        ("2 hours", "7200 seconds"),
+        ("2 hours", ""),  # not a timedelta: no attributes, nothing written
     )
     @ddt.unpack
     def test_to_json(self, value, expected):
@@ -235,12 +236,6 @@ class TestTimedelta(unittest.TestCase):
     def test_python_round_trip(self, value):
         assert TIMEDELTA.from_json(TIMEDELTA.to_json(value)) == value
 
-    def test_to_json_rejects_bad_values(self):
-        with pytest.raises(ValueError):
-            TIMEDELTA.to_json("soon")
-        with pytest.raises(TypeError):
-            TIMEDELTA.to_json(12)
-
 
 @ddt.ddt
 class TestRelativeTime(unittest.TestCase):
@@ -253,20 +248,20 @@ class TestRelativeTime(unittest.TestCase):
         ("01:02:03", TD(hours=1, minutes=2, seconds=3)),
         ("1:2:3", TD(hours=1, minutes=2, seconds=3)),
         ("23:59:59", TD(hours=23, minutes=59, seconds=59)),
+        ("00:00:60", TD(minutes=1)),  # time.strptime accepts a leap second
         (90.5, TD(seconds=90.5)),
-        (42, TD(seconds=42)),
         (TD(minutes=1), TD(minutes=1)),
     )
     @ddt.unpack
     def test_from_json(self, value, expected):
         assert RELATIVE_TIME.from_json(value) == expected
 
-    @ddt.data("24:00:00", "00:60:00", "00:00:60", "abc", "1:2", "01:02:03:04", "-1:00:00")
+    @ddt.data("24:00:00", "00:60:00", "abc", "1:2", "01:02:03:04", "-1:00:00")
     def test_invalid_strings_raise_value_error(self, text):
-        with pytest.raises(ValueError, match="HH:MM:SS"):
+        with pytest.raises(ValueError, match="Incorrect RelativeTime value"):
             RELATIVE_TIME.from_json(text)
 
-    @ddt.data([1], {"h": 1}, True)
+    @ddt.data([1], {"h": 1}, True, 42)  # an int is not the legacy float form
     def test_bad_type(self, value):
         with pytest.raises(TypeError):
             RELATIVE_TIME.from_json(value)
@@ -277,23 +272,23 @@ class TestRelativeTime(unittest.TestCase):
         (TD(seconds=5), "00:00:05"),
         (TD(hours=1, minutes=2, seconds=3), "01:02:03"),
         (TD(hours=23, minutes=59, seconds=59), "23:59:59"),
-        (TD(seconds=1, microseconds=600_000), "00:00:01"),
-        ("1:2:3", "01:02:03"),
+        (TD(hours=24), "1 day, 0:00:00"),  # the limit check is "> 86400 seconds"
+        (TD(seconds=1, microseconds=600_000), "0:00:01.600000"),
         (75.0, "00:01:15"),
-        (10 ** 6, "23:59:59"),  # numbers are clamped, as edx-platform does
+        (1e6, "1 day, 0:00:00"),  # floats are clamped to 86400 seconds
     )
     @ddt.unpack
     def test_to_json(self, value, expected):
         assert RELATIVE_TIME.to_json(value) == expected
 
-    @ddt.data(TD(hours=24), TD(days=2), TD(seconds=-1))
-    def test_to_json_out_of_range(self, value):
+    def test_to_json_out_of_range(self):
         with pytest.raises(ValueError):
-            RELATIVE_TIME.to_json(value)
+            RELATIVE_TIME.to_json(TD(days=2))
 
-    def test_to_json_bad_string(self):
-        with pytest.raises(ValueError):
-            RELATIVE_TIME.to_json("25:00:00")
+    @ddt.data("1:2:3", 10 ** 6)
+    def test_to_json_only_takes_timedeltas_and_floats(self, value):
+        with pytest.raises(TypeError):
+            RELATIVE_TIME.to_json(value)
 
     @ddt.data("00:00:00", "00:01:30", "12:34:56", "23:59:59")
     def test_round_trip(self, text):
@@ -303,28 +298,22 @@ class TestRelativeTime(unittest.TestCase):
 @ddt.ddt
 class TestScoreField(unittest.TestCase):
 
-    @ddt.data({"raw_earned": 0, "raw_possible": 0}, {"raw_earned": 1.5, "raw_possible": 3},
-              {"raw_earned": 2, "raw_possible": 2}, None)
-    def test_round_trip(self, value):
-        assert SCORE.to_json(SCORE.from_json(value)) == value
-
-    def test_from_json_gives_score(self):
+    def test_from_json_gives_score_and_to_json_keeps_it(self):
         score = SCORE.from_json({"raw_earned": 1, "raw_possible": 2})
         assert isinstance(score, Score)
         assert (score.raw_earned, score.raw_possible) == (1, 2)
-        assert SCORE.from_json(score) == score
-        assert SCORE.from_json([1, 2]) == Score(1, 2)  # json.dumps of a Score
+        assert SCORE.from_json(score) is score
+        assert SCORE.to_json(score) is score  # XBlock's ScoreField has no to_json of its own
+        assert SCORE.from_json(None) is None
 
     @ddt.data({"raw_earned": 3, "raw_possible": 2}, {"raw_earned": -1, "raw_possible": 2},
               {"raw_earned": 0, "raw_possible": -1})
     def test_out_of_range(self, value):
         with pytest.raises(ValueError):
             SCORE.from_json(value)
-        with pytest.raises(ValueError):
-            SCORE.to_json(value)
 
     @ddt.data({"raw_earned": 1}, {"raw_earned": 1, "raw_possible": 2, "extra": 0},
-              {"raw_earned": "1", "raw_possible": 2}, "1/2", 5)
+              {"raw_earned": "1", "raw_possible": 2}, "1/2", 5, [1, 2])
     def test_malformed(self, value):
         with pytest.raises(TypeError):
             SCORE.from_json(value)
@@ -333,8 +322,7 @@ class TestScoreField(unittest.TestCase):
         field = f.ListScoreField()
         data = [{"raw_earned": 1, "raw_possible": 2}, {"raw_earned": 2, "raw_possible": 2}]
         assert field.from_json(data) == [Score(1, 2), Score(2, 2)]
-        assert field.to_json(field.from_json(data)) == data
-        assert field.from_json(None) is None and field.to_json(None) is None
+        assert field.from_json(None) is None
         assert field.default == [] and field.MUTABLE
         assert isinstance(field, xfields.List)
         with pytest.raises(ValueError):
@@ -477,7 +465,7 @@ class TestOnABlock:
         block.save()
         assert data._data["group_access"] == {"5": [1, 2]}
         assert data._data["start"] == "2021-05-06T07:08:09Z"
-        assert data._data["score"] == {"raw_earned": 1, "raw_possible": 4}
+        assert data._data["score"] == Score(1, 4)  # stored as the value itself (XBlock's ScoreField)
 
     def test_defaults(self):
         block, _ = self.make({})

@@ -4,30 +4,18 @@ Stand-in block classes must declare exactly edx-platform's fields (see
 ``block-schemas.json``), and several of those use field classes from
 ``xmodule``/``lms`` that are not installable from PyPI.  This module supplies
 them with the same JSON form, so values written by edx-platform load here and
-values written here load in edx-platform.  Where XBlock >= 5.3 already ships a
-class of the same name (``Date``, ``Timedelta``, ``RelativeTime``,
-``ScoreField``, ``ListScoreField``) ours subclasses it, so ``isinstance``
-checks against ``xblock.fields`` keep working.
+values written here load in edx-platform.  Where XBlock >= 5.3 ships the class
+edx-platform uses (``Date``, ``Timedelta``, ``RelativeTime``, ``ScoreField``,
+``ListScoreField``), that class is used as it is: see below.
 
 ``FIELD_CLASSES`` maps every ``field_class`` name used in the schemas to a class.
 """
 from __future__ import annotations
 
-import calendar
 import copy
-import datetime
-import logging
-import numbers
-import re
-import time
-from collections.abc import Mapping
 from typing import Any
 
-import dateutil.parser
 from xblock import fields as xfields
-from xblock.scorable import Score
-
-log = logging.getLogger(__name__)
 
 __all__ = [
     "FIELD_CLASSES",
@@ -46,246 +34,20 @@ __all__ = [
     "UserPartitionList",
 ]
 
-UTC = datetime.timezone.utc
 
+# --------------------------------------------------------------------------- XBlock's own classes
 
-def _is_number(value: Any) -> bool:
-    """True for ints and floats, but not for bools."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-# --------------------------------------------------------------------------- dates and durations
-
-
-_FULL_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
-
-
-class Date(xfields.Date):
-    """Timezone-aware datetime; JSON is an ISO string (``...Z`` when in UTC)."""
-
-    MUTABLE = False
-    _UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
-    def _parse_iso(self, text: str) -> datetime.datetime | None:
-        """Parse with dateutil; None (and a warning) if the month or day is missing."""
-        if _FULL_ISO_DATE.match(text):  # the stored form: a full date, so fromisoformat is exact and fast
-            try:
-                parsed = datetime.datetime.fromisoformat(text)
-            except ValueError:
-                parsed = None
-            if parsed is not None:
-                return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-        # dateutil fills missing parts from a default.  Parsing against two
-        # defaults that differ in month and day reveals whether either was
-        # missing; a missing year still defaults to the current one.
-        year = datetime.datetime.now(UTC).year
-        first = dateutil.parser.parse(text, default=datetime.datetime(year, 1, 1))
-        second = dateutil.parser.parse(text, default=datetime.datetime(year, 2, 2))
-        if first != second:
-            log.warning("Date field %s: %r is missing the month or day", self.name, text)
-            return None
-        return first if first.tzinfo is not None else first.replace(tzinfo=UTC)
-
-    def from_json(self, value: Any) -> datetime.datetime | None:
-        if value is None or value == "":
-            return None
-        if isinstance(value, str):
-            return self._parse_iso(value)
-        if isinstance(value, datetime.datetime):
-            return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        if isinstance(value, (int, float)):  # epoch milliseconds
-            return datetime.datetime.fromtimestamp(value / 1000, UTC)
-        if isinstance(value, time.struct_time):  # always UTC
-            return datetime.datetime.fromtimestamp(calendar.timegm(value), UTC)
-        raise TypeError(f"Date field {self.name} has bad value {value!r}")
-
-    enforce_type = from_json
-
-    def to_json(self, value: Any) -> str | None:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            return value
-        if isinstance(value, time.struct_time):
-            return time.strftime(self._UTC_FORMAT, value)
-        if isinstance(value, datetime.datetime):
-            offset = value.utcoffset()
-            if offset is None or offset == datetime.timedelta(0):
-                # strftime's %Y is not zero-padded for early years on every platform.
-                if value.year < 1900:
-                    return value.isoformat()
-                return value.strftime(self._UTC_FORMAT)
-            return value.isoformat()
-        raise TypeError(f"Date field {self.name} cannot convert {value!r} to JSON")
-
-
-_TIMEDELTA_RE = re.compile(
-    r"""^\s*
-    (?:(?P<days>\d+)\s+days?)?\s*
-    (?:(?P<hours>\d+)\s+hours?)?\s*
-    (?:(?P<minutes>\d+)\s+minutes?)?\s*
-    (?:(?P<seconds>\d+)\s+seconds?)?\s*
-    $""",
-    re.IGNORECASE | re.VERBOSE,
-)
-
-
-class Timedelta(xfields.Timedelta):
-    """timedelta stored as text such as ``"2 days 3 hours 5 minutes 10 seconds"``.
-
-    Reading accepts every part optional (in that order, singular or plural, any
-    case); unparseable text gives None.  Writing matches edx-platform byte for
-    byte: only the non-zero ``days`` and ``seconds`` attributes of the timedelta
-    are written, so two hours are written as ``"7200 seconds"``.
-    """
-
-    MUTABLE = False
-
-    def from_json(self, value: Any) -> datetime.timedelta | None:
-        if value is None or isinstance(value, datetime.timedelta):
-            return value
-        if not isinstance(value, str):
-            raise TypeError(f"Timedelta field {self.name} has bad value {value!r}")
-        match = _TIMEDELTA_RE.match(value)
-        if match is None:
-            return None
-        parts = {unit: int(amount) for unit, amount in match.groupdict().items() if amount}
-        return datetime.timedelta(**parts)
-
-    enforce_type = from_json
-
-    def to_json(self, value: Any) -> str | None:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            parsed = self.from_json(value)
-            if parsed is None:
-                raise ValueError(f"Timedelta field {self.name}: cannot parse {value!r}")
-            value = parsed
-        if not isinstance(value, datetime.timedelta):
-            raise TypeError(f"Timedelta field {self.name} cannot convert {value!r} to JSON")
-        # A timedelta normalises to days + seconds (+ microseconds, dropped).
-        # edx-platform looks up days/hours/minutes/seconds attributes, and
-        # timedelta has no hours or minutes, so only these two are ever written.
-        parts = [(value.days, "days"), (value.seconds, "seconds")]
-        return " ".join(f"{amount} {unit}" for amount, unit in parts if amount > 0)
-
-
-_RELATIVE_TIME_RE = re.compile(r"^\s*(\d{1,2}):(\d{1,2}):(\d{1,2})\s*$")
-_ONE_DAY = 24 * 3600
-
-
-class RelativeTime(xfields.RelativeTime):
-    """timedelta stored as ``"HH:MM:SS"``, at most ``"23:59:59"`` (video start/end time)."""
-
-    MUTABLE = False
-
-    def _parse(self, text: str) -> datetime.timedelta:
-        """Parse ``HH:MM:SS``; ValueError if malformed or out of range."""
-        match = _RELATIVE_TIME_RE.match(text)
-        if match is not None:
-            hours, minutes, seconds = (int(group) for group in match.groups())
-            if hours < 24 and minutes < 60 and seconds < 60:
-                return datetime.timedelta(hours=hours, minutes=minutes, seconds=seconds)
-        raise ValueError(
-            f"RelativeTime field {self.name}: {text!r} is not a time in HH:MM:SS format "
-            "between 00:00:00 and 23:59:59"
-        )
-
-    def from_json(self, value: Any) -> datetime.timedelta:
-        if not value:  # None, "", 0, 0.0
-            return datetime.timedelta(0)
-        if isinstance(value, datetime.timedelta):
-            return value
-        if _is_number(value):  # older stores kept seconds as a float
-            return datetime.timedelta(seconds=value)
-        if isinstance(value, str):
-            return self._parse(value)
-        raise TypeError(f"RelativeTime field {self.name} has bad value {value!r}")
-
-    enforce_type = from_json
-
-    def to_json(self, value: Any) -> str:
-        if not value:
-            return "00:00:00"
-        if isinstance(value, str):
-            value = self._parse(value)
-        elif _is_number(value):  # backward compatibility: clamp, never fail
-            value = datetime.timedelta(seconds=min(max(value, 0), _ONE_DAY - 1))
-        if not isinstance(value, datetime.timedelta):
-            raise TypeError(f"RelativeTime field {self.name} cannot convert {value!r} to JSON")
-        total = int(value.total_seconds())  # microseconds are dropped
-        if not 0 <= total < _ONE_DAY:
-            raise ValueError(
-                f"RelativeTime field {self.name}: {value} is outside 00:00:00..23:59:59"
-            )
-        hours, rest = divmod(total, 3600)
-        minutes, seconds = divmod(rest, 60)
-        return f"{hours:02d}:{minutes:02d}:{seconds:02d}"
-
-
-# --------------------------------------------------------------------------- scores
-
-
-class ScoreField(xfields.ScoreField):
-    """A :class:`xblock.scorable.Score`; JSON ``{"raw_earned": e, "raw_possible": p}``, 0 <= e <= p."""
-
-    MUTABLE = False
-
-    def _score(self, value: Any) -> Score:
-        """Validate one score given as a Score, a mapping or an (earned, possible) pair."""
-        if isinstance(value, Mapping):
-            if set(value) != {"raw_earned", "raw_possible"}:
-                raise TypeError(
-                    f"Score field {self.name}: expected exactly raw_earned and raw_possible, got {sorted(value)}"
-                )
-            earned, possible = value["raw_earned"], value["raw_possible"]
-        elif isinstance(value, (tuple, list)) and len(value) == 2:
-            # A Score is a namedtuple, so a plain json.dumps of one is a list.
-            earned, possible = value
-        else:
-            raise TypeError(f"Score field {self.name} has bad value {value!r}")
-        if not (_is_number(earned) and _is_number(possible)):
-            raise TypeError(f"Score field {self.name}: scores must be numbers, got {earned!r}/{possible!r}")
-        if possible < 0:
-            raise ValueError(f"Score field {self.name}: raw_possible must be >= 0, got {possible}")
-        if not 0 <= earned <= possible:
-            raise ValueError(
-                f"Score field {self.name}: raw_earned must be between 0 and {possible}, got {earned}"
-            )
-        return Score(earned, possible)
-
-    def from_json(self, value: Any) -> Score | None:
-        return None if value is None else self._score(value)
-
-    enforce_type = from_json
-
-    def to_json(self, value: Any) -> dict[str, Any] | None:
-        if value is None:
-            return None
-        score = self._score(value)
-        return {"raw_earned": score.raw_earned, "raw_possible": score.raw_possible}
-
-
-class ListScoreField(ScoreField, xfields.ListScoreField):
-    """A list of scores (capa ``score_history``); JSON is a list of score dicts."""
-
-    MUTABLE = True
-    _default: list = []
-
-    def from_json(self, value: Any) -> list[Score] | None:
-        if value is None:
-            return None
-        if not isinstance(value, list):
-            raise TypeError(f"ListScore field {self.name} must hold a list, got {type(value).__name__}")
-        return [self._score(item) for item in value]
-
-    enforce_type = from_json
-
-    def to_json(self, value: Any) -> list[dict[str, Any]] | None:
-        if value is None:
-            return None
-        return [{"raw_earned": s.raw_earned, "raw_possible": s.raw_possible} for s in self.from_json(value)]
+# edx-platform declares its dates, durations and scores with XBlock's classes, unchanged:
+# ``xmodule/modulestore/inheritance.py`` and ``xmodule/course_block.py`` import ``Date`` and
+# ``Timedelta`` from ``xblock.fields``; xblocks-contrib's video and problem blocks import
+# ``RelativeTime``, ``ScoreField`` and ``ListScoreField`` from there too (XBlock >= 5.3 took them
+# over from edx-platform's ``xmodule/fields.py``, which no longer exists). Values must parse and
+# serialise exactly as the platform does, quirks included, so these are re-exported, not subclassed.
+Date = xfields.Date
+Timedelta = xfields.Timedelta
+RelativeTime = xfields.RelativeTime
+ScoreField = xfields.ScoreField
+ListScoreField = xfields.ListScoreField
 
 
 # --------------------------------------------------------------------------- containers

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+from datetime import datetime, timezone
 from functools import cache
 
 from lxml import etree
@@ -47,7 +48,55 @@ class StandInBlock(XBlock):
 
 
 class CourseStandIn(StandInBlock):
-    """``CourseBlock``: ``<textbook>`` and ``<wiki>`` children are fields, grading policy from policies/."""
+    """``CourseBlock``: ``<textbook>`` and ``<wiki>`` children are fields, grading policy from policies/.
+
+    Also the attributes LMS code reads on a course most (``xmodule/course_block.py``): ``id``,
+    ``number``, ``org``, the display defaults, the grading shortcuts and start/end predicates.
+    """
+
+    @property
+    def id(self):  # noqa: A003 - edx's name: the course key (``CourseBlock.id``)
+        return self.scope_ids.usage_id.course_key
+
+    @property
+    def number(self) -> str:
+        """The key's course part (``course_metadata_utils.number_for_course_location``)."""
+        return self.scope_ids.usage_id.course_key.course
+
+    @property
+    def org(self) -> str:
+        return self.scope_ids.usage_id.course_key.org
+
+    @property
+    def display_org_with_default(self) -> str:
+        return self.display_organization or self.org
+
+    @property
+    def display_number_with_default(self) -> str:
+        return self.display_coursenumber or self.number
+
+    @property
+    def raw_grader(self) -> list:
+        return self._policy_part("GRADER")
+
+    @property
+    def grade_cutoffs(self) -> dict:
+        return self._policy_part("GRADE_CUTOFFS")
+
+    @property
+    def lowest_passing_grade(self):
+        return min(self.grade_cutoffs.values())
+
+    def _policy_part(self, name: str):
+        """edx fills a part missing from the stored policy with the default's (``set_grading_policy``)."""
+        policy = self.grading_policy or {}
+        return policy[name] if name in policy else copy.deepcopy(self.fields["grading_policy"].default[name])
+
+    def has_started(self) -> bool:
+        return datetime.now(timezone.utc) > self.start
+
+    def has_ended(self) -> bool:
+        return self.end is not None and datetime.now(timezone.utc) > self.end
 
     @classmethod
     def definition_from_xml(cls, xml_object, runtime, keys):
@@ -115,8 +164,14 @@ class SplitTestStandIn(StandInBlock):
         return definition, children
 
 
+@XBlock.tag("detached")
 class HtmlFamilyStandIn(StandInBlock):
-    """About, static tab and course info pages: ``data`` is the HTML (inline or ``filename=`` file)."""
+    """About, static tab and course info pages: ``data`` is the HTML (inline or ``filename=`` file).
+
+    Tagged ``detached`` as edx's ``AboutBlock``, ``StaticTabBlock`` and ``CourseInfoBlock`` are
+    (``xmodule/html_block.py``): Split builds ``DETACHED_XBLOCK_TYPES`` from that tag
+    (``xmodule/modulestore/store_utilities.py``) to keep them out of the tree and of ``get_orphans``.
+    """
 
     @classmethod
     def definition_from_xml(cls, xml_object, runtime, keys):
@@ -181,3 +236,12 @@ def standin_class(block_type: str) -> type[XBlock]:
 
 def settings_field_names(cls) -> list[str]:
     return [name for name, field in cls.fields.items() if field.scope == Scope.settings]
+
+
+def detached_block_types() -> frozenset[str]:
+    """Types whose class carries the ``detached`` tag: installed XBlocks (what edx-platform's
+    ``XBlock.load_tagged_classes("detached")`` finds) and our stand-ins."""
+    tagged = {name for name, _ in XBlock.load_tagged_classes("detached")}
+    tagged |= {t for t in STANDIN_TYPES if t in block_types() and "detached" in standin_class(t)._class_tags}
+    return frozenset(tagged)
+

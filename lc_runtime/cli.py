@@ -36,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("path")
     p.add_argument("--course-key", default=None, help="store under this key instead of course.xml's")
     p.add_argument("--replace", action="store_true", help="replace the course if it exists")
+    p.add_argument("--force", action="store_true",
+                   help="with --replace: replace even a course served from Learning Core (stage components/full)")
 
     p = sub.add_parser("tree", help="print the course tree")
     p.add_argument("course_key")
@@ -94,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "bench":
             Path(db).unlink(missing_ok=True)
     bootstrap.setup(db)
+    from .concurrency import is_database_busy
     from .errors import LcRuntimeError
 
     try:
@@ -102,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lc-runtime: error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # Split's own errors (ItemNotFoundError, …) are user errors too
+        if is_database_busy(exc):
+            print(f"lc-runtime: error: {args.command}: the database is locked by another writer "
+                  f"({str(exc).splitlines()[0]}); nothing was changed, run it again", file=sys.stderr)
+            return 1
         if type(exc).__module__.startswith(("modulestore_compat", "xmodule")):
             print(f"lc-runtime: error: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 1
@@ -110,10 +117,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def cmd_import(args) -> int:
     from . import api
+    from .concurrency import retry_when_busy
 
     started = time.perf_counter()
-    tree, result = api.import_olx(args.path, course_key=args.course_key, replace=args.replace)
+    tree, result = retry_when_busy(f"importing {args.path}", lambda: api.import_olx(
+        args.path, course_key=args.course_key, replace=args.replace, force=args.force))
     elapsed = time.perf_counter() - started
+    if result.unchanged:
+        print(f"Course {result.course_key} is already stored with this content ({len(tree.blocks)} blocks): "
+              "nothing to do")
+        return 0
     print(f"Imported {result.course_key}: {len(tree.blocks)} blocks, {result.uploads} files in {elapsed:.2f} s")
     for block_type, count in result.blocks_by_type.items():
         print(f"  {block_type:<20} {count}")

@@ -49,6 +49,7 @@ class ImportResult:
     containers_by_class: dict[str, int] = field(default_factory=dict)
     uploads: int = 0
     publish_log_id: int | None = None
+    unchanged: bool = False  # the course was already stored exactly so: nothing was written
 
 
 def is_container_type(block_type: str) -> bool:

@@ -67,6 +67,11 @@ def _index_document(course_key: str, rows: dict) -> dict:
             "schema_version": 1, "search_targets": {}, "last_update": newest}
 
 
+def _copy(index: dict) -> dict:
+    """Callers get their own index (as from a cache) to change if they like; the kept one stays."""
+    return {**index, "versions": dict(index["versions"]), "search_targets": dict(index["search_targets"])}
+
+
 class CompiledDocumentStore(DocumentStore):
     """Compiled Learning Core courses as Split documents; compiles on demand when stale or missing.
 
@@ -126,19 +131,19 @@ class CompiledDocumentStore(DocumentStore):
         scope = freshness.scope()
         kept = self._indexes.get(course_key)
         if kept is not None and scope is not None and kept[2] == scope:
-            return kept[1]  # checked already in this request
+            return _copy(kept[1])  # checked already in this request
         live = self.live_state(course_key)
         if live is None:
             return None
         if kept is not None and kept[0] == live.stamp:
             self._indexes[course_key] = (kept[0], kept[1], scope)
-            return kept[1]
+            return _copy(kept[1])
         rows = self._current_rows(course_key, live)
         if not rows:
             return None
         index = _index_document(course_key, rows)
         remember(self._indexes, course_key, (stamp_of(rows), index, freshness.scope()), self.INDEX_CACHE_SIZE)
-        return index
+        return _copy(index)
 
     def forget_index(self, course_key) -> None:
         self._indexes.pop(str(course_key), None)

@@ -156,8 +156,13 @@ class BadInputTest(TestCase):
         standard_course(self.root)
         api.import_olx(self.root)
         try:
-            with pytest.raises(api.CourseExistsError, match="course-v1:TestX\\+T101\\+2026"):
+            _, rerun = api.import_olx(self.root)  # the same OLX again: nothing to do
+            assert rerun.unchanged
+            (self.root / "html" / "h1.html").write_text("<p>Changed</p>")
+            with pytest.raises(api.CourseExistsError, match="course-v1:TestX\\+T101\\+2026.*--replace"):
                 api.import_olx(self.root)
+            runtime = api.LearningCoreRuntime("course-v1:TestX+T101+2026")
+            assert runtime.get_block(runtime.course_key.make_usage_key("html", "h1")).data == "<p>Hello <b>world</b></p>"
         finally:
             api.delete_course("course-v1:TestX+T101+2026")
 

@@ -53,13 +53,8 @@ def course(tmp: Path, files: dict[str, str | bytes] | None = None, **kwargs) -> 
     return root
 
 
-def with_files(**files_by_path) -> Callable[[Path], Path]:
-    """A builder writing ``files`` (keys use ``__`` for ``/``) over the standard course."""
-    files = {path.replace("__", "/"): content for path, content in files_by_path.items()}
-    return lambda tmp: course(tmp, files)
-
-
 def files(mapping: dict[str, str | bytes]) -> Callable[[Path], Path]:
+    """A builder writing ``mapping`` over the standard course."""
     return lambda tmp: course(tmp, mapping)
 
 

@@ -221,14 +221,18 @@ class _StaticFileOnDisk(StaticFile):
     """A course file whose bytes are read (checked and bounded) when the writer asks for them, so a
     course's files are never all in memory at once."""
 
-    def __init__(self, path: str, fs: CourseFS, source: str):
-        self.path, self.metadata = path, None
+    def __init__(self, path: str, fs: CourseFS, source: str, size: int):
+        self.path, self.metadata, self.size = path, None, size
         self._fs, self._source = fs, source
 
     @property
     def data(self) -> bytes:
-        with self._fs.openbin(self._source) as handle:
+        with self.open() as handle:
             return handle.read()
+
+    def open(self):
+        """The file as a binary stream, checked again and bounded by the size limit (for chunked copies)."""
+        return self._fs.openbin(self._source)
 
 
 #: LcBlock.block_id holds a course file's path under static/.
@@ -244,7 +248,7 @@ def _read_static(fs: CourseFS, files: dict[str, int]) -> list[StaticFile]:
             raise OlxError(f"file path is {len(path)} characters under static/, more than the "
                            f"{MAX_STATIC_PATH_CHARS} a course file may have", path=printable(source))
         fs.charge(source, files[source])
-        static.append(_StaticFileOnDisk(path, fs, source))
+        static.append(_StaticFileOnDisk(path, fs, source, files[source]))
     return static
 
 

@@ -1,6 +1,8 @@
 """The conformance checks: each has a stable id and a one-line description; each reports differences.
 
 What is normalised (and only that) is listed in ``NORMALISATIONS`` and written into every report.
+An error on either side is never a value to compare: it is an ``error.*`` finding of its own
+(see ``ERRORS`` and ``unsupported.py``).
 """
 from __future__ import annotations
 
@@ -8,7 +10,13 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from opaque_keys import InvalidKeyError
+from opaque_keys.edx.keys import UsageKey
+
 from lc_runtime.blocks.mixins import INHERITABLE_FIELDS
+from lc_runtime.dump import error_text
+
+from .unsupported import KNOWN_UNSUPPORTED, find_known
 
 CHECKS = {
     "tree.blocks": "every block exists on both sides",
@@ -25,6 +33,13 @@ CHECKS = {
     "render.student_view": "student_view of HTML blocks renders the same content",
     "olx.round_trip": "exporting the course to OLX and parsing it again gives the same authored fields "
                       "(right side, when it can export)",
+}
+
+#: Error findings: what failed on which side. ``Difference.during`` names the check (or ``load``).
+ERRORS = {
+    "error.left": "reading or rendering failed on the left side only",
+    "error.right": "reading or rendering failed on the right side only",
+    "error.both": "reading or rendering failed on both sides (never counted as equal)",
 }
 
 NORMALISATIONS = [
@@ -49,6 +64,7 @@ class Difference:
     field: str | None
     left: Any
     right: Any
+    during: str | None = None  # error findings: the check that was running (or "load")
 
 
 @dataclass
@@ -66,6 +82,12 @@ class ComparisonResult:
     differences: list[Difference] = field(default_factory=list)
     blocks: dict = field(default_factory=dict)  # branch -> {usage_key: {block_type, display_name, children, ok}}
     notes: list = field(default_factory=list)  # blocks that loaded as placeholders or error blocks
+    known_unsupported: tuple = KNOWN_UNSUPPORTED  # entries that move an error finding out of the differences
+    unsupported: list = field(default_factory=list)  # the findings they moved, each with its reason
+    not_applicable: dict = field(default_factory=dict)  # (check, branch) -> why it does not run there
+
+    def declare_not_applicable(self, check, branch, reason: str) -> None:
+        self.not_applicable[(check, branch)] = reason
 
     def add_run(self, check, branch, run=1):
         for entry in self.runs:
@@ -76,12 +98,53 @@ class ComparisonResult:
         self.runs.append(entry)
         return entry
 
-    def differ(self, check, branch, block, field_name, left, right):
-        self.differences.append(Difference(check, branch, block, field_name, left, right))
-        self.add_run(check, branch, 0).differences += 1
+    def differ(self, check, branch, block, field_name, left, right, during=None):
+        finding = Difference(check, branch, block, field_name, left, right, during)
+        if check in ERRORS:
+            known = find_known(self.known_unsupported, block_type_of(block), during)
+            if known is not None:
+                self.unsupported.append({**asdict(finding), "block_type": known.block_type, "reason": known.reason})
+                return
+        self.differences.append(finding)
+        if check in CHECKS:
+            self.add_run(check, branch, 0).differences += 1
+
+    def error(self, branch, block, field_name, during, left_error, right_error):
+        """An error on either side: ``error.both`` / ``error.left`` / ``error.right``, never a value."""
+        kind = "error.both" if left_error and right_error else "error.left" if left_error else "error.right"
+        self.differ(kind, branch, block, field_name, left_error, right_error, during)
 
     def as_dict(self):
-        return {"runs": [asdict(r) for r in self.runs], "differences": [asdict(d) for d in self.differences]}
+        return {"runs": [asdict(r) for r in self.runs], "differences": [asdict(d) for d in self.differences],
+                "known_unsupported": self.unsupported, "not_applicable": self.not_applicable_list()}
+
+    def not_applicable_list(self) -> list[dict]:
+        return [{"check": c, "branch": b, "reason": r} for (c, b), r in sorted(self.not_applicable.items())]
+
+
+def block_type_of(block: str) -> str | None:
+    """The block type of a finding's usage key (None for query labels)."""
+    try:
+        return UsageKey.from_string(block).block_type
+    except (InvalidKeyError, TypeError):
+        return None
+
+
+def compare_load_errors(result: ComparisonResult, branch: str, left_blocks, right_blocks) -> None:
+    """A block that failed to construct (an error block) on either side is an error finding."""
+    def failed(blocks):
+        return {_plain(b.scope_ids.usage_id): b.error_msg or "failed to construct"
+                for b in blocks if getattr(b, "is_error_block", False)}
+
+    lefts, rights = failed(left_blocks), failed(right_blocks)
+    for key in sorted(set(lefts) | set(rights)):
+        result.error(branch, key, None, "load", lefts.get(key), rights.get(key))
+
+
+def _plain(key) -> str:
+    if hasattr(key, "for_branch"):
+        key = key.for_branch(None).version_agnostic()
+    return str(key)
 
 
 def note_unusual_blocks(result: ComparisonResult, branch: str, side: str, blocks) -> None:
@@ -121,14 +184,19 @@ def compare_dumps(result: ComparisonResult, branch: str, left: dict, right: dict
                 result.differ("field.scope", branch, key, name, lf and lf["scope"], rf and rf["scope"])
                 tree[key]["ok"] = False
                 continue
+            inherited = name in _INHERITABLE and not lf["explicit"]
+            check = "field.inherited" if inherited else "field.value"
+            if "error" in lf or "error" in rf:  # a failed read is compared with nothing, not even a failure
+                result.add_run(check, branch)
+                result.error(branch, key, name, check, lf.get("error"), rf.get("error"))
+                tree[key]["ok"] = False
+                continue
             result.add_run("field.explicit", branch)
             if lf["explicit"] != rf["explicit"]:
                 result.differ("field.explicit", branch, key, name, lf["explicit"], rf["explicit"])
                 tree[key]["ok"] = False
             if (base["block_type"], name) in unique_id_fields and not lf["explicit"] and not rf["explicit"]:
                 continue
-            inherited = name in _INHERITABLE and not lf["explicit"]
-            check = "field.inherited" if inherited else "field.value"
             result.add_run(check, branch)
             if lf["value"] != rf["value"]:
                 result.differ(check, branch, key, name, lf["value"], rf["value"])
@@ -189,7 +257,10 @@ def compare_queries(result, branch, left, right, dump: dict) -> None:
     lo, ro = sorted(left.orphans(branch)), sorted(right.orphans(branch))
     if lo != ro:
         result.differ("query.get_orphans", branch, "course", None, lo, ro)
-    if branch == "draft":
+    if branch != "draft":
+        result.declare_not_applicable("query.has_changes", branch, "has_changes compares a block's draft with "
+                                      "its published version: it is asked on the draft branch only")
+    else:
         for record in dump["blocks"]:
             if record["block_type"] not in ("course", "chapter", "sequential"):
                 continue
@@ -199,13 +270,13 @@ def compare_queries(result, branch, left, right, dump: dict) -> None:
                 result.differ("query.has_changes", branch, record["usage_key"], None, lc, rc)
 
 
-def rendered(block) -> str:
-    """student_view content with versioned keys normalised; an error is a comparable value too."""
+def rendered(block) -> tuple[str | None, str | None]:
+    """``(content, None)`` with versioned keys normalised, or ``(None, error)``: errors are not content."""
     try:
         fragment = block.runtime.render(block, "student_view", {})
-        return _VERSIONED.sub("", fragment.content)
-    except Exception as exc:  # noqa: BLE001 - both sides failing the same way conforms
-        return f"<error {type(exc).__name__}>"
+        return _VERSIONED.sub("", fragment.content), None
+    except Exception as exc:  # noqa: BLE001 - reported as an error finding by the caller
+        return None, error_text(exc)
 
 
 def compare_rendering(result, branch, left_blocks, right_blocks, limit: int = 25) -> None:
@@ -221,9 +292,13 @@ def compare_rendering(result, branch, left_blocks, right_blocks, limit: int = 25
             continue
         done += 1
         result.add_run("render.student_view", branch)
-        lv, rv = rendered(block), rendered(other)
-        if lv != rv:
+        (lv, left_error), (rv, right_error) = rendered(block), rendered(other)
+        if left_error or right_error:
+            result.error(branch, key, None, "render.student_view", left_error, right_error)
+        elif lv != rv:
             result.differ("render.student_view", branch, key, None, lv[:500], rv[:500])
+    if done == 0:
+        result.declare_not_applicable("render.student_view", branch, "no html block on both sides of this branch")
 
 
 def _without_filename(settings: dict) -> dict:
@@ -239,6 +314,8 @@ def _without_filename(settings: dict) -> dict:
 def compare_round_trip(result: ComparisonResult, branch: str, adapter) -> None:
     """Export → parse again → the same settings, content and children for every block."""
     if not hasattr(adapter, "round_trip"):
+        result.declare_not_applicable("olx.round_trip", branch, f"{adapter.name} does not export OLX "
+                                      "(only the Learning Core side does)")
         return
     stored, reparsed = adapter.round_trip(branch)
     for key, (settings, content, children) in stored.items():

@@ -67,6 +67,12 @@ def cmd_conformance(args) -> int:
     for run in report.result.runs:
         if run.differences:
             print(f"  {run.check} [{run.branch}]: {run.differences} of {run.run}")
+    for finding in report.result.differences:
+        if finding.during:  # error findings have no run count: one line each
+            print(f"  {finding.check} [{finding.branch}] {finding.block} {finding.field or ''} during "
+                  f"{finding.during}: left={finding.left!r} right={finding.right!r}")
+    for finding in report.result.unsupported:
+        print(f"  known unsupported: {finding['check']} [{finding['branch']}] {finding['block']}: {finding['reason']}")
     return 1 if report.differences else 0
 
 

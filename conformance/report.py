@@ -37,6 +37,11 @@ class ConformanceReport:
             "checks": [asdict(run) for run in self.result.runs],
             "differences": [asdict(d) for d in self.result.differences],
             "unusual_blocks": self.result.notes,
+            "not_applicable": self.result.not_applicable_list(),
+            "known_unsupported": {
+                "entries": [asdict(e) for e in self.result.known_unsupported],
+                "findings": self.result.unsupported,
+            },
         }
 
     def write_json(self, path: Path) -> Path:
@@ -88,7 +93,7 @@ def render_html(report: ConformanceReport) -> str:
         f'<td class="{"ok" if r.differences == 0 else "bad"}">{r.differences}</td></tr>'
         for r in report.result.runs)
     diffs = "".join(
-        f'<tr class="difference"><td>{html.escape(d.check)}</td><td>{html.escape(d.branch)}</td>'
+        f'<tr class="difference"><td>{html.escape(d.check + (f" ({d.during})" if d.during else ""))}</td><td>{html.escape(d.branch)}</td>'
         f"<td>{html.escape(str(d.block))}</td><td>{html.escape(str(d.field or ''))}</td>"
         f"<td><pre>{html.escape(json.dumps(d.left, indent=1, default=str))}</pre></td>"
         f"<td><pre>{html.escape(json.dumps(d.right, indent=1, default=str))}</pre></td></tr>"
@@ -96,6 +101,11 @@ def render_html(report: ConformanceReport) -> str:
     trees = "".join(f"<h2>Course tree — {html.escape(branch)} branch</h2>{_tree_html(blocks)}"
                     for branch, blocks in report.result.blocks.items())
     normalisations = "".join(f"<li>{html.escape(n)}</li>" for n in NORMALISATIONS)
+    known = "".join(
+        f'<tr class="known-unsupported"><td>{html.escape(str(u["check"]))}</td><td>{html.escape(u["branch"])}</td>'
+        f'<td>{html.escape(str(u["block"]))}</td><td>{html.escape(str(u["during"]))}</td>'
+        f'<td>{html.escape(u["reason"])}</td></tr>'
+        for u in report.result.unsupported)
     notes = "".join(
         f'<tr class="unusual"><td>{html.escape(n["kind"])}</td><td>{html.escape(n["side"])}</td>'
         f'<td>{html.escape(n["branch"])}</td><td>{html.escape(n["block"])}</td><td>{html.escape(n["detail"])}</td></tr>'
@@ -114,6 +124,9 @@ def render_html(report: ConformanceReport) -> str:
 <table id="differences"><tr><th>check</th><th>branch</th><th>block / query</th><th>field</th>
 <th>{html.escape(report.left)}</th><th>{html.escape(report.right)}</th></tr>{diffs}</table>
 {"<p class='ok'>None.</p>" if not report.result.differences else ""}
+<h2>Known unsupported (reported, not counted)</h2>
+<table id="known-unsupported"><tr><th>finding</th><th>branch</th><th>block</th><th>during</th><th>why</th></tr>
+{known}</table>
 <h2>Blocks that did not load as themselves</h2>
 <table id="unusual"><tr><th>kind</th><th>side</th><th>branch</th><th>block</th><th>why</th></tr>{notes}</table>
 {trees}

@@ -9,13 +9,15 @@ Shape (stable; keys sorted on output)::
 Blocks come in depth-first tree order, then detached blocks. ``value`` is ``field.to_json`` of the
 value the block sees (inherited values included); ``explicit`` is ``field.is_set_on(block)``.
 Usage keys carry no branch or version. ``children`` and ``parent`` are top-level, not fields.
+
+A field that cannot be read has ``"value": null`` and ``"error": "ExceptionType: message"`` (the
+only optional key): an error is never a value, so two sides that both fail are not "equal"; the
+conformance suite reports it as an error finding.
 """
 from __future__ import annotations
 
 import json
 from typing import Any, Iterable
-
-
 
 SKIPPED_FIELDS = frozenset({"children", "parent"})
 
@@ -40,18 +42,29 @@ def jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str, sort_keys=True))
 
 
+def error_text(exc: BaseException) -> str:
+    """One line: the exception type and the first line of its message."""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
 def block_record(block) -> dict[str, Any]:
     usage_key = block.scope_ids.usage_id
     fields = {}
     for name, field in sorted(block.fields.items()):
         if name in SKIPPED_FIELDS:
             continue
+        record: dict[str, Any] = {"scope": scope_name(field.scope)}
         try:
-            value = field.to_json(getattr(block, name))
-        except Exception as exc:  # a field that cannot be read is a difference worth seeing
-            value = {"__error__": f"{type(exc).__name__}: {exc}"}
-        fields[name] = {"scope": scope_name(field.scope), "value": jsonable(value),
-                        "explicit": bool(field.is_set_on(block))}
+            record["value"] = jsonable(field.to_json(getattr(block, name)))
+        except Exception as exc:  # noqa: BLE001 - kept apart from values: an error is never equal to anything
+            record["value"], record["error"] = None, error_text(exc)
+        try:
+            record["explicit"] = bool(field.is_set_on(block))
+        except Exception as exc:  # noqa: BLE001
+            record["explicit"] = False
+            record.setdefault("error", error_text(exc))
+        fields[name] = record
     children = [plain_key(key) for key in getattr(block, "children", [])] if block.has_children else []
     return {
         "usage_key": plain_key(usage_key),

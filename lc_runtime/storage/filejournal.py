@@ -50,6 +50,9 @@ class FileJournal:
 
     def committed(self) -> None:
         self.files, self.settled = [], True
+        with _pending_lock:  # a long-lived process whose imports always nest must not collect these
+            if self in _pending:
+                _pending.remove(self)
 
     def delete_all(self) -> None:
         """The block's transaction is certainly rolling back: every file it saved goes."""

@@ -387,3 +387,26 @@ def test_an_error_on_both_sides_blocks_a_migration_step(tmp_path, rollback):
     with pytest.raises(ConformanceFailed, match="switching to full found 4 differences"):
         with_patches(loading("both", "html", failing_render()), lambda: migrate(documents, key, "full"))
     assert stored_stage(key) == "components"
+
+
+# ------------------------------------------------------------------ the normalisation of keys inside values
+
+
+def test_keys_inside_field_values_are_compared_without_branch_and_version():
+    """Split returns ``split_test.group_id_to_child`` as keys of its branch and version; the same
+    target without them conforms, another target does not."""
+    from conformance.checks import ComparisonResult, compare_dumps
+
+    target = "block-v1:TestX+CHK+2026+type@vertical+block@{}"
+    versioned = "block-v1:TestX+CHK+2026+branch@draft-branch+version@6b0f500288a8f22c4c607d2f+type@vertical+block@{}"
+
+    def dump(mapping):
+        fields = {"group_id_to_child": {"scope": "content", "value": mapping, "explicit": True}}
+        return {"blocks": [{"usage_key": usage("split_test", "st"), "block_type": "split_test", "block_id": "st",
+                            "parent": None, "children": [], "fields": fields}]}
+
+    same, other = ComparisonResult(), ComparisonResult()
+    compare_dumps(same, "draft", dump({"1": versioned.format("a")}), dump({"1": target.format("a")}), set())
+    compare_dumps(other, "draft", dump({"1": versioned.format("a")}), dump({"1": target.format("b")}), set())
+    assert not same.differences
+    assert [(d.check, d.field) for d in other.differences] == [("field.value", "group_id_to_child")]

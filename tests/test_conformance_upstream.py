@@ -36,6 +36,7 @@ def inheriting_course(tmp_path, rollback):
     return documents
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("branch", ["draft", "published"])
 def test_hide_from_toc_and_relative_weeks_due_are_inherited_on_both_sides(inheriting_course, branch):
     """``xmodule/modulestore/inheritance.py``: InheritanceMixin declares ``hide_from_toc`` and

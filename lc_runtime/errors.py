@@ -108,3 +108,11 @@ class PublishError(LcRuntimeError):
     def __init__(self, course_key, detail: str):
         super().__init__(f"Cannot publish course {course_key}: {detail}")
         self.course_key = course_key
+
+
+class CourseFileError(LcRuntimeError):
+    """A course file cannot be changed as asked (no such file, or metadata that cannot be edited)."""
+
+    def __init__(self, course_key, path: str, detail: str):
+        super().__init__(f"Course {course_key} file static/{path}: {detail}")
+        self.course_key, self.path = course_key, path

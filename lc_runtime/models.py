@@ -5,6 +5,8 @@
   and one id may be shared by two block types, which Learning Core codes cannot express).
 * :class:`BlockVersionFields` — parsed authored field data per entity version, so loading a block
   never re-parses OLX; also the only home of container settings (containers hold just a title).
+* :class:`CourseFileVersion` — a course file's contentstore metadata (asset name, locked, content type,
+  md5) per version of its upload component (ADR 0008).
 * :class:`XBlockContainer` — our container type for parents the built-in Section/Subsection/Unit
   cannot hold (the course root, split_test, library_content, verticals holding containers, …).
 """
@@ -72,6 +74,31 @@ class BlockVersionFields(models.Model):
     settings = models.JSONField(default=dict)
     # Stable 24-hex id per (entity, content), used as Split's definition id by the facade.
     definition_id = models.CharField(max_length=24)
+
+    class Meta:
+        app_label = "lc_runtime"
+
+
+class CourseFileVersion(models.Model):
+    """What edx's contentstore keeps beside a course file's bytes, per version of its upload component.
+
+    Learning Core holds the bytes (one ``openedx.v1:upload`` component per file, the file at
+    ``static/<path>``) but no place for the asset name, ``displayname``, ``locked``, the exact content
+    type (a Media type must parse as ``type/subtype``; edx's may be anything, or none) or the md5 the
+    LMS sends as the ETag. Versioned with the component, like :class:`BlockVersionFields`, so a
+    locked flag flipped in Learning Core is a new version, published or not like any edit.
+    """
+
+    entity_version = models.OneToOneField(
+        PublishableEntityVersion, on_delete=models.CASCADE, primary_key=True, related_name="lc_file"
+    )
+    asset_name = models.CharField(max_length=255, db_index=True)  # the asset key's block id
+    displayname = models.TextField(default="")
+    content_type = models.CharField(max_length=255, null=True, blank=True)
+    locked = models.BooleanField(default=False)
+    import_path = models.TextField(null=True, blank=True)
+    thumbnail_location = models.JSONField(null=True, blank=True)
+    md5 = models.CharField(max_length=32)
 
     class Meta:
         app_label = "lc_runtime"

@@ -6,8 +6,9 @@ data goes to ``BlockVersionFields`` per entity version; course files become uplo
 """
 from __future__ import annotations
 
+import hashlib
 import json
-import mimetypes
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -15,15 +16,34 @@ from openedx_content import api as content_api
 from openedx_content.models_api import Section, Subsection, Unit
 
 from ..blocks.registry import load_block_class
-from ..data import BlockRef, CourseTree, OlxBlock
+from ..course_files import resolve_course_files
+from ..data import BlockRef, CourseTree, OlxBlock, StaticFile
 from ..errors import CourseExistsError
-from ..models import KIND_COMPONENT, KIND_CONTAINER, KIND_UPLOAD, BlockVersionFields, LcBlock, LcCourse, XBlockContainer
+from ..models import (
+    KIND_COMPONENT,
+    KIND_CONTAINER,
+    KIND_UPLOAD,
+    BlockVersionFields,
+    CourseFileVersion,
+    LcBlock,
+    LcCourse,
+    XBlockContainer,
+)
 from .codes import CodeAllocator, definition_id, upload_code
 from .filejournal import atomic_with_files
 from .publishing import publish_drafts
 
 XBLOCK_NAMESPACE = "xblock.v1"
 OLX_PATH = "block.xml"
+UPLOAD_TYPE = ("openedx.v1", "upload")  # ADR 0013 of openedx-core: one component per course file
+#: A MIME type Learning Core's ``get_or_create_media_type`` can store (``type/subtype[+suffix]``).
+STORABLE_MEDIA_TYPE = re.compile(r"^[\w.-]+/[\w.-]+(\+[\w.-]+)?\Z")
+
+
+def storable_media_type(content_type: str | None) -> str:
+    """The Media type a course file is stored with: its content type when Learning Core can store it
+    (the exact one is kept beside the version either way), else ``application/octet-stream``."""
+    return content_type if STORABLE_MEDIA_TYPE.match(content_type or "") else "application/octet-stream"
 
 
 def now() -> datetime:
@@ -50,6 +70,8 @@ class ImportResult:
     uploads: int = 0
     publish_log_id: int | None = None
     unchanged: bool = False  # the course was already stored exactly so: nothing was written
+    drafts: int = 0  # blocks of drafts/ written as unpublished draft versions
+    warnings: list[str] = field(default_factory=list)  # course files left out, each named
 
 
 def is_container_type(block_type: str) -> bool:
@@ -103,14 +125,17 @@ class CourseWriter:
             root_block_id=tree.root.block_id, created=self.created,
             olx_extras={"policy": tree.policy, "grading_policy": tree.grading_policy, "assets": tree.assets},
         )
-        result = ImportResult(self.package_ref, self.package.id, blocks_by_type=tree.counts_by_type())
+        result = ImportResult(self.package_ref, self.package.id, blocks_by_type=tree.counts_by_type(),
+                              warnings=list(tree.warnings))
         with content_api.bulk_draft_changes_for(self.package.id, changed_by=self.user_id, changed_at=self.created):
             ordered = list(tree.tree_order())
             for block in reversed(ordered):  # children before parents
                 self._write_block(block, result)
             for block in tree.detached_blocks():
                 self._write_block(block, result)
-            for static_file in tree.static_files:
+            files = resolve_course_files(tree)
+            result.warnings += files.warnings
+            for static_file in files.files:
                 self._write_upload(static_file)
                 result.uploads += 1
         publish_logs = publish_drafts(self.package.id, message="OLX import", published_at=self.created,
@@ -179,17 +204,27 @@ class CourseWriter:
                                         canonical_json(block.fields.content)),
         )
 
-    def _write_upload(self, static_file) -> None:
-        component_type = content_api.get_or_create_component_type("openedx.v1", "upload")
-        mime = mimetypes.guess_type(static_file.path)[0] or "application/octet-stream"
-        media = content_api.get_or_create_file_media(self.package.id, self._media_type_id(mime),
-                                                     data=static_file.data, created=self.created)
-        component, _ = content_api.create_component_and_version(
-            self.package.id, component_type, upload_code(static_file.path), static_file.path, self.created,
+    def _write_upload(self, static_file: StaticFile) -> None:
+        """One course file: an upload component holding it at ``static/<path>``, its contentstore
+        metadata (resolved by :mod:`lc_runtime.course_files`) beside the version."""
+        meta = static_file.metadata
+        data = static_file.data  # read once: a file on disk is read when asked for
+        component_type = content_api.get_or_create_component_type(*UPLOAD_TYPE)
+        media = content_api.get_or_create_file_media(self.package.id,
+                                                     self._media_type_id(storable_media_type(meta["content_type"])),
+                                                     data=data, created=self.created)
+        component, version = content_api.create_component_and_version(
+            self.package.id, component_type, upload_code(static_file.path), meta["displayname"], self.created,
             self.user_id, can_stand_alone=True, media={f"static/{static_file.path}": media},
         )
         LcBlock.objects.create(course=self.course, block_type="asset", block_id=static_file.path,
                                entity_id=component.publishable_entity_id, kind=KIND_UPLOAD, detached=True)
+        CourseFileVersion.objects.create(
+            entity_version=version.publishable_entity_version, asset_name=meta["asset_name"],
+            displayname=meta["displayname"], content_type=meta["content_type"], locked=bool(meta["locked"]),
+            import_path=meta["import_path"], thumbnail_location=meta.get("thumbnail_location"),
+            md5=hashlib.md5(data).hexdigest(),
+        )
 
 
 def add_blocks(course_key: str, blocks: list[OlxBlock], *, user_id: int | None = None) -> None:
@@ -215,11 +250,19 @@ def delete_course(course_key: str) -> bool:
 
 def write_course(tree: CourseTree, *, user_id: int | None = None, replace: bool = False) -> ImportResult:
     """Write the whole course in one transaction: on any error nothing is left behind (no rows, no
-    media files); the files of a replaced course go once the transaction commits (``purge``)."""
+    media files); the files of a replaced course go once the transaction commits (``purge``).
+    The published state is written and published, then the tree's drafts (``drafts/``) become draft
+    versions, as :mod:`.drafts` applies Split's draft branch at migration."""
     with atomic_with_files():
         if LcCourse.objects.filter(course_key=str(tree.course_key)).exists() or \
                 content_api.learning_package_exists(str(tree.course_key)):
             if not replace:
                 raise CourseExistsError(tree.course_key)
             delete_course(str(tree.course_key))
-        return CourseWriter(tree, user_id=user_id).write()
+        result = CourseWriter(tree, user_id=user_id).write()
+        if tree.drafts:  # as edx: the published state first, then drafts/ as unpublished versions on top
+            from .drafts import apply_draft_state  # it builds on this module
+
+            apply_draft_state(tree.course_key, tree.draft_tree(), user_id=user_id)
+            result.drafts = len(tree.drafts)
+        return result

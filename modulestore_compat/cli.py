@@ -43,6 +43,8 @@ def register(subparsers, commands: dict) -> None:
 
 
 def run(args) -> int:
+    import sys
+
     from django.db import transaction
     from opaque_keys.edx.locator import CourseLocator
 
@@ -65,16 +67,23 @@ def run(args) -> int:
                             and split_course_matches(store, tree):
                         transaction.set_rollback(True)  # what parsing wrote (edx-val transcripts) goes too
                         return tree, None
-                    return tree, api.SplitWriter(store).import_tree(tree)
+                    writer = api.SplitWriter(store)
+                    index = writer.import_tree(tree)  # blocks and course files, in this transaction
+                    imported["files"] = writer.files_imported
+                    return tree, index
 
+            imported: dict = {}
             started = time.perf_counter()
             tree, index = retry_when_busy(f"importing {args.path} into Split", import_once)
             if index is None:
                 print(f"Course {tree.course_key} is already in Split with this content: nothing to do")
                 return 0
-            print(f"Imported {tree.course_key} into Split: {len(tree.blocks)} blocks, "
+            files = imported["files"]
+            print(f"Imported {tree.course_key} into Split: {len(tree.blocks)} blocks, {files.count} files, "
                   f"draft {index['versions']['draft-branch']}, published {index['versions']['published-branch']} "
                   f"in {time.perf_counter() - started:.2f} s")
+            for warning in files.warnings:  # course files left out (missing from static/, two with one name)
+                print(f"lc-runtime: warning: {warning}", file=sys.stderr)
         elif args.split_command == "export-json":
             key = CourseLocator.from_string(args.course_key)
             index = store.get_course_index(key.org, key.course, key.run)
@@ -93,8 +102,6 @@ def run(args) -> int:
                 keys = api.import_course_documents(store, args.path)
             print("Imported " + ", ".join(str(k) for k in keys))
     except (api.ItemNotFoundError, api.DuplicateCourseError, FileNotFoundError) as exc:
-        import sys
-
         print(f"lc-runtime: error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -2,11 +2,14 @@
 
 * :func:`copy_to_learning_core` — the whole course from Split: the published state is written and
   published, then the draft state is applied as unpublished draft versions, so both branches match
-  Split. Replaces any earlier copy (a course at stage ``split`` has no authoritative LC data).
+  Split; every file of Split's contentstore becomes an upload component, as ``import-olx`` writes
+  them. Replaces any earlier copy (a course at stage ``split`` has no authoritative LC data).
 * :func:`sync_to_learning_core` — bring selected kinds of blocks (containers at ``components`` →
   ``full``) up to Split's current draft and published state; writes nothing when already equal.
 * :func:`write_back_to_split` — edits made in Learning Core go back to Split as one new draft
-  structure version (and publishes where LC published), before a rollback flips the stage.
+  structure version (and publishes where LC published), before a rollback flips the stage; with the
+  leaves, course files added, changed or deleted in Learning Core go back to Split's contentstore
+  (files are leaves: Learning Core owns them from ``components`` on).
 
 Callers wrap each in a transaction together with the stage change.
 """
@@ -18,10 +21,12 @@ from openedx_content import api as content_api
 
 from lc_runtime.data import BlockRef, OlxBlock
 from lc_runtime.models import KIND_COMPONENT, KIND_CONTAINER
-from lc_runtime.storage import edits
+from lc_runtime.storage.drafts import apply_draft_state
 from lc_runtime.storage.snapshot import load_snapshot
-from lc_runtime.storage.writer import add_blocks, write_course
+from lc_runtime.storage.writer import write_course
 
+from .contentstore import contentstore_for
+from .contentstore.transfer import split_files, write_files_back
 from .enums import BranchName
 from .split_reader import read_split_tree
 from .writer import EXCLUDE_ALL, SplitWriter
@@ -53,53 +58,31 @@ def _has_branch(store, course_key, branch) -> bool:
     return index is not None and branch in index["versions"]
 
 
-def copy_to_learning_core(store, course_key, *, user_id=None) -> SyncReport:
-    """Create (or recreate) the course in Learning Core with Split's draft and published states."""
+def copy_to_learning_core(store, course_key, *, user_id=None, contentstore=None) -> SyncReport:
+    """Create (or recreate) the course in Learning Core with Split's draft and published states and
+    the files of its contentstore (default: the one that goes with ``store``'s documents)."""
+    files = split_files(contentstore or contentstore_for(store.documents), course_key)
     draft = read_split_tree(store, course_key, BranchName.draft)
     if _has_branch(store, course_key, BranchName.published):
         published = read_split_tree(store, course_key, BranchName.published)
+        published.static_files = files  # files have no branches in Split: written with the published state
         write_course(published, replace=True, user_id=user_id)
         report = apply_draft_tree(course_key, draft, BOTH_KINDS, user_id=user_id)
     else:
+        draft.static_files = files
         write_course(draft, replace=True, user_id=user_id)
         report = SyncReport()
     report.created.insert(0, f"learning package for {course_key}")
+    if files:
+        report.created.insert(1, f"{len(files)} course files")
     return report
 
 
 def apply_draft_tree(course_key, tree, kinds, *, user_id=None) -> SyncReport:
-    """Make Learning Core's draft of the selected kinds equal to ``tree``."""
-    report = SyncReport()
-    snapshot = load_snapshot(course_key, "draft")
-    wanted = {ref: b for ref, b in tree.blocks.items() if _kind(b) in kinds}
-    new_blocks = [b for b in _children_first(tree) if b.ref in wanted and b.ref not in snapshot.blocks]
-    if new_blocks:
-        add_blocks(course_key, new_blocks, user_id=user_id)
-        report.created += [str(b.ref) for b in new_blocks]
-        snapshot = load_snapshot(course_key, "draft")
-    for ref, block in wanted.items():
-        record = snapshot.blocks.get(ref)
-        if record is None:
-            continue
-        fields = block.fields
-        if (record.settings, record.content, record.children) == (fields.settings, fields.content,
-                                                                  list(fields.children)):
-            continue
-        entity_version = edits.write_block_version(
-            snapshot, record, usage_key=snapshot.key_of(ref), settings=fields.settings, content=fields.content,
-            children=list(fields.children), olx=block.olx or None, user_id=user_id)
-        record.version_num, record.version_id = entity_version.version_num, entity_version.id
-        report.updated.append(str(ref))
-    for ref, record in snapshot.blocks.items():
-        if ref not in tree.blocks and record.kind in kinds:
-            content_api.soft_delete_draft(record.entity_id, deleted_by=user_id)
-            report.deleted.append(str(ref))
-    return report
-
-
-def _children_first(tree) -> list[OlxBlock]:
-    ordered = list(tree.tree_order())
-    return list(reversed(ordered)) + [b for b in tree.blocks.values() if b.ref not in {o.ref for o in ordered}]
+    """Make Learning Core's draft of the selected kinds equal to ``tree`` (the same code the OLX import
+    applies ``drafts/`` with: :func:`lc_runtime.storage.drafts.apply_draft_state`)."""
+    changes = apply_draft_state(course_key, tree, kinds, user_id=user_id)
+    return SyncReport(created=changes.created, updated=changes.updated, deleted=changes.deleted)
 
 
 def sync_to_learning_core(store, course_key, kinds, *, user_id=None) -> SyncReport:
@@ -128,9 +111,14 @@ def sync_to_learning_core(store, course_key, kinds, *, user_id=None) -> SyncRepo
     return report
 
 
-def write_back_to_split(store, course_key, kinds, *, user_id: int = -1) -> SyncReport:
-    """Learning Core's state of the selected kinds → Split (one new draft version, then publishes)."""
+def write_back_to_split(store, course_key, kinds, *, user_id: int = -1, contentstore=None) -> SyncReport:
+    """Learning Core's state of the selected kinds → Split (one new draft version, then publishes);
+    with leaves, Learning Core's course files → Split's contentstore."""
     report = SyncReport()
+    if LEAF in kinds:
+        files = write_files_back(contentstore or contentstore_for(store.documents), course_key)
+        report.updated += [f"file {name}" for name in files.saved]
+        report.deleted += [f"file {name}" for name in files.deleted]
     writer = SplitWriter(store.documents, user_id=user_id, auto_publish=False)
     split_draft = read_split_tree(store, course_key, BranchName.draft)
     lc_draft = load_snapshot(course_key, "draft")

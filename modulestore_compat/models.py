@@ -1,6 +1,7 @@
 """Tables of the embedded Split document backend (the course index in a relational table, as the
-upstream plan moves it to MySQL; structures and definitions as compressed extended JSON), and the
-facade's compiled Learning Core courses."""
+upstream plan moves it to MySQL; structures and definitions as compressed extended JSON), the
+embedded contentstore (course files: ``SplitAsset`` rows, bytes in ``SplitAssetBlob`` chunks), and
+the facade's compiled Learning Core courses."""
 from __future__ import annotations
 
 from django.db import models
@@ -89,3 +90,53 @@ class CompiledChunk(models.Model):
     class Meta:
         app_label = "modulestore_compat"
         constraints = [models.UniqueConstraint(fields=["course_key", "digest"], name="mc_compiled_chunk_digest")]
+
+
+class SplitAssetBlob(models.Model):
+    """The bytes of one or more course files of the embedded contentstore, named by their SHA-256.
+
+    Content-addressed, so the files of a rerun or a re-import share their bytes; named by SHA-256
+    and not by md5 (edx's ETag), because md5 collisions can be made on purpose and two different
+    files must never share a blob (ADR 0008). The bytes are :class:`SplitAssetChunk` rows, written in
+    the same transaction as the file's row.
+    """
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    length = models.BigIntegerField()
+
+    class Meta:
+        app_label = "modulestore_compat"
+
+
+class SplitAssetChunk(models.Model):
+    """Part ``n`` of a blob (GridFS's layout: 255 KiB chunks, so no row nears a database's packet limit)."""
+
+    blob = models.ForeignKey(SplitAssetBlob, on_delete=models.CASCADE, related_name="chunks")
+    n = models.IntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        app_label = "modulestore_compat"
+        constraints = [models.UniqueConstraint(fields=["blob", "n"], name="mc_asset_chunk_n")]
+
+
+class SplitAsset(models.Model):
+    """One course file (or thumbnail) of the embedded contentstore: edx's ``fs.files`` document as columns."""
+
+    course_id = models.CharField(max_length=255)  # course-v1:ORG+COURSE+RUN
+    category = models.CharField(max_length=16)  # asset | thumbnail
+    name = models.CharField(max_length=255)  # the asset key's block id
+    displayname = models.TextField(default="")
+    content_type = models.CharField(max_length=255, null=True, blank=True)
+    locked = models.BooleanField(default=False)
+    import_path = models.TextField(null=True, blank=True)
+    thumbnail_location = models.JSONField(null=True, blank=True)
+    length = models.BigIntegerField()
+    md5 = models.CharField(max_length=32)
+    upload_date = models.DateTimeField()
+    extra = models.JSONField(default=dict)  # attributes set with ``set_attr`` that have no column
+    blob = models.ForeignKey(SplitAssetBlob, on_delete=models.PROTECT, related_name="assets")
+
+    class Meta:
+        app_label = "modulestore_compat"
+        constraints = [models.UniqueConstraint(fields=["course_id", "category", "name"], name="mc_asset_uniq_name")]

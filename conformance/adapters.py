@@ -3,7 +3,8 @@
 An adapter opens one course and answers, per branch: the canonical dump (every block, field by
 scope, value, explicitly-set flag, children, parent) and the modulestore queries (``get_items``
 with qualifiers, ``get_parent_location``, ``get_orphans``, ``has_changes``). Keys are returned
-without branch or version.
+without branch or version. ``contentstore(branch)`` is where the side's course files are read
+(the ``assets`` check); None when it has none.
 """
 from __future__ import annotations
 
@@ -39,6 +40,14 @@ class CourseAdapter(Protocol):
     def orphans(self, branch: str) -> set[str]: ...
 
     def has_changes(self, usage_key: str) -> bool: ...
+
+    def contentstore(self, branch: str): ...
+
+
+def _learning_core_contentstore(branch):
+    from modulestore_compat.contentstore.learning_core import LearningCoreContentStore
+
+    return LearningCoreContentStore(branch=branch, stages=None)
 
 
 class ModulestoreAdapter:
@@ -80,9 +89,25 @@ class ModulestoreAdapter:
         key = UsageKey.from_string(usage_key).map_into_course(self._key("draft"))
         return bool(self.store.has_changes(self.store.get_item(key)))
 
+    def contentstore(self, branch):
+        """Our stores: the contentstore beside their documents; edx-platform's: the one it was given."""
+        documents = getattr(self.store, "documents", None)
+        if documents is None:
+            return getattr(self.store, "contentstore", None)
+        from modulestore_compat.contentstore import ContentStoreError, contentstore_for
+
+        try:
+            return contentstore_for(documents, branch=branch)
+        except ContentStoreError:
+            return None
+
 
 class HybridAdapter(ModulestoreAdapter):
-    """Stage ``components``: Split's tree with Learning Core leaves; changes come from either side."""
+    """Stage ``components``: Split's tree with Learning Core leaves; changes come from either side.
+    Course files are leaves too: they are read from Learning Core."""
+
+    def contentstore(self, branch):
+        return _learning_core_contentstore(branch)
 
     def has_changes(self, usage_key):
         if super().has_changes(usage_key):
@@ -124,6 +149,9 @@ class LearningCoreAdapter:
 
     def blocks(self, branch):
         return lc_blocks(self.runtime(branch))
+
+    def contentstore(self, branch):
+        return _learning_core_contentstore(branch)
 
     def dump(self, branch):
         return make_dump(self.course_key, self.name, branch, self.blocks(branch))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from contextlib import ExitStack
 
+from .assets_check import compare_assets
 from .checks import (
     ComparisonResult,
     compare_dumps,
@@ -59,6 +60,7 @@ def _compare_branches(result, course_key, left, right, branches, render) -> None
         right_dump = make_dump(course_key, right.name, branch, right_blocks)
         compare_dumps(result, branch, left_dump, right_dump, unique_id_fields(left_blocks + right_blocks))
         compare_queries(result, branch, left, right, left_dump)
+        compare_assets(result, branch, course_key, left, right)
         if render:
             compare_rendering(result, branch, left_blocks, right_blocks)
             compare_round_trip(result, branch, right)

@@ -7,10 +7,13 @@ user scopes from a pluggable store. ``block.save()`` writes a new draft version.
 """
 from __future__ import annotations
 
+import copy
 import logging
+import uuid
 from contextlib import contextmanager
 from typing import Any
 
+from bson import ObjectId
 from django.db import transaction
 from opaque_keys.edx.keys import UsageKey
 from opaque_keys.edx.locator import DefinitionLocator
@@ -24,7 +27,7 @@ from .children import children_keys, parent_key, refs_from_keys
 from .concurrency import course_write_lock
 from .data import BRANCH_DRAFT, BlockRef
 from .errors import BlockNotFoundError, LcRuntimeError
-from .fielddata import InheritingFieldData, block_field_data
+from .fielddata import InheritingFieldData, block_field_data, clear_pending_delete
 from .keyvalue import LearningCoreKVS
 from .olx.serialize import block_olx
 from .stages import check_authoring_write
@@ -35,8 +38,21 @@ from .userstate import user_field_data
 log = logging.getLogger(__name__)
 
 
+class NotInLearningCoreError(LcRuntimeError):
+    """A block built in memory (``create_usage``) was saved: blocks enter a course through the storage API."""
+
+    def __init__(self, course_key, usage_key):
+        super().__init__(f"Cannot save {usage_key} in course {course_key}: the block is not stored in Learning "
+                         f"Core (add blocks through lc_runtime.storage or an OLX import)")
+        self.course_key, self.usage_key = course_key, usage_key
+
+
 class _Ids(IdReader, IdGenerator):
-    """Usage keys are ``block-v1`` keys; definition ids are ``DefinitionLocator``s."""
+    """Usage keys are ``block-v1`` keys of the runtime's course; definition ids are ``DefinitionLocator``s."""
+
+    def __init__(self, course_key=None):
+        self.course_key = course_key
+        self._slugs: dict = {}
 
     def get_definition_id(self, usage_id):
         raise NotImplementedError("the runtime resolves blocks itself")
@@ -59,11 +75,15 @@ class _Ids(IdReader, IdGenerator):
     def create_aside(self, definition_id, usage_id, aside_type):
         raise NotImplementedError("asides are not supported by this runtime")
 
-    def create_usage(self, def_id):
-        raise NotImplementedError("new blocks are created through the storage API")
-
     def create_definition(self, block_type, slug=None):
-        raise NotImplementedError("new blocks are created through the storage API")
+        """A fresh definition id; ``slug`` (when given) becomes the block id of its usage."""
+        def_id = DefinitionLocator(block_type, ObjectId())
+        self._slugs[def_id] = slug or uuid.uuid4().hex
+        return def_id
+
+    def create_usage(self, def_id):
+        """A usage key of this course for an in-memory block (saving it raises NotInLearningCoreError)."""
+        return self.course_key.make_usage_key(def_id.block_type, self._slugs.get(def_id) or uuid.uuid4().hex)
 
 
 class LearningCoreRuntime(Runtime):
@@ -73,11 +93,12 @@ class LearningCoreRuntime(Runtime):
 
     def __init__(self, course_key, *, branch: str = BRANCH_DRAFT, user_id: Any = None, user_state=None,
                  mixins=DEFAULT_MIXINS, services: dict | None = None, snapshot: CourseSnapshot | None = None):
-        ids = _Ids()
+        snapshot = snapshot or load_snapshot(course_key, branch)
+        ids = _Ids(snapshot.course_key)
         services = dict(services or {})
         services.setdefault("i18n", NullI18nService())
         super().__init__(ids, ids, mixins=mixins, services=services)
-        self.snapshot = snapshot or load_snapshot(course_key, branch)
+        self.snapshot = snapshot
         self.course_key = self.snapshot.course_key
         self.branch = self.snapshot.branch
         self.user_id = user_id
@@ -134,6 +155,7 @@ class LearningCoreRuntime(Runtime):
             block._lc_field_data = block_field_data(
                 InheritingFieldData(LearningCoreKVS({"error_msg": f"{type(exc).__name__}: {exc}"}), dict),
                 self._user_data)
+            block._lc_error = True
             return block
         block._lc_record = record
         block.edited_on = record.created
@@ -155,9 +177,17 @@ class LearningCoreRuntime(Runtime):
         )
         return block_field_data(authored, self._user_data)
 
+    def load_block_type(self, block_type):
+        """The same classes ``get_block`` uses (real blocks, stand-ins, placeholders), for ``construct_xblock``."""
+        return load_block_class(block_type)
+
     def service(self, block, service_name):
         if service_name == "field-data":
             field_data = getattr(block, "_lc_field_data", None)
+            if field_data is None and "field-data" not in self._services:
+                # a block built in memory (construct_xblock): authored fields in memory, user state as usual
+                field_data = block._lc_field_data = block_field_data(
+                    InheritingFieldData(LearningCoreKVS({}), dict), self._user_data)
             if field_data is not None:
                 return field_data
         return super().service(block, service_name)
@@ -167,10 +197,13 @@ class LearningCoreRuntime(Runtime):
         """Persist authored changes as a new draft version (no-op when nothing authored changed)."""
         record: BlockRecord | None = getattr(block, "_lc_record", None)
         if record is None:
-            return
+            if getattr(block, "_lc_error", False):
+                return  # an error block stands in for stored data it could not read; nothing to write
+            raise NotInLearningCoreError(self.course_key, block.scope_ids.usage_id)
         kvs = self._authored_kvs(block)
         settings, content, children = {}, {}, list(record.children)
-        for name, value in kvs.fields.items():
+        # copies: the saved record must not share objects a block can still change in place
+        for name, value in copy.deepcopy(kvs.fields).items():
             field = block.fields.get(name)
             if field is None:
                 continue
@@ -181,6 +214,7 @@ class LearningCoreRuntime(Runtime):
             elif field.scope == Scope.children:
                 children = refs_from_keys(value)
         if settings == record.settings and content == record.content and children == record.children:
+            clear_pending_delete(block)
             return
         olx = block_olx(block) if record.kind == "component" else None
         with self._authoring(record):
@@ -189,6 +223,7 @@ class LearningCoreRuntime(Runtime):
                 children=children, olx=olx, user_id=self.acting_user_id,
             )
         self._apply_saved(record, entity_version, settings, content, children)
+        clear_pending_delete(block)
 
     @contextmanager
     def _authoring(self, record: BlockRecord):
@@ -199,7 +234,7 @@ class LearningCoreRuntime(Runtime):
             yield
 
     def _authored_kvs(self, block) -> LearningCoreKVS:
-        return block._lc_field_data._scope_mappings[Scope.settings].kvs
+        return block._lc_field_data.authored.kvs
 
     def _apply_saved(self, record, entity_version, settings, content, children) -> None:
         record.version_id = entity_version.id

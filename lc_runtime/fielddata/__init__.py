@@ -1,4 +1,6 @@
 """FieldData layers: inheritance over the authored KVS, and the per-scope routing."""
-from .inheriting import InheritingFieldData, block_field_data, inherited_along
+from .inheriting import InheritingFieldData, inherited_along
+from .routing import PENDING_DELETE, BlockFieldData, block_field_data, clear_pending_delete
 
-__all__ = ["InheritingFieldData", "block_field_data", "inherited_along"]
+__all__ = ["PENDING_DELETE", "BlockFieldData", "InheritingFieldData", "block_field_data", "clear_pending_delete",
+           "inherited_along"]

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from xblock.field_data import FieldData, SplitFieldData
-from xblock.fields import Scope
 from xblock.runtime import KvsFieldData
 
 from ..blocks.mixins import INHERITABLE_FIELDS
@@ -48,20 +46,6 @@ class InheritingFieldData(KvsFieldData):
                 if name in inherited:
                     return inherited[name]
         return super().default(block, name)
-
-
-def block_field_data(authored: FieldData, user_data) -> SplitFieldData:
-    """Route authored scopes to Learning Core data and the user scopes to the user-state store."""
-    return SplitFieldData({
-        Scope.content: authored,
-        Scope.settings: authored,
-        Scope.children: authored,
-        Scope.parent: authored,
-        Scope.user_state: user_data,
-        Scope.user_state_summary: user_data,
-        Scope.user_info: user_data,
-        Scope.preferences: user_data,
-    })
 
 
 def inherited_along(key, memo: dict, parent_of: Callable, own_values: Callable[[Any], dict]) -> dict:

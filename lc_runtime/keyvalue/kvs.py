@@ -5,6 +5,9 @@
   so the XBlock field falls back to ``default()`` (inheritance, then the class default).
 * ``default``: template defaults (``defaults`` of the structure), else KeyError.
 * Other scopes are invalid here: user state never lives with authored data.
+* Values cross the store's boundary as copies (``get`` and ``set``): a block mutating a list it read
+  must not change the store (nor the saved record) until it saves, or the next save compares the
+  mutated value with itself and is dropped.
 """
 from __future__ import annotations
 
@@ -16,6 +19,14 @@ from xblock.fields import Scope
 from xblock.runtime import KeyValueStore
 
 AUTHORED_SCOPES = (Scope.parent, Scope.children, Scope.settings, Scope.content)
+
+
+_IMMUTABLE = (str, int, float, bool, type(None), bytes)
+
+
+def _copy(value):
+    """A private copy of a stored value (immutable values are shared, they cannot be changed)."""
+    return value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value)
 
 
 _AUTHORED_NAMES = frozenset(str(getattr(scope, "name", None) or scope) for scope in AUTHORED_SCOPES)
@@ -42,7 +53,7 @@ class LearningCoreKVS(KeyValueStore):
         if not _is_authored(key.scope):
             raise InvalidScopeError(key, AUTHORED_SCOPES)
         if key.field_name in self._fields:
-            return self._fields[key.field_name]
+            return _copy(self._fields[key.field_name])
         if key.scope == Scope.parent:
             return self.parent
         raise KeyError(key.field_name)
@@ -53,7 +64,7 @@ class LearningCoreKVS(KeyValueStore):
         if key.scope == Scope.parent:
             self.parent = value
             return
-        self._fields[key.field_name] = value
+        self._fields[key.field_name] = _copy(value)
 
     def delete(self, key):
         if not _is_authored(key.scope):
@@ -69,7 +80,7 @@ class LearningCoreKVS(KeyValueStore):
 
     def default(self, key):
         if key.field_name in self._defaults:
-            return self._defaults[key.field_name]
+            return _copy(self._defaults[key.field_name])
         raise KeyError(key.field_name)
 
     def has_default_value(self, field_name: str) -> bool:

@@ -13,7 +13,16 @@ from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Any, Iterable
 
-from .content import ASSET, THUMBNAIL, XASSET_LOCATION_TAG, StaticContent, asset_key_of, thumbnail_key, thumbnail_list
+from .content import (
+    ASSET,
+    THUMBNAIL,
+    XASSET_LOCATION_TAG,
+    StaticContent,
+    asset_key_of,
+    course_key_of,
+    thumbnail_key,
+    thumbnail_list,
+)
 from .exceptions import ContentStoreError, ProtectedAttributeError, file_not_found
 
 #: Attributes the store computes; ``set_attr`` refuses them (as edx's MongoContentStore does).
@@ -137,7 +146,7 @@ class ContentStore(ABC):
 
     def delete_all_course_assets(self, course_key) -> None:
         for category in (ASSET, THUMBNAIL):
-            for document in self._course_documents(course_key, category):
+            for document in self._course_documents(course_key_of(course_key), category):
                 self.delete(asset_key_of(document["_id"]))
 
     def course_files(self, course_key):
@@ -148,7 +157,7 @@ class ContentStore(ABC):
 
     # -- shared listing rules --------------------------------------------------------------------
     def _listing(self, course_key, category, start, maxresults, sort, filter_params):
-        course_key = course_key.for_branch(None).version_agnostic()
+        course_key = course_key_of(course_key)
         documents = [dict(d) for d in self._course_documents(course_key, category)
                      if matches(d, filter_params or {})]
         documents = sort_documents(documents, sort)

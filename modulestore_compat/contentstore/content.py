@@ -33,6 +33,14 @@ def asset_key_of(value) -> AssetLocator:
     return AssetKey.from_string(str(value).strip("/") if str(value).startswith("/c4x") else str(value)).for_branch(None)
 
 
+def course_key_of(value):
+    """A course key (branch and version dropped) from a key or its string."""
+    from opaque_keys.edx.keys import CourseKey
+
+    key = value if isinstance(value, CourseKey) else CourseKey.from_string(str(value))
+    return key.for_branch(None).version_agnostic()
+
+
 def thumbnail_list(location: AssetKey | None) -> list | None:
     """edx stores a thumbnail location in its deprecated list form."""
     if location is None:

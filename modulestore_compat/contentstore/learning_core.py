@@ -20,7 +20,7 @@ from lc_runtime.stages import effective_stage
 from lc_runtime.storage.uploads import UploadRecord, load_uploads, md5_of, open_upload, read_upload
 
 from .base import ContentStore, content_son
-from .content import ASSET, asset_key_of
+from .content import ASSET, asset_key_of, course_key_of
 from .exceptions import NotFoundError, ReadOnlyContentStoreError
 
 CHUNK_SIZE = 255 * 1024
@@ -33,7 +33,7 @@ class LearningCoreContentStore(ContentStore):
 
     def serves(self, course_key) -> bool:
         """Whether this store answers for the course (stored in Learning Core, at one of ``stages``)."""
-        course_key = course_key.for_branch(None).version_agnostic()
+        course_key = course_key_of(course_key)
         from lc_runtime.reimport import course_exists
 
         if not course_exists(course_key):
@@ -42,14 +42,14 @@ class LearningCoreContentStore(ContentStore):
 
     def _check_served(self, course_key) -> None:
         if not self.serves(course_key):
-            course_key = course_key.for_branch(None).version_agnostic()
+            course_key = course_key_of(course_key)
             raise NotFoundError(f"Course {course_key} files are not served from Learning Core (stage "
                                 f"{effective_stage(course_key)}; Split's contentstore serves them)")
 
     def _records(self, course_key, asset_name=None) -> list[UploadRecord]:
         self._check_served(course_key)
         try:
-            return load_uploads(course_key.for_branch(None).version_agnostic(), self.branch, asset_name=asset_name)
+            return load_uploads(course_key_of(course_key), self.branch, asset_name=asset_name)
         except CourseNotFoundError:
             return []
 
@@ -80,7 +80,7 @@ class LearningCoreContentStore(ContentStore):
         return [self._document_of(course_key.make_asset_key(ASSET, r.asset_name), r) for r in self._records(course_key)]
 
     def course_files(self, course_key):
-        course_key = course_key.for_branch(None).version_agnostic()
+        course_key = course_key_of(course_key)
         for record in self._records(course_key):
             location = course_key.make_asset_key(ASSET, record.asset_name)
             document = self._document_of(location, record)
@@ -90,11 +90,9 @@ class LearningCoreContentStore(ContentStore):
     # -- writes: refused ------------------------------------------------------------------------
     def _refuse(self, method: str, location_or_course) -> None:
         course = getattr(location_or_course, "course_key", location_or_course)
-        if isinstance(course, str):
-            course = asset_key_of(course).course_key
         raise ReadOnlyContentStoreError(
             f"{method}() is not allowed on the Learning Core contentstore (read-only) for course "
-            f"{course.for_branch(None).version_agnostic()}; change the file in Learning Core or roll the "
+            f"{course_key_of(course)}; change the file in Learning Core or roll the "
             "course back to Split")
 
     def save(self, content):

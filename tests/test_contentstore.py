@@ -222,6 +222,7 @@ def test_learning_core_contentstore_serves_full_courses_and_refuses_writes(tmp_p
     with pytest.raises(NotFoundError, match=r"course-v1:FilesX\+F101\+2026 files are not served from Learning Core "
                                             r"\(stage split"):
         store.find(key)
+    assert store.find(key, throw_on_not_found=False) is None
     set_stage(KEY, "full", changed_by="test", reason="test")
     assert store.serves(KEY) and store.find(key).length == 700_000
     assets, total = store.get_all_content_for_course(KEY, start=0, maxresults=2, sort=[("uploadDate", 1)])

@@ -65,6 +65,12 @@ class LearningCoreContentStore(ContentStore):
         }
 
     # -- reads ----------------------------------------------------------------------------------
+    def find(self, location, throw_on_not_found: bool = True, as_stream: bool = False):
+        location = asset_key_of(location)
+        if not throw_on_not_found and not self.serves(location.course_key):
+            return None
+        return super().find(location, throw_on_not_found=throw_on_not_found, as_stream=as_stream)
+
     def _document(self, location):
         if location.block_type != ASSET:
             return None  # Learning Core keeps no thumbnails

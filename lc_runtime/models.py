@@ -178,3 +178,6 @@ class CourseLock(models.Model):
 
     class Meta:
         app_label = "lc_runtime"
+
+
+from .userstate_models import StudentBlockState, UserScopedField  # noqa: E402,F401 - registered with the app

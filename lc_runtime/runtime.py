@@ -25,6 +25,7 @@ from .blocks.mixins import DEFAULT_MIXINS
 from .blocks.registry import load_block_class
 from .children import children_keys, parent_key, refs_from_keys
 from .concurrency import course_write_lock
+from .contract import _NOT_CONTRACT, BindForStudentMixin, RuntimeContractMixin
 from .data import BRANCH_DRAFT, BlockRef
 from .errors import BlockNotFoundError, LcRuntimeError
 from .fielddata import InheritingFieldData, block_field_data, clear_pending_delete
@@ -86,7 +87,28 @@ class _Ids(IdReader, IdGenerator):
         return self.course_key.make_usage_key(def_id.block_type, self._slugs.get(def_id) or uuid.uuid4().hex)
 
 
-class LearningCoreRuntime(Runtime):
+class _CourseReader:
+    """``runtime.modulestore`` as blocks use it (LTI: ``get_course``; others: ``get_item``), over this runtime."""
+
+    def __init__(self, runtime):
+        self._runtime = runtime
+
+    def get_course(self, course_key=None, depth=0, **kwargs):
+        return self._runtime.root()
+
+    def get_item(self, usage_key, depth=0, **kwargs):
+        return self._runtime.get_block(usage_key)
+
+    def has_item(self, usage_key, **kwargs):
+        try:
+            self._runtime.ref_of(usage_key)
+            self._runtime.snapshot.record(self._runtime.ref_of(usage_key))
+        except LcRuntimeError:
+            return False
+        return True
+
+
+class LearningCoreRuntime(RuntimeContractMixin, Runtime):
     """An XBlock runtime over one course in Learning Core, at the draft or published branch."""
 
     user_id = None  # shadows the deprecated property of the base class
@@ -97,7 +119,8 @@ class LearningCoreRuntime(Runtime):
         ids = _Ids(snapshot.course_key)
         services = dict(services or {})
         services.setdefault("i18n", NullI18nService())
-        super().__init__(ids, ids, mixins=mixins, services=services)
+        super().__init__(ids, ids, mixins=tuple(mixins) + (BindForStudentMixin,), services=services)
+        self._init_contract()
         self.snapshot = snapshot
         self.course_key = self.snapshot.course_key
         self.branch = self.snapshot.branch
@@ -107,6 +130,7 @@ class LearningCoreRuntime(Runtime):
         self._blocks: dict[BlockRef, Any] = {}
         self.events: list[tuple] = []
         self.export_fs = None
+        self.modulestore = _CourseReader(self)
 
     # -- keys --------------------------------------------------------------------------------------
     def ref_of(self, usage_key) -> BlockRef:
@@ -123,7 +147,8 @@ class LearningCoreRuntime(Runtime):
         return self.snapshot.key_of(ref)
 
     # -- loading -----------------------------------------------------------------------------------
-    def get_block(self, usage_id, for_parent=None):
+    def _load_unbound(self, usage_id, for_parent=None):
+        """The block as stored (``get_block`` adds the LMS's ``get_block_for_descriptor`` when set)."""
         ref = self.ref_of(usage_id)
         block = self._blocks.get(ref)
         if block is None:
@@ -182,15 +207,15 @@ class LearningCoreRuntime(Runtime):
         return load_block_class(block_type)
 
     def service(self, block, service_name):
-        if service_name == "field-data":
+        if service_name in ("field-data", "field-data-unbound"):
             field_data = getattr(block, "_lc_field_data", None)
             if field_data is None and "field-data" not in self._services:
                 # a block built in memory (construct_xblock): authored fields in memory, user state as usual
                 field_data = block._lc_field_data = block_field_data(
                     InheritingFieldData(LearningCoreKVS({}), dict), self._user_data)
             if field_data is not None:
-                return field_data
-        return super().service(block, service_name)
+                return self.contract_service(block, service_name, field_data)
+        return self.call_factory(block, super().service(block, service_name))
 
     # -- writing -----------------------------------------------------------------------------------
     def save_block(self, block) -> None:
@@ -276,7 +301,7 @@ class LearningCoreRuntime(Runtime):
         return entity_version.version_num
 
     # -- the abstract Runtime API --------------------------------------------------------------------
-    def handler_url(self, block, handler_name, suffix="", query="", thirdparty=False):
+    def default_handler_url(self, block, handler_name, suffix="", query="", thirdparty=False):
         url = f"/xblock/{block.scope_ids.usage_id}/handler/{handler_name}"
         if suffix:
             url += f"/{suffix}"
@@ -289,13 +314,6 @@ class LearningCoreRuntime(Runtime):
 
     def local_resource_url(self, block, uri):
         return f"/xblock/resource/{block.scope_ids.block_type}/{uri}"
-
-    def publish(self, block, event_type, event_data):
-        """XBlock events (grades, completion) are recorded; the LMS consumes them in edx-platform."""
-        self.events.append((block.scope_ids.usage_id, event_type, event_data))
-
-    def applicable_aside_types(self, block):
-        return []
 
     def get_asides(self, block):
         return []

@@ -62,9 +62,21 @@ LC_RUNTIME_BUSY_RETRY_SECONDS = float(os.environ.get("LC_RUNTIME_BUSY_RETRY_SECO
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+def _capa_templates() -> list[str]:
+    """capa's input types render Django templates from its own directory, which the LMS lists in DIRS."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("xblocks_contrib")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    path = Path(next(iter(spec.submodule_search_locations))) / "problem" / "capa" / "templates"
+    return [str(path)] if path.is_dir() else []
+
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": _capa_templates(),
         "APP_DIRS": True,
         "OPTIONS": {"context_processors": []},
     }

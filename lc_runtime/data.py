@@ -5,7 +5,7 @@ The OLX reader produces a :class:`CourseTree`; writers (Learning Core here, Spli
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 
@@ -88,9 +88,27 @@ class StaticFile:
     metadata: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True)
+class DraftPlacement:
+    """Where a subtree of ``drafts/`` goes on the draft branch (edx's ``parent_url`` and
+    ``index_in_children_list``); ``parent`` None: the draft has no ``parent_url`` and stays an orphan."""
+
+    ref: BlockRef
+    parent: BlockRef | None
+    index: int
+    source_path: str
+
+
 @dataclass
 class CourseTree:
-    """A whole course run as read from OLX: tree blocks in depth-first order, then detached blocks."""
+    """A whole course run as read from OLX: tree blocks in depth-first order, then detached blocks.
+
+    ``blocks`` is the published state. Unpublished content (OLX ``drafts/``) is kept apart, as edx
+    keeps it: ``drafts`` holds the blocks as ``drafts/`` has them (new ones, and new versions of
+    published ones), ``draft_placements`` where each draft subtree goes, in the order edx applies
+    them; :meth:`draft_tree` is the draft branch they make. ``warnings`` name what the reader left
+    out or could not find (a draft without its parent, a missing file), for the caller to show.
+    """
 
     course_key: CourseLocator
     root: BlockRef
@@ -100,6 +118,9 @@ class CourseTree:
     static_files: list[StaticFile] = field(default_factory=list)
     assets: dict[str, Any] | None = None  # policies/assets.json, kept verbatim
     source: Path | None = None
+    drafts: dict[BlockRef, OlxBlock] = field(default_factory=dict)
+    draft_placements: list[DraftPlacement] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def tree_order(self) -> Iterator[OlxBlock]:
         """Blocks reachable from the root, depth first, children in order."""
@@ -114,6 +135,36 @@ class CourseTree:
         for block in self.blocks.values():
             counts[block.block_type] = counts.get(block.block_type, 0) + 1
         return dict(sorted(counts.items()))
+
+    def all_blocks(self) -> list[OlxBlock]:
+        """Every block: the tree depth first, then the rest (detached blocks, orphans)."""
+        ordered = list(self.tree_order())
+        reached = {block.ref for block in ordered}
+        return ordered + [block for ref, block in self.blocks.items() if ref not in reached]
+
+    def draft_tree(self) -> "CourseTree":
+        """The course as its draft branch holds it after edx's import of ``drafts/``.
+
+        Every published block, each draft block replacing the published block of the same id (its
+        fields and children exactly as ``drafts/`` has them: a child it no longer lists stays in the
+        course as an orphan, as in Split's draft structure), and each draft subtree root inserted
+        into its parent's children at ``index`` unless the parent already lists it (edx:
+        ``parent.children.insert(index, …)``). Placements apply in order, so a later one may go
+        under an earlier one's blocks. Without drafts: ``self``.
+        """
+        if not self.drafts:
+            return self
+        blocks = dict(self.blocks)
+        blocks.update(self.drafts)
+        for placement in self.draft_placements:
+            parent = blocks.get(placement.parent) if placement.parent is not None else None
+            if parent is None or placement.ref in parent.children:
+                continue
+            children = list(parent.children)
+            children.insert(placement.index, placement.ref)  # list.insert, as edx: past the end appends
+            fields = replace(parent.fields, children=children) if parent.fields is not None else None
+            blocks[parent.ref] = replace(parent, children=children, fields=fields)
+        return replace(self, blocks=blocks, drafts={}, draft_placements=[], warnings=list(self.warnings))
 
 
 @dataclass

@@ -82,12 +82,20 @@ def load_metadata(cls, definition_xml) -> dict[str, Any]:
 
 
 def apply_policy(cls, metadata: dict[str, Any], policy: dict[str, Any]) -> None:
-    """Policy keys naming fields override; unknown keys go to ``xml_attributes`` unchanged."""
+    """Policy keys naming fields override; unknown keys go to ``xml_attributes`` unchanged, so they
+    export again. A policy's own ``xml_attributes`` object (edx exports one for the course) is merged
+    into the element's, whatever its place among the keys: taken as a plain field value, as edx's
+    ``apply_policy`` takes it, it would replace the unknown keys stored before it (JSON key order), and
+    a key the exporting platform had a field for and this one has not would be lost."""
+    unknown = {}
     for attr, value in policy.items():
-        if attr in cls.fields:
+        if attr == "xml_attributes" and isinstance(value, dict):
+            metadata["xml_attributes"].update(value)
+        elif attr in cls.fields:
             metadata[attr] = value
         else:
-            metadata["xml_attributes"][attr] = value
+            unknown[attr] = value
+    metadata["xml_attributes"].update(unknown)
 
 
 def clean_settings_attributes(cls, element) -> None:

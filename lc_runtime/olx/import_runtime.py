@@ -93,8 +93,11 @@ class OlxImportRuntime(Runtime):
     user_id = None  # the base class would otherwise warn on every access
 
     def __init__(self, course_key, resources_fs, *, policy: dict, grading_policy: dict | None,
-                 on_child: Callable[[Any, Any, Any], None] | None = None, limits: Limits | None = None):
+                 on_child: Callable[[Any, Any, Any], None] | None = None, limits: Limits | None = None,
+                 path_prefix: str = ""):
+        """``path_prefix``: where ``resources_fs`` is inside the course (``drafts/``), for messages."""
         self.limits = limits or Limits()
+        self.path_prefix = path_prefix
         self._ids = _CourseIds(course_key, self.limits)
         self.capture = CaptureFieldData()
         super().__init__(self._ids, self._ids, mixins=DEFAULT_MIXINS,
@@ -142,7 +145,7 @@ class OlxImportRuntime(Runtime):
         self.require_file(path)
         with self.resources_fs.open(path, "rb") as handle:
             raw = handle.read()
-        return parse_olx_bytes(raw, path)
+        return parse_olx_bytes(raw, self.path_prefix + path)
 
     def read_text_file(self, path: str) -> str:
         self.require_file(path)
@@ -151,7 +154,7 @@ class OlxImportRuntime(Runtime):
 
     def require_file(self, path: str) -> None:
         if not self.resources_fs.isfile(path):
-            raise OlxError(f"missing file {path}", path=self.current_file)
+            raise OlxError(f"missing file {self.path_prefix}{path}", path=self.current_file)
 
     def usage_key_from_string(self, text: str):
         try:

@@ -6,6 +6,7 @@ edx-platform's XML import.
 """
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import threading
@@ -22,8 +23,10 @@ from ..blocks import olx_rules
 from ..blocks.registry import block_class_info, load_block_class
 from ..data import BlockRef, CourseTree, OlxBlock, ParsedFields, StaticFile
 from ..errors import LcRuntimeError, OlxError, OlxLimitError
-from .import_runtime import OlxImportRuntime, json_safe, parse_olx_bytes, standalone_olx
+from .drafts import read_drafts
+from .import_runtime import HTML_FAMILY, OlxImportRuntime, json_safe, parse_olx_bytes, standalone_olx
 from .limits import Limits, check_url_name, printable, shorten
+from .references import convert_reference_fields
 from .safefs import CourseFS, open_course
 
 log = logging.getLogger(__name__)
@@ -50,9 +53,11 @@ def _first_existing(fs, *paths: str) -> str | None:
     return next((p for p in paths if fs.exists(p)), None)
 
 
-def parsed_fields_of(block, capture) -> ParsedFields:
-    """Split a parsed block's explicitly set fields by scope, in JSON form."""
-    stored = capture.values_for(block.scope_ids.usage_id)
+def parsed_fields_of(block, capture, path: str | None = None) -> ParsedFields:
+    """Split a parsed block's explicitly set fields by scope, in JSON form; block references inside
+    values become ``block-v1`` keys of the course (:mod:`.references`)."""
+    usage_id = block.scope_ids.usage_id
+    stored = capture.values_for(usage_id)
     parsed = ParsedFields()
     for name, value in stored.items():
         field = block.fields.get(name)
@@ -62,6 +67,9 @@ def parsed_fields_of(block, capture) -> ParsedFields:
             parsed.content[name] = json_safe(value)
         elif field.scope == Scope.settings:
             parsed.settings[name] = json_safe(value)
+    for values in (parsed.content, parsed.settings):
+        values.update(convert_reference_fields(block.fields, values, usage_id.course_key, path=path,
+                                               block=str(usage_id)))
     if getattr(block, "has_children", False):
         parsed.children = [BlockRef(key.block_type, key.block_id) for key in block.children]
     return parsed
@@ -70,16 +78,22 @@ def parsed_fields_of(block, capture) -> ParsedFields:
 class _TreeBuilder:
     """Depth-first parse of the course, with duplicate and cycle detection."""
 
-    def __init__(self, course_key, fs, policy, grading_policy, *, limits: Limits, policy_path: str | None):
+    def __init__(self, course_key, fs, policy, grading_policy, *, limits: Limits, policy_path: str | None,
+                 prefix: str = "", blocks_before: int = 0):
+        """``fs``/``prefix``: the directory parsed (``drafts/`` is parsed as a course directory of its
+        own, as edx does) and how its paths are shown; ``blocks_before``: blocks already counted
+        against ``max_blocks``."""
         self.course_key = course_key
         self.fs = fs
         self.limits = limits
         self.policy, self.policy_path = policy, policy_path
+        self.prefix, self.blocks_before = prefix, blocks_before
         self.blocks: dict[BlockRef, OlxBlock] = {}
         self.parent_of: dict[BlockRef, BlockRef] = {}
         self.pending: dict[BlockRef, tuple] = {}
+        self.warnings: list[str] = []
         self.runtime = OlxImportRuntime(course_key, fs, policy=policy, grading_policy=grading_policy,
-                                        on_child=self._record_child, limits=limits)
+                                        on_child=self._record_child, limits=limits, path_prefix=prefix)
 
     def _record_child(self, node, usage_id, parent_usage_id):
         ref, parent = BlockRef.of(usage_id), BlockRef.of(parent_usage_id)
@@ -119,13 +133,15 @@ class _TreeBuilder:
         if olx_rules.is_pointer_tag(node):
             pointed = olx_rules.pointer_path(node.tag, node.get("url_name"))
             if not self.fs.isfile(pointed):
-                raise OlxError(f"missing file {pointed} for <{node.tag} url_name=\"{node.get('url_name')}\"/>",
+                raise OlxError(f"missing file {self.prefix}{pointed} for <{node.tag} url_name=\"{node.get('url_name')}\"/>",
                                path=source_path, block=str(usage_id))
-            self.runtime.current_file = pointed
+            self.runtime.current_file = self.prefix + pointed
             # Checked with our parser (no DTD, no entities) before the block's class reads it with its own.
-            self.runtime.load_olx_file(pointed)
+            definition = self.runtime.load_olx_file(pointed)
         else:
             self.runtime.current_file = source_path
+            definition = node
+        node = self._without_missing_body(ref, node, definition)
         self._check_policy_values(ref)
         try:
             block = self.runtime.parse_node(node, usage_id)
@@ -139,17 +155,38 @@ class _TreeBuilder:
             raise OlxError(f"the {block_class_info(ref.block_type).kind} class of <{ref.block_type}> could not "
                            f"parse it: {type(exc).__name__}: {shorten(str(exc), 300)}", path=self.runtime.current_file,
                            block=str(usage_id)) from exc
-        fields = parsed_fields_of(block, self.runtime.capture)
+        fields = parsed_fields_of(block, self.runtime.capture, self.runtime.current_file)
         olx_block = OlxBlock(ref.block_type, ref.block_id, etree.tostring(node, encoding="unicode"), olx,
                              self.runtime.current_file, children=fields.children, fields=fields)
         self.blocks[ref] = olx_block
-        if len(self.blocks) > self.limits.max_blocks:
+        if len(self.blocks) + self.blocks_before > self.limits.max_blocks:
             raise OlxLimitError(f"more than the {self.limits.max_blocks:,} blocks allowed", path=self.runtime.current_file,
                                 block=str(usage_id), setting=Limits.setting("max_blocks"))
         return olx_block
 
-    def parse_tree(self, root_ref: BlockRef, root_node) -> None:
-        stack = [(root_ref, root_node, "course.xml", 1)]
+    def _without_missing_body(self, ref: BlockRef, node, definition):
+        """An HTML block whose ``filename`` body file is missing: a warning naming the file, and the
+        block imported with an empty body (edx's HtmlBlock would fail the import), not the course refused."""
+        filename = definition.get("filename")
+        if node.tag not in HTML_FAMILY or not filename:
+            return node
+        body = f"{node.tag}/{filename}.html"
+        if self.fs.isfile(body):
+            return node
+        self.warnings.append(f"course {self.course_key}: {self.prefix}{body} is missing (the body of {ref}, "
+                             f"filename=\"{printable(filename)}\" in {self.runtime.current_file}); the block is "
+                             "imported with an empty body")
+        inline = copy.deepcopy(definition)
+        del inline.attrib["filename"]
+        inline.text = None
+        for child in list(inline):
+            inline.remove(child)
+        inline.set("url_name", ref.block_id)
+        inline.set("x-is-pointer-node", "false")  # stripped by every class; keeps it from reading as a pointer
+        return inline
+
+    def parse_tree(self, root_ref: BlockRef, root_node, source: str = "course.xml") -> None:
+        stack = [(root_ref, root_node, source, 1)]
         while stack:
             ref, node, source, depth = stack.pop()
             if depth > self.limits.max_block_depth:
@@ -213,7 +250,7 @@ def _read_detached(builder: _TreeBuilder, fs, policy: dict, files: dict[str, int
             element.text = etree.CDATA(data) if "]]>" not in data else data
             builder.blocks[ref] = OlxBlock(
                 block_type, block_id, "", etree.tostring(element, encoding="unicode"), path, detached=True,
-                parse_as="detached-html", fields=parsed_fields_of(block, builder.runtime.capture),
+                parse_as="detached-html", fields=parsed_fields_of(block, builder.runtime.capture, path),
             )
 
 
@@ -382,9 +419,18 @@ def _read_course(fs: CourseFS, files: dict[str, int], path, course_key, limits: 
         pointer = etree.Element("course", url_name=url_name)
         builder.parse_tree(root_ref, pointer)
         _read_detached(builder, fs, policy, files, limits)
+
+        def make_builder(sub_fs, prefix: str, blocks_before: int) -> _TreeBuilder:
+            return _TreeBuilder(course_key, sub_fs, policy, grading_policy, limits=limits, policy_path=policy_path,
+                                prefix=prefix, blocks_before=blocks_before)
+
+        drafts = read_drafts(fs, files, builder.blocks, root_ref, course_key, limits, make_builder)
         tree = CourseTree(course_key=course_key, root=root_ref, blocks=builder.blocks, policy=policy,
                           grading_policy=grading_policy, static_files=static_files,
-                          source=Path(path))
+                          source=Path(path), drafts=drafts.blocks, draft_placements=drafts.placements,
+                          warnings=builder.warnings + drafts.warnings)
+        for warning in tree.warnings:
+            log.warning(warning)
         if fs.exists("policies/assets.json"):
             tree.assets = _read_json(fs, "policies/assets.json")
             if not isinstance(tree.assets, dict):

@@ -128,6 +128,8 @@ def cmd_import(args) -> int:
               "nothing to do")
         return 0
     print(f"Imported {result.course_key}: {len(tree.blocks)} blocks, {result.uploads} files in {elapsed:.2f} s")
+    if result.drafts:
+        print(f"  drafts/: {result.drafts} blocks written as unpublished drafts")
     for warning in result.warnings:  # course files left out (missing from static/, two with one name)
         print(f"lc-runtime: warning: {warning}", file=sys.stderr)
     for block_type, count in result.blocks_by_type.items():

@@ -28,12 +28,12 @@ def _stored_files(course_key, branch: str) -> dict[str, tuple]:
 
 def stored_course_matches(tree: CourseTree) -> bool:
     """Every block (fields, children) and every course file (bytes and metadata), draft and published,
-    as the OLX has them."""
-    wanted = _tree_state(tree)
+    as the OLX has them (the draft branch with ``drafts/`` applied)."""
+    wanted = {"published": _tree_state(tree), "draft": _tree_state(tree.draft_tree())}
     files = {f.path: (hashlib.md5(f.data).hexdigest(), f.metadata) for f in resolve_course_files(tree).files}
     for branch in ("draft", "published"):
         snapshot = load_snapshot(tree.course_key, branch)
-        if snapshot.root != tree.root or _snapshot_state(snapshot) != wanted:
+        if snapshot.root != tree.root or _snapshot_state(snapshot) != wanted[branch]:
             return False
         if _stored_files(tree.course_key, branch) != files:
             return False

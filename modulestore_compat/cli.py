@@ -82,6 +82,10 @@ def run(args) -> int:
             print(f"Imported {tree.course_key} into Split: {len(tree.blocks)} blocks, {files.count} files, "
                   f"draft {index['versions']['draft-branch']}, published {index['versions']['published-branch']} "
                   f"in {time.perf_counter() - started:.2f} s")
+            if tree.drafts:
+                print(f"  drafts/: {len(tree.drafts)} blocks on the draft branch only")
+            for warning in tree.warnings:  # what the reader left out: drafts without parent, missing files
+                print(f"lc-runtime: warning: {warning}", file=sys.stderr)
             for warning in files.warnings:  # course files left out (missing from static/, two with one name)
                 print(f"lc-runtime: warning: {warning}", file=sys.stderr)
         elif args.split_command == "export-json":

@@ -21,9 +21,9 @@ from openedx_content import api as content_api
 
 from lc_runtime.data import BlockRef, OlxBlock
 from lc_runtime.models import KIND_COMPONENT, KIND_CONTAINER
-from lc_runtime.storage import edits
+from lc_runtime.storage.drafts import apply_draft_state
 from lc_runtime.storage.snapshot import load_snapshot
-from lc_runtime.storage.writer import add_blocks, write_course
+from lc_runtime.storage.writer import write_course
 
 from .contentstore import contentstore_for
 from .contentstore.transfer import split_files, write_files_back
@@ -79,38 +79,10 @@ def copy_to_learning_core(store, course_key, *, user_id=None, contentstore=None)
 
 
 def apply_draft_tree(course_key, tree, kinds, *, user_id=None) -> SyncReport:
-    """Make Learning Core's draft of the selected kinds equal to ``tree``."""
-    report = SyncReport()
-    snapshot = load_snapshot(course_key, "draft")
-    wanted = {ref: b for ref, b in tree.blocks.items() if _kind(b) in kinds}
-    new_blocks = [b for b in _children_first(tree) if b.ref in wanted and b.ref not in snapshot.blocks]
-    if new_blocks:
-        add_blocks(course_key, new_blocks, user_id=user_id)
-        report.created += [str(b.ref) for b in new_blocks]
-        snapshot = load_snapshot(course_key, "draft")
-    for ref, block in wanted.items():
-        record = snapshot.blocks.get(ref)
-        if record is None:
-            continue
-        fields = block.fields
-        if (record.settings, record.content, record.children) == (fields.settings, fields.content,
-                                                                  list(fields.children)):
-            continue
-        entity_version = edits.write_block_version(
-            snapshot, record, usage_key=snapshot.key_of(ref), settings=fields.settings, content=fields.content,
-            children=list(fields.children), olx=block.olx or None, user_id=user_id)
-        record.version_num, record.version_id = entity_version.version_num, entity_version.id
-        report.updated.append(str(ref))
-    for ref, record in snapshot.blocks.items():
-        if ref not in tree.blocks and record.kind in kinds:
-            content_api.soft_delete_draft(record.entity_id, deleted_by=user_id)
-            report.deleted.append(str(ref))
-    return report
-
-
-def _children_first(tree) -> list[OlxBlock]:
-    ordered = list(tree.tree_order())
-    return list(reversed(ordered)) + [b for b in tree.blocks.values() if b.ref not in {o.ref for o in ordered}]
+    """Make Learning Core's draft of the selected kinds equal to ``tree`` (the same code the OLX import
+    applies ``drafts/`` with: :func:`lc_runtime.storage.drafts.apply_draft_state`)."""
+    changes = apply_draft_state(course_key, tree, kinds, user_id=user_id)
+    return SyncReport(created=changes.created, updated=changes.updated, deleted=changes.deleted)
 
 
 def sync_to_learning_core(store, course_key, kinds, *, user_id=None) -> SyncReport:

@@ -8,10 +8,10 @@ from .enums import BranchName
 from .fields import stored_fields
 
 
-def _expected_blocks(tree: CourseTree) -> dict:
+def _expected_blocks(tree: CourseTree, blocks) -> dict:
     """(type, id) → (settings with children, definition fields), as :meth:`SplitWriter.import_tree` stores them."""
     expected = {}
-    for block in list(tree.tree_order()) + tree.detached_blocks():
+    for block in blocks:
         settings = stored_fields(block.block_type, block.fields.settings)
         if block.fields.children:
             settings["children"] = [[c.block_type, c.block_id] for c in block.fields.children]
@@ -26,8 +26,14 @@ def split_course_matches(documents: DocumentStore, tree: CourseTree) -> bool:
     index = documents.get_course_index(key.org, key.course, key.run)
     if index is None:
         return False
-    expected = _expected_blocks(tree)
+    draft = tree.draft_tree()
+    expected_by_branch = {  # the draft branch has drafts/ applied, orphans they leave included
+        BranchName.published: _expected_blocks(tree, list(tree.tree_order()) + tree.detached_blocks()),
+        BranchName.draft: _expected_blocks(draft, draft.all_blocks() if tree.drafts
+                                           else list(tree.tree_order()) + tree.detached_blocks()),
+    }
     for branch in (BranchName.draft, BranchName.published):
+        expected = expected_by_branch[branch]
         structure = documents.get_structure(index["versions"].get(branch))
         if structure is None or structure["root"] != [tree.root.block_type, tree.root.block_id]:
             return False

@@ -153,6 +153,8 @@ class SplitWriter:
             self.publish(course_key, (tree.root.block_type, tree.root.block_id))
             for detached in tree.detached_blocks():  # direct-only: Split publishes them as they are created
                 self.publish(course_key, (detached.block_type, detached.block_id))
+        if tree.drafts:  # edx imports drafts/ after the published content, in a bulk operation of its own
+            self.apply_draft_tree(course_key, tree.draft_tree())
         return self._index(course_key)
 
     def import_documents(self, indexes: Iterable[dict], structures: Iterable[dict], definitions: Iterable[dict]):
@@ -165,6 +167,48 @@ class SplitWriter:
             self.store.insert_course_index(index)
 
     # -- edits on the draft branch ---------------------------------------------------------------
+    def apply_draft_tree(self, course_key, tree: CourseTree) -> list[tuple[str, str]]:
+        """Make the draft branch hold every block of ``tree`` exactly as ``tree`` has it (new blocks
+        created, changed ones given the tree's settings, content and children; nothing deleted): one new
+        draft structure version. The published branch is untouched but for what split_draft's
+        ``update_item`` does when a direct-only block changes: its auto-publish without children. This
+        is edx's import of ``drafts/`` (``import_xblock`` on the draft branch, each draft unit inserted
+        into its parent); returns the blocks written."""
+        structure, blocks, when = self._begin(course_key)
+        written, direct_only = [], []
+        for olx_block in tree.all_blocks():
+            key = (olx_block.block_type, olx_block.block_id)
+            fields = olx_block.fields
+            settings = stored_fields(key[0], fields.settings)
+            content = stored_fields(key[0], fields.content)
+            existing = blocks.get(key)
+            if fields.children:  # as import_tree: no children, no key (the settings are replaced whole)
+                settings["children"] = [[c.block_type, c.block_id] for c in fields.children]
+            if existing is None:
+                definition = self._new_definition(key[0], content, when)
+                blocks[key] = {"block_type": key[0], "block_id": key[1], "definition": definition["_id"],
+                               "fields": settings, "defaults": {}, "asides": {},
+                               "edit_info": new_edit_info(self.user_id, structure["_id"], when)}
+                written.append(key)
+                continue
+            old = self.store.get_definition(existing["definition"]) or {"fields": {}, "edit_info": {}}
+            if old["fields"] == content and existing["fields"] == settings:
+                continue
+            if old["fields"] != content:
+                existing["definition"] = self._new_definition(key[0], content, when, previous=old)["_id"]
+            if key[0] in DIRECT_ONLY_CATEGORIES and existing["fields"].get("children") != settings.get("children"):
+                direct_only.append(key)
+            existing["fields"] = settings
+            self._version_block(existing, structure["_id"], when)
+            existing["edit_info"]["source_version"] = None
+            written.append(key)
+        if written:
+            self._commit(course_key, structure, blocks)
+        if self.auto_publish:
+            for key in direct_only:
+                self.publish(course_key, key, blacklist=EXCLUDE_ALL)
+        return written
+
     def update_item(self, course_key, key: tuple[str, str], *, settings: dict | None = None,
                     content: dict | None = None, deleted: Iterable[str] = (), replace_content: bool = False) -> None:
         """Set settings/content fields (JSON values) on one draft block; new structure, maybe new definition.

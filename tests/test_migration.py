@@ -80,7 +80,7 @@ def test_a_migration_killed_at_a_random_point_converges_when_run_again(split_cou
         return wrapper
 
     patches = (mock.patch.object(writer.CourseWriter, "_write_block", counting("block")),
-               mock.patch("modulestore_compat.migration.edits.write_block_version", counting("version")))
+               mock.patch("lc_runtime.storage.edits.write_block_version", counting("version")))
     for patch in patches:
         patch.start()
     try:

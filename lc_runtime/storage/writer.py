@@ -70,6 +70,7 @@ class ImportResult:
     uploads: int = 0
     publish_log_id: int | None = None
     unchanged: bool = False  # the course was already stored exactly so: nothing was written
+    drafts: int = 0  # blocks of drafts/ written as unpublished draft versions
     warnings: list[str] = field(default_factory=list)  # course files left out, each named
 
 
@@ -124,7 +125,8 @@ class CourseWriter:
             root_block_id=tree.root.block_id, created=self.created,
             olx_extras={"policy": tree.policy, "grading_policy": tree.grading_policy, "assets": tree.assets},
         )
-        result = ImportResult(self.package_ref, self.package.id, blocks_by_type=tree.counts_by_type())
+        result = ImportResult(self.package_ref, self.package.id, blocks_by_type=tree.counts_by_type(),
+                              warnings=list(tree.warnings))
         with content_api.bulk_draft_changes_for(self.package.id, changed_by=self.user_id, changed_at=self.created):
             ordered = list(tree.tree_order())
             for block in reversed(ordered):  # children before parents
@@ -248,11 +250,19 @@ def delete_course(course_key: str) -> bool:
 
 def write_course(tree: CourseTree, *, user_id: int | None = None, replace: bool = False) -> ImportResult:
     """Write the whole course in one transaction: on any error nothing is left behind (no rows, no
-    media files); the files of a replaced course go once the transaction commits (``purge``)."""
+    media files); the files of a replaced course go once the transaction commits (``purge``).
+    The published state is written and published, then the tree's drafts (``drafts/``) become draft
+    versions, as :mod:`.drafts` applies Split's draft branch at migration."""
     with atomic_with_files():
         if LcCourse.objects.filter(course_key=str(tree.course_key)).exists() or \
                 content_api.learning_package_exists(str(tree.course_key)):
             if not replace:
                 raise CourseExistsError(tree.course_key)
             delete_course(str(tree.course_key))
-        return CourseWriter(tree, user_id=user_id).write()
+        result = CourseWriter(tree, user_id=user_id).write()
+        if tree.drafts:  # as edx: the published state first, then drafts/ as unpublished versions on top
+            from .drafts import apply_draft_state  # it builds on this module
+
+            apply_draft_state(tree.course_key, tree.draft_tree(), user_id=user_id)
+            result.drafts = len(tree.drafts)
+        return result

@@ -88,8 +88,10 @@ def dump_course(course_key, *, branch: str = BRANCH_DRAFT) -> dict:
 
 
 def export_course_olx(course_key, destination: str | Path, *, branch: str = BRANCH_DRAFT) -> Path:
-    """Write the course as an OLX directory (re-importable)."""
+    """Write the course as an OLX directory (re-importable); the draft branch as edx exports a course:
+    the published state, and the unpublished changes under ``drafts/``."""
     from .olx.export import export_course
 
-    return export_course(LearningCoreRuntime(course_key, branch=branch), Path(destination))
+    return export_course(LearningCoreRuntime(course_key, branch=branch), Path(destination),
+                         drafts=branch == BRANCH_DRAFT)
 

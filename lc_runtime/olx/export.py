@@ -4,6 +4,11 @@ Leaf blocks export through their own class (``add_xml_to_node``), as edx-platfor
 legacy blocks write ``<type>/<id>.xml`` (HTML also ``.html``) and leave a pointer, pure XBlocks
 are written inline. Parents (stand-ins) follow XmlMixin's rules: settings as attributes, the
 course's settings in ``policies/<run>/policy.json`` and its grading policy beside it.
+
+With ``drafts=True`` (what ``export-olx`` does for the draft branch) the export is edx's: the
+published state as the course, and every unpublished change under ``drafts/`` as edx's
+``_export_drafts`` writes it (see :func:`draft_roots`), so a re-import gives back both branches.
+A plain export of one branch writes that branch's state as if it were all published.
 """
 from __future__ import annotations
 
@@ -16,10 +21,16 @@ from openedx_content.models_api import ComponentVersionMedia
 from xblock.fields import Scope
 
 from ..blocks.olx_rules import METADATA_TO_STRIP, pointer_path, serialize_attribute
+from ..data import BRANCH_DRAFT, BRANCH_PUBLISHED, BlockRef
 from ..errors import LcRuntimeError, OlxExportError
 from ..models import KIND_UPLOAD, LcCourse
+from .drafts import DRAFTS_DIR
 from .limits import printable
 from .safefs import ExportFS
+from .serialize import block_olx
+
+#: Split publishes these as soon as they change, so edx never exports them as drafts.
+DIRECT_ONLY_TYPES = frozenset({"course", "chapter", "sequential", "about", "static_tab", "course_info"})
 
 
 def _write_xml(fs, path: str, element) -> None:
@@ -51,7 +62,7 @@ class _Exporter:
         self.fs = self.written.opendir("/")
         runtime.export_fs = self.fs
 
-    def run(self) -> None:
+    def run(self, draft_runtime=None) -> None:
         root = self.runtime.root()
         run = root.scope_ids.usage_id.block_id
         course_key = self.snapshot.course_key
@@ -62,6 +73,30 @@ class _Exporter:
         for record in self.snapshot.detached():
             self._export_detached(self.runtime.get_block(self.runtime.usage_key(record.ref)))
         self._export_static()
+        if draft_runtime is not None:
+            self._export_drafts(draft_runtime)
+
+    def _export_drafts(self, draft_runtime) -> None:
+        """Each unpublished subtree as ``drafts/<type>/<id>.xml`` (its blocks below it in ``drafts/`` too),
+        the root carrying ``parent_url`` and ``index_in_children_list`` (edx's ``_export_drafts``)."""
+        roots = draft_roots(draft_runtime.snapshot, self.snapshot)
+        if not roots:
+            return
+        self.fs.makedirs(DRAFTS_DIR, recreate=True)
+        main_fs = self.fs
+        self.fs = draft_runtime.export_fs = main_fs.opendir(DRAFTS_DIR)
+        try:
+            for ref, parent, index in roots:
+                block = draft_runtime.get_block(draft_runtime.usage_key(ref))
+                if block.has_children:
+                    element = self._container_element(block)
+                else:  # a leaf as its own file, whatever its class would do inline
+                    element = etree.fromstring(block_olx(block))
+                element.set("parent_url", str(draft_runtime.usage_key(parent)))
+                element.set("index_in_children_list", str(index))
+                _write_xml(self.fs, pointer_path(ref.block_type, ref.block_id), element)
+        finally:
+            self.fs = main_fs
 
     def _child_node(self, parent_element, child) -> None:
         if child.has_children:
@@ -143,12 +178,52 @@ class _Exporter:
             self.fs.writebytes(target, data)
 
 
-def export_course(runtime, destination: Path) -> Path:
+def draft_roots(draft, published) -> list[tuple[BlockRef, BlockRef, int]]:
+    """``(block, parent, index)`` of every subtree edx's exporter writes to ``drafts/``: blocks with
+    changes (``has_changes``: new, different from the published version, or with such a descendant),
+    not of a type Split publishes directly, whose draft parent has no changes of its own kind here, that
+    have a parent (orphans are not exported); in the draft's tree order."""
+    memo: dict[BlockRef, bool] = {}
+
+    def changed(ref: BlockRef) -> bool:
+        if ref not in memo:
+            memo[ref] = False  # a cycle cannot make a block changed
+            record, before = draft.blocks.get(ref), published.blocks.get(ref)
+            memo[ref] = record is not None and (
+                before is None or (record.settings, record.content, record.children)
+                != (before.settings, before.content, before.children)
+                or any(changed(child) for child in record.children))
+        return memo[ref]
+
+    candidates = {ref for ref, record in draft.blocks.items()
+                  if ref.block_type not in DIRECT_ONLY_TYPES and not record.detached and changed(ref)}
+    roots = []
+    for ref in draft.blocks:
+        parent = draft.parents.get(ref)
+        if ref in candidates and parent is not None and parent not in candidates:
+            roots.append((ref, parent, draft.blocks[parent].children.index(ref)))
+    return roots
+
+
+def export_course(runtime, destination: Path, *, drafts: bool = False) -> Path:
     """Write the course as OLX under ``destination``; :class:`OlxExportError` (one line) if a block's id
-    or a file's path would leave the destination, collide with another file or cannot be written."""
+    or a file's path would leave the destination, collide with another file or cannot be written.
+
+    ``drafts`` (with a draft-branch ``runtime``): the published state as the course and the unpublished
+    changes under ``drafts/``, as edx exports a course (falls back to the plain export of the draft when
+    nothing is published)."""
     course_key = runtime.snapshot.course_key
     try:
-        _Exporter(runtime, destination).run()
+        draft_runtime = None
+        if drafts and runtime.branch == BRANCH_DRAFT:
+            from ..runtime import LearningCoreRuntime
+            from ..storage.snapshot import load_snapshot
+
+            published = load_snapshot(course_key, BRANCH_PUBLISHED)
+            if published.root in published.blocks:
+                draft_runtime, runtime = runtime, LearningCoreRuntime(course_key, branch=BRANCH_PUBLISHED,
+                                                                      snapshot=published)
+        _Exporter(runtime, destination).run(draft_runtime)
     except LcRuntimeError:
         raise
     except Exception as exc:

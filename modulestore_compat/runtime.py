@@ -20,6 +20,7 @@ from xblock.runtime import IdGenerator, IdReader, KvsFieldData, Mixologist, Null
 from lc_runtime.blocks.error import ErrorBlock
 from lc_runtime.blocks.mixins import DEFAULT_MIXINS, INHERITABLE_FIELDS
 from lc_runtime.blocks.registry import load_block_class
+from lc_runtime.contract import BindForStudentMixin, RuntimeContractMixin
 from lc_runtime.fielddata import block_field_data
 from lc_runtime.keyvalue import LearningCoreKVS
 from lc_runtime.userstate import user_field_data
@@ -173,15 +174,20 @@ class _Ids(IdReader, IdGenerator):
         raise NotImplementedError
 
 
-class SplitReferenceRuntime(Runtime):
-    """One runtime per structure (``course_entry``), as ``SplitModuleStoreRuntime``."""
+class SplitReferenceRuntime(RuntimeContractMixin, Runtime):
+    """One runtime per structure (``course_entry``), as ``SplitModuleStoreRuntime``; the LMS's hooks
+    (wrappers, services, binding, publish …) come from :class:`~lc_runtime.contract.RuntimeContractMixin`."""
 
     user_id = None
 
     def __init__(self, store, course_key, structure: dict, *, mixins=DEFAULT_MIXINS, lazy: bool = True,
-                 user_state=None, field_decorator=None):
+                 user_state=None, field_decorator=None, services: dict | None = None):
         ids = _Ids()
-        super().__init__(ids, ids, mixins=mixins, services={"i18n": NullI18nService()})
+        services = {"i18n": NullI18nService(), **(services or {})}
+        mixins = tuple(mixins) + (BindForStudentMixin,)
+        super().__init__(ids, ids, mixins=mixins, services=services)
+        self._init_contract()
+        self.events: list[tuple] = []
         self.mixologist = _FirstMixologist(mixins)
         self.modulestore = store
         self.course_key = course_key
@@ -211,7 +217,7 @@ class SplitReferenceRuntime(Runtime):
         """child → parent; when several blocks list a child, the last in ``blocks`` order wins."""
         return self.plan.parent_map
 
-    def get_block(self, usage_id, for_parent=None):
+    def _load_unbound(self, usage_id, for_parent=None):
         return self.load_block((usage_id.block_type, usage_id.block_id), for_parent=for_parent)
 
     def load_block(self, key: tuple, for_parent=None):
@@ -277,13 +283,13 @@ class SplitReferenceRuntime(Runtime):
         return block_field_data(InheritingFieldData(kvs), self._user_data)
 
     def service(self, block, service_name):
-        if service_name == "field-data":
+        if service_name in ("field-data", "field-data-unbound"):
             field_data = getattr(block, "_split_field_data", None)
             if field_data is not None:
-                return field_data
-        return super().service(block, service_name)
+                return self.contract_service(block, service_name, field_data)
+        return self.call_factory(block, super().service(block, service_name))
 
-    def handler_url(self, block, handler_name, suffix="", query="", thirdparty=False):
+    def default_handler_url(self, block, handler_name, suffix="", query="", thirdparty=False):
         return f"/xblock/{block.scope_ids.usage_id}/handler/{handler_name}/{suffix}" + (f"?{query}" if query else "")
 
     def resource_url(self, resource):
@@ -291,12 +297,6 @@ class SplitReferenceRuntime(Runtime):
 
     def local_resource_url(self, block, uri):
         return f"/xblock/resource/{block.scope_ids.block_type}/{uri}"
-
-    def publish(self, block, event_type, event_data):
-        """Events are not collected by the reference store."""
-
-    def applicable_aside_types(self, block):
-        return []
 
     def get_asides(self, block):
         return []

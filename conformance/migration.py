@@ -8,6 +8,7 @@ previous state, and running it again ends where an uninterrupted run would (idem
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from opaque_keys.edx.locator import CourseLocator
 from lc_runtime.concurrency import course_write_lock, retry_when_busy
 from lc_runtime.errors import LcRuntimeError
 from lc_runtime.models import STAGE_COMPONENTS, STAGE_FULL, STAGE_SPLIT
-from lc_runtime.stages import set_stage, stored_stage
+from lc_runtime.stages import accepted_differences, set_stage, stored_stage
 from modulestore_compat.hybrid import HybridModuleStore
 from modulestore_compat.migration import (
     BOTH_KINDS,
@@ -44,10 +45,33 @@ class StageOrderError(LcRuntimeError):
 class ConformanceFailed(Exception):
     """The stage did not switch: the conformance suite found differences (use force to switch anyway)."""
 
-    def __init__(self, course_key, stage, report: ConformanceReport):
-        super().__init__(f"Course {course_key} stays at its stage: switching to {stage} found "
-                         f"{report.differences} differences (see the report; --force switches anyway)")
+    def __init__(self, course_key, stage, report: ConformanceReport, *, new: int | None = None,
+                 report_dir=None):
+        accepted = report.differences - new if new is not None else 0
+        found = f"{report.differences} differences" if not accepted else (
+            f"{new} new differences ({accepted} more were accepted when the course was forced forward)")
+        where = f"the report in {report_dir}" if report_dir else (
+            f"`lc-runtime conformance {course_key} --right {RIGHT_FOR_STAGE.get(stage, 'learning_core')}`")
+        command = "rollback" if new is not None else "migrate"
+        super().__init__(f"Course {course_key} stays at its stage: switching to {stage} found {found}; "
+                         f"see {where}, then fix them or run `lc-runtime {command} {course_key} --to {stage} "
+                         "--force` to switch anyway (recorded in the stage history)")
         self.report = report
+        self.new = report.differences if new is None else new
+
+
+RIGHT_FOR_STAGE = {STAGE_SPLIT: "split", STAGE_COMPONENTS: "hybrid", STAGE_FULL: "learning_core"}
+_BRANCH_OR_VERSION = re.compile(r"\+(?:branch|version)@[^+]*")
+
+
+def difference_identity(difference) -> tuple:
+    """What makes two findings the same difference: check, branch, block (without branch/version), field.
+
+    Values are left out on purpose: they may hold branch or version ids that change at every step.
+    """
+    item = difference if isinstance(difference, dict) else vars(difference)
+    return (item.get("check"), item.get("branch"), _BRANCH_OR_VERSION.sub("", str(item.get("block") or "")),
+            item.get("field") or "", item.get("during") or "")
 
 
 @dataclass
@@ -79,11 +103,12 @@ def check_stage(documents, course_key, stage: str, branches=("draft", "published
 
 
 def _step(documents, course_key, from_stage, to_stage, work, *, force, user, reason, report_dir,
-          check_against: str | None = None) -> StepResult | None:
+          check_against: str | None = None, accepted: set | None = None) -> StepResult | None:
     """``work`` then the check (Split vs ``check_against``, default the new stage) then the flip, atomically.
 
     The course's writer lock is held throughout, so an author's save waits for the step (and is then
-    judged by the new stage) instead of aborting it. ``None`` when another run moved the course
+    judged by the new stage) instead of aborting it. ``accepted`` (rollback): identities of differences
+    recorded when the course was forced forward; they do not block this step. ``None`` when another run moved the course
     while this one waited for the lock: the caller looks at the stage again.
     """
     started = time.perf_counter()
@@ -96,9 +121,11 @@ def _step(documents, course_key, from_stage, to_stage, work, *, force, user, rea
         if report_dir is not None:
             report.write_html(Path(report_dir) / f"{course_key}-{to_stage}.html")
             report.write_json(Path(report_dir) / f"{course_key}-{to_stage}.json")
-        if report.differences and not force:
-            raise ConformanceFailed(course_key, to_stage, report)
-        set_stage(course_key, to_stage, changed_by=user, reason=reason, forced=bool(force and report.differences),
+        new = [d for d in report.result.differences if difference_identity(d) not in (accepted or set())]
+        if new and not force:
+            raise ConformanceFailed(course_key, to_stage, report, report_dir=report_dir,
+                                    new=None if accepted is None else len(new))
+        set_stage(course_key, to_stage, changed_by=user, reason=reason, forced=bool(force and new),
                   differences=[vars(d) for d in report.result.differences][:1000])
     blocks = max((len(t) for t in report.result.blocks.values()), default=0)
     return StepResult(str(course_key), from_stage, to_stage, time.perf_counter() - started, blocks,
@@ -155,10 +182,13 @@ def rollback(documents, course_key, to_stage: str, *, force=False, user="", reas
         report = write_back_to_split(store, course_key, kinds)
         return report.created + report.updated + report.published
 
-    # Nothing lost: after the write-back, Split must equal what the stage being left served.
+    # Nothing lost: after the write-back, Split must equal what the stage being left served, except for
+    # the differences accepted when the course was forced forward (the escape hatch needs no --force).
+    accepted = {difference_identity(d) for d in accepted_differences(course_key)}
     step = retry_when_busy(f"rolling {course_key} back to {to_stage}", lambda: _step(
         documents, course_key, current, to_stage, work, force=force, user=user,
-        reason=reason or f"rollback to {to_stage}", report_dir=report_dir, check_against=current))
+        reason=reason or f"rollback to {to_stage}", report_dir=report_dir, check_against=current,
+        accepted=accepted))
     if step is None:  # another run moved the course while this one waited: start from where it is now
         return rollback(documents, course_key, to_stage, force=force, user=user, reason=reason,
                         report_dir=report_dir)

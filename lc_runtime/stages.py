@@ -79,6 +79,20 @@ def stage_history(course_key) -> list[StageChange]:
             for h in CourseStageHistory.objects.filter(course_key=str(course_key))]
 
 
+def accepted_differences(course_key) -> list[dict]:
+    """The differences recorded by the forced forward steps since the course last arrived at ``split``.
+
+    Read-only. Rollback does not count these against the course: they were accepted on the way in.
+    """
+    accepted: list[dict] = []
+    for entry in CourseStageHistory.objects.filter(course_key=str(course_key)).order_by("pk"):
+        if entry.to_stage == STAGE_SPLIT:
+            accepted = []
+        elif entry.forced and STAGES.index(entry.to_stage) > STAGES.index(entry.from_stage):
+            accepted.extend(entry.differences or [])
+    return accepted
+
+
 # Higher layers that hold a Split copy of courses (modulestore_compat) register a probe here, so this
 # package can tell a course Split owns from one that lives only in Learning Core without importing them.
 _SPLIT_PROBES: list[Callable[[str], bool]] = []

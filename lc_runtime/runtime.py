@@ -230,7 +230,11 @@ class LearningCoreRuntime(RuntimeContractMixin, Runtime):
         # copies: the saved record must not share objects a block can still change in place
         for name, value in copy.deepcopy(kvs.fields).items():
             field = block.fields.get(name)
-            if field is None:
+            if field is None:  # stored data the loading class does not declare is kept where it was
+                if name in record.content:
+                    content[name] = value
+                elif name in record.settings:
+                    settings[name] = value
                 continue
             if field.scope == Scope.settings:
                 settings[name] = value

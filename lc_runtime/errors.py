@@ -22,6 +22,10 @@ class OlxError(LcRuntimeError):
         self.path, self.line, self.block = path, line, block
 
 
+class OlxMissingFileError(OlxError):
+    """A file the OLX points to (a block's definition, an HTML body) is not in the course."""
+
+
 class OlxLimitError(OlxError):
     """The OLX exceeds one of the import limits (``lc_runtime.olx.limits``); names the limit's setting."""
 

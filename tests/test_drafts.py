@@ -216,3 +216,20 @@ def test_supported_components_drafts_on_both_sides_and_through_export(tmp_path):
     places = {parent for parent, _ in units.values()}
     for ref in set(found) | places:  # the drafts and where they go: as imported (videos elsewhere normalise)
         assert after[ref] == before[ref], ref
+
+
+def test_a_draft_unit_pointing_to_a_file_missing_from_drafts_is_left_out_with_a_warning(tmp_path):
+    files = {
+        "drafts/vertical/vmiss.xml": '<vertical index_in_children_list="0" parent_url='
+                                     '"block-v1:TestX+T101+2026+type@sequential+block@s1"><html url_name="hx"/>'
+                                     '<problem url_name="nowhere"/></vertical>',
+        "drafts/html/hx.xml": '<html display_name="X">x</html>',
+        "drafts/vertical/v2.xml": '<vertical display_name="Unit 2 (draft)" index_in_children_list="0" parent_url='
+                                  '"block-v1:TestX+T101+2026+type@sequential+block@s2"><html url_name="h2"/></vertical>',
+        "drafts/html/h2.xml": '<html display_name="Text 2">changed</html>',
+    }
+    tree = read_course(standard_course(tmp_path / "olx", files=files))
+    assert set(tree.drafts) == {BlockRef("vertical", "v2"), BlockRef("html", "h2")}
+    assert [p.ref for p in tree.draft_placements] == [BlockRef("vertical", "v2")]
+    assert any("drafts/vertical/vmiss.xml" in w and "drafts/problem/nowhere.xml" in w and "not imported" in w
+               for w in tree.warnings), tree.warnings

@@ -16,9 +16,10 @@ directory of its own and applies it to the draft branch only, after the publishe
 * ``parent_url``, ``parent_sequential_url`` and ``index_in_children_list`` are not kept as fields.
 
 Where edx logs and goes on, this says so in a warning naming the file: a draft whose parent is not
-in the course (edx skips it), a draft without ``parent_url`` (edx imports it as an orphan of the
-draft branch: so does this), a ``drafts/`` file no draft unit reaches (edx ignores it). Bad XML
-and the import limits are errors, as anywhere else in a course.
+in the course or that points to a file missing from ``drafts/`` (edx skips it: so does this), a
+draft without ``parent_url`` (edx imports it as an orphan of the draft branch: so does this), a
+``drafts/`` file no draft unit reaches (edx ignores it). Bad XML and the import limits are errors,
+as anywhere else in a course.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 
 from ..blocks import olx_rules
 from ..data import BlockRef, DraftPlacement, OlxBlock
-from ..errors import OlxError
+from ..errors import OlxError, OlxMissingFileError
 from .import_runtime import parse_olx_bytes
 from .limits import check_block_type, check_url_name, printable, shorten
 from .references import reference_parts
@@ -160,7 +161,15 @@ def read_drafts(fs, files: dict[str, int], published: dict[BlockRef, OlxBlock], 
             raise OlxError(f"duplicate draft block {unit.ref}: another draft unit already holds it", path=unit.path,
                            block=str(unit.ref.usage_key(course_key)))
         before = set(builder.blocks)
-        builder.parse_tree(unit.ref, _inline(unit), unit.path)
+        checkpoint = builder.checkpoint()
+        try:
+            builder.parse_tree(unit.ref, _inline(unit), unit.path)
+        except OlxMissingFileError as exc:  # edx logs the failed draft and goes on; this says so
+            builder.restore(checkpoint)
+            out.warnings.append(f"course {course_key}: {unit.path}: {exc}; the draft {unit.ref} and the blocks "
+                                "under it are not imported")
+            skipped.add(unit.path)
+            continue
         added = {ref: builder.blocks[ref] for ref in builder.blocks if ref not in before}
         current.update(added)
         if unit.parent is None:

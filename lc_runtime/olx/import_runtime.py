@@ -21,7 +21,7 @@ from xblock.runtime import IdGenerator, IdReader, NullI18nService, Runtime
 from ..blocks import olx_rules
 from ..blocks.mixins import DEFAULT_MIXINS
 from ..blocks.registry import load_block_class
-from ..errors import OlxError
+from ..errors import OlxError, OlxMissingFileError
 from .capture import CaptureFieldData
 from .limits import Limits, check_block_type, check_url_name
 
@@ -154,7 +154,7 @@ class OlxImportRuntime(Runtime):
 
     def require_file(self, path: str) -> None:
         if not self.resources_fs.isfile(path):
-            raise OlxError(f"missing file {self.path_prefix}{path}", path=self.current_file)
+            raise OlxMissingFileError(f"missing file {self.path_prefix}{path}", path=self.current_file)
 
     def usage_key_from_string(self, text: str):
         try:

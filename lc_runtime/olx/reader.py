@@ -22,7 +22,7 @@ from xblock.fields import Scope
 from ..blocks import olx_rules
 from ..blocks.registry import block_class_info, load_block_class
 from ..data import BlockRef, CourseTree, OlxBlock, ParsedFields, StaticFile
-from ..errors import LcRuntimeError, OlxError, OlxLimitError
+from ..errors import LcRuntimeError, OlxError, OlxLimitError, OlxMissingFileError
 from .drafts import read_drafts
 from .import_runtime import HTML_FAMILY, OlxImportRuntime, json_safe, parse_olx_bytes, standalone_olx
 from .limits import Limits, check_url_name, printable, shorten
@@ -95,6 +95,15 @@ class _TreeBuilder:
         self.runtime = OlxImportRuntime(course_key, fs, policy=policy, grading_policy=grading_policy,
                                         on_child=self._record_child, limits=limits, path_prefix=prefix)
 
+    def checkpoint(self) -> tuple:
+        """What :meth:`restore` needs to forget a subtree whose parse failed (a draft unit left out)."""
+        return set(self.blocks), dict(self.parent_of), dict(self.pending), len(self.warnings)
+
+    def restore(self, checkpoint: tuple) -> None:
+        blocks, self.parent_of, self.pending, warnings = checkpoint
+        self.blocks = {ref: block for ref, block in self.blocks.items() if ref in blocks}
+        del self.warnings[warnings:]
+
     def _record_child(self, node, usage_id, parent_usage_id):
         ref, parent = BlockRef.of(usage_id), BlockRef.of(parent_usage_id)
         if ref == parent or self._is_ancestor(ref, parent):
@@ -133,8 +142,9 @@ class _TreeBuilder:
         if olx_rules.is_pointer_tag(node):
             pointed = olx_rules.pointer_path(node.tag, node.get("url_name"))
             if not self.fs.isfile(pointed):
-                raise OlxError(f"missing file {self.prefix}{pointed} for <{node.tag} url_name=\"{node.get('url_name')}\"/>",
-                               path=source_path, block=str(usage_id))
+                raise OlxMissingFileError(f"missing file {self.prefix}{pointed} for <{node.tag} "
+                                          f"url_name=\"{node.get('url_name')}\"/>", path=source_path,
+                                          block=str(usage_id))
             self.runtime.current_file = self.prefix + pointed
             # Checked with our parser (no DTD, no entities) before the block's class reads it with its own.
             definition = self.runtime.load_olx_file(pointed)

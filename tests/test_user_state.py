@@ -152,3 +152,34 @@ def test_every_user_side_scope_is_stored_with_the_lms_keys(course):
     assert UserScopedField.objects.get(scope="user_state_summary").block_scope_id == str(usage)
     fresh.delete(KeyValueStore.Key(Scope.user_info, "7", None, "lang"))
     assert not DjangoUserState().has(KeyValueStore.Key(Scope.user_info, "7", None, "lang"))
+
+
+def test_split_reference_runtime_keeps_learner_state_across_requests(rollback):
+    """The Split reference runtime (as the facade) shares the store: a block bound to a learner persists."""
+    from opaque_keys.edx.locator import CourseLocator
+
+    from modulestore_compat.api import DjangoDocumentStore, SplitModuleStore, SplitWriter
+
+    course = CourseLocator("SplitX", "S102", "2026")
+    writer = SplitWriter(DjangoDocumentStore(), user_id=7)
+    writer.create_course(course, settings={"display_name": "Split course"})
+    writer.create_child(course, ("course", "course"), "problem", "p1", settings={"max_attempts": 2},
+                        content={"data": "<problem><p>2+2?</p><numericalresponse answer='4'>"
+                                         "<formulaequationinput/></numericalresponse></problem>"})
+    key = course.for_branch("draft-branch").make_usage_key("problem", "p1")
+
+    def request_block(user_id):
+        block = SplitModuleStore(DjangoDocumentStore()).get_item(key)
+        block.runtime._services.update(lms_services(user_id))
+        block.bind_for_student(user_id)
+        return block
+
+    problem = request_block(7)
+    input_id = f"input_{problem.location.html_id()}_2_1"
+    response = problem.runtime.handle(problem, "xmodule_handler", post({input_id: "4"}), "problem_check")
+    assert json.loads(response.body)["success"] == "correct"
+    again = request_block(7)
+    assert again.attempts == 1 and again.score.raw_earned == 1
+    assert request_block(8).attempts == 0
+    # stored under the key without branch, so Learning Core serving the same course would see it
+    assert StudentBlockState.objects.filter(user_id="7", usage_key=str(key.for_branch(None))).exists()

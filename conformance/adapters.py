@@ -213,8 +213,11 @@ class LearningCoreAdapter:
         from lc_runtime.olx.reader import read_course
 
         runtime = LearningCoreRuntime(self.course_key, branch=branch)
+        # The course tree and the detached blocks: an orphan (a unit's draft dropped a child, drafts/ of
+        # a real course) has no place in OLX, edx's exporter skips it too (see NORMALISATIONS).
+        records = list(runtime.snapshot.tree_order()) + runtime.snapshot.detached()
         stored = {plain_key(runtime.usage_key(r.ref)): (r.settings, r.content, [str(c) for c in r.children])
-                  for r in runtime.snapshot.blocks.values() if r.kind != "upload"}
+                  for r in records if r.kind != "upload"}
         with tempfile.TemporaryDirectory(prefix="lc-roundtrip-") as tmp:
             export_course(runtime, Path(tmp) / "course")
             with transaction.atomic():

@@ -327,6 +327,25 @@ def test_a_changed_export_is_reported_by_olx_round_trip(course):
     assert {(d.block, d.field) for d in report.result.differences} == {(usage("html", "h1"), "content")}
 
 
+def test_a_tree_block_the_export_loses_is_reported_though_orphans_are_left_out_of_the_round_trip(course):
+    """The round trip leaves orphans out (OLX has no place for them); a block of the tree is still counted."""
+    from lc_runtime.olx import export
+
+    real = export.export_course
+
+    def lossy_export(runtime, destination, *args, **kwargs):
+        out = real(runtime, destination, *args, **kwargs)
+        unit = destination / "vertical" / "v1.xml"
+        unit.write_text(unit.read_text().replace('<problem url_name="p1"/>', ""))
+        return out
+
+    with mock.patch.object(export, "export_course", lossy_export):
+        report = check(course)
+    assert reported(report) == on("olx.round_trip")
+    assert {(d.block, d.field) for d in report.result.differences} == {(usage("problem", "p1"), None),
+                                                                        (usage("vertical", "v1"), "children")}
+
+
 # ------------------------------------------------------------------ errors are never equal
 
 

@@ -12,7 +12,8 @@ def register(subparsers, commands: dict) -> None:
     p = subparsers.add_parser("conformance", help="compare a course across runtimes, block by block")
     p.add_argument("course_key")
     p.add_argument("--left", choices=("split",), default="split")
-    p.add_argument("--right", choices=("learning_core", "hybrid", "split"), default="learning_core")
+    p.add_argument("--right", choices=("learning_core", "hybrid", "facade", "split"), default="learning_core",
+                   help="facade: the read-only modulestore facade (LearningCoreModuleStore) over Learning Core")
     p.add_argument("--branch", choices=("draft", "published", "both"), default="both")
     p.add_argument("--json", default=None, help="write the JSON report here")
     p.add_argument("--html", default=None, help="write the HTML report here")
@@ -23,14 +24,16 @@ def register(subparsers, commands: dict) -> None:
     p.add_argument("--all", action="store_true", help="every course in the Split store")
     p.add_argument("--to", required=True, choices=("components", "full"))
     p.add_argument("--force", action="store_true", help="switch even with differences (they are recorded)")
-    p.add_argument("--reports", default="var/reports", help="directory for the per-course reports")
+    p.add_argument("--reports", default=None, help="directory for the per-course reports (default: reports/ "
+                                                   "beside the --db file)")
     commands["migrate"] = cmd_migrate
 
     p = subparsers.add_parser("rollback", help="move a course back (Learning Core edits are written to Split first)")
     p.add_argument("course_key")
     p.add_argument("--to", required=True, choices=("split", "components"))
-    p.add_argument("--force", action="store_true")
-    p.add_argument("--reports", default="var/reports")
+    p.add_argument("--force", action="store_true",
+                   help="move back even with new differences (those accepted by a forced migrate never block)")
+    p.add_argument("--reports", default=None, help="directory for the reports (default: reports/ beside --db)")
     commands["rollback"] = cmd_rollback
 
     p = subparsers.add_parser("stage", help="a course's stage and its history")
@@ -54,10 +57,12 @@ def cmd_conformance(args) -> int:
     from opaque_keys.edx.locator import CourseLocator
 
     key = CourseLocator.from_string(args.course_key)
-    stage = {"learning_core": "full", "hybrid": "components", "split": "split"}[args.right]
+    from .migration import require_split_course
+
+    require_split_course(documents, key)
     left = adapter_for("split", documents, key)
     branches = ("draft", "published") if args.branch == "both" else (args.branch,)
-    report = compare(key, left, adapter_for(stage, documents, key), branches)
+    report = compare(key, left, _right_adapter(args.right, documents, key), branches)
     if args.json:
         report.write_json(Path(args.json))
     if args.html:
@@ -74,6 +79,23 @@ def cmd_conformance(args) -> int:
     for finding in report.result.unsupported:
         print(f"  known unsupported: {finding['check']} [{finding['branch']}] {finding['block']}: {finding['reason']}")
     return 1 if report.differences else 0
+
+
+def _right_adapter(right: str, documents, key):
+    from .migration import adapter_for
+
+    if right == "facade":
+        from modulestore_compat.facade import LearningCoreModuleStore
+
+        from .adapters import ModulestoreAdapter
+
+        return ModulestoreAdapter(LearningCoreModuleStore(), key, "facade")
+    return adapter_for({"learning_core": "full", "hybrid": "components", "split": "split"}[right], documents, key)
+
+
+def _reports_dir(args) -> str:
+    """``--reports``, or ``reports/`` beside the database file (not the current directory)."""
+    return args.reports or str(Path(args.db or "var/lc-runtime.sqlite3").resolve().parent / "reports")
 
 
 def _progress(done: int, total: int, label: str) -> None:
@@ -99,26 +121,30 @@ def cmd_migrate(args) -> int:
     from django.conf import settings
 
     use_celery = bool(getattr(settings, "CELERY_BROKER_URL", None))
+    reports = _reports_dir(args)
     results = []
     for number, key in enumerate(keys, 1):
         _progress(number - 1, len(keys), key)
         if use_celery:
-            results.append(migrate_course_task.delay(key, args.to, args.force, "cli", args.reports).get())
+            results.append(migrate_course_task.delay(key, args.to, args.force, "cli", reports).get())
         else:
-            results.append(migrate_course_task.apply(args=(key, args.to, args.force, "cli", args.reports)).get())
+            results.append(migrate_course_task.apply(args=(key, args.to, args.force, "cli", reports)).get())
         _progress(number, len(keys), key)
     print(f"{'course':<45} {'result':<8} {'steps':<28} {'checks':>8} {'diffs':>6} {'time':>7}")
     failed = 0
     for result in results:
         if not result["ok"]:
             failed += 1
-            print(f"{result['course_key']:<45} {'FAILED':<8} {result['error'][:120]}")
+            moved = result.get("moved")
+            label, path = ("stopped", f"{result['from']} → {moved}") if moved else ("FAILED", "(not moved)")
+            print(f"{result['course_key']:<45} {label:<8} {path:<28}")
+            print(f"    {result['error']}")  # the whole reason, on its own line
             continue
         steps = result["steps"]
         path = " → ".join([steps[0]["from"]] + [s["to"] for s in steps]) if steps else "(already there)"
         print(f"{result['course_key']:<45} {'ok':<8} {path:<28} {sum(s['checks_run'] for s in steps):>8} "
               f"{sum(s['differences'] for s in steps):>6} {sum(s['seconds'] for s in steps):>6.1f}s")
-    print(f"Reports in {args.reports}/")
+    print(f"Reports in {reports}/")
     return 1 if failed else 0
 
 
@@ -127,7 +153,7 @@ def cmd_rollback(args) -> int:
 
     try:
         steps = rollback(_documents(), args.course_key, args.to, force=args.force, user="cli",
-                         report_dir=args.reports)
+                         report_dir=_reports_dir(args))
     except ConformanceFailed as exc:
         print(f"lc-runtime: error: {exc}", file=sys.stderr)
         return 1
@@ -141,8 +167,16 @@ def cmd_rollback(args) -> int:
 
 def cmd_stage(args) -> int:
     from lc_runtime.models import STAGES
+    from lc_runtime.reimport import course_exists
     from lc_runtime.stages import effective_stage, stage_history, stored_stage
+    from opaque_keys.edx.locator import CourseLocator
 
+    key = CourseLocator.from_string(args.course_key)
+    in_split = _documents().get_course_index(key.org, key.course, key.run) is not None
+    if not in_split and not course_exists(key) and not stage_history(key):
+        print(f"lc-runtime: error: stage: course {key} is not known to Split nor to Learning Core "
+              f"(run `lc-runtime split import-olx PATH` or `lc-runtime import-olx PATH` first)", file=sys.stderr)
+        return 1
     print(json.dumps({
         "course_key": args.course_key, "stage": stored_stage(args.course_key),
         "effective_stage": effective_stage(args.course_key), "stages": list(STAGES),

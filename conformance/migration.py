@@ -74,6 +74,19 @@ def difference_identity(difference) -> tuple:
             item.get("field") or "", item.get("during") or "")
 
 
+class CourseNotInSplitError(LcRuntimeError):
+    """The course to move is not in the Split store: it has to be imported there first."""
+
+    def __init__(self, course_key):
+        super().__init__(f"Course {course_key} is not in Split: run `lc-runtime split import-olx PATH` first "
+                         "(migrate, rollback and conformance start from the Split copy of a course)")
+
+
+def require_split_course(documents, course_key) -> None:
+    if documents.get_course_index(course_key.org, course_key.course, course_key.run) is None:
+        raise CourseNotInSplitError(course_key)
+
+
 @dataclass
 class StepResult:
     course_key: str
@@ -135,6 +148,7 @@ def _step(documents, course_key, from_stage, to_stage, work, *, force, user, rea
 def migrate(documents, course_key, to_stage: str, *, force=False, user="", reason="", report_dir=None):
     """Move the course forward to ``to_stage`` (one step at a time); returns the steps taken."""
     course_key = _key(course_key)
+    require_split_course(documents, course_key)
     store = SplitModuleStore(documents)
     steps = []
     current = stored_stage(course_key)
@@ -168,6 +182,7 @@ def migrate(documents, course_key, to_stage: str, *, force=False, user="", reaso
 def rollback(documents, course_key, to_stage: str, *, force=False, user="", reason="", report_dir=None):
     """Write Learning Core edits back to Split, then move the course back to ``to_stage``."""
     course_key = _key(course_key)
+    require_split_course(documents, course_key)
     store = SplitModuleStore(documents)
     current = stored_stage(course_key)
     if to_stage == current:

@@ -81,8 +81,49 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Modules of the ``[blocks]`` extra (requirements/blocks.in) and what they bring in: a base install lacks them.
+BLOCKS_EXTRA_MODULES = frozenset({"xblocks_contrib", "openassessment", "submissions", "edxval", "poll",
+                                  "drag_and_drop_v2", "done", "edx_sga", "staff_graded"})
+BLOCKS_EXTRA_HINT = "pip install 'openedx-lc-runtime[blocks]'"
+
+
+def _bad_course_key(args) -> str | None:
+    """One line when the command's course key cannot be a course key (checked before anything runs)."""
+    from opaque_keys import InvalidKeyError
+    from opaque_keys.edx.locator import CourseLocator
+
+    value = getattr(args, "course_key", None)
+    if value is None:
+        return None
+    try:
+        CourseLocator.from_string(value)
+    except InvalidKeyError:
+        return f"{value!r} is not a course key (expected course-v1:ORG+COURSE+RUN)"
+    return None
+
+
+def _missing_module(command: str, exc: ImportError) -> str:
+    name = (getattr(exc, "name", None) or "").split(".")[0]
+    if name in BLOCKS_EXTRA_MODULES:
+        return (f"{command} needs the Python package {name!r}, part of the [blocks] extra; "
+                f"install it with: {BLOCKS_EXTRA_HINT}")
+    return f"{command} needs the Python module {name or exc!r}, which is not installed"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    problem = _bad_course_key(args)
+    if problem:
+        print(f"lc-runtime: error: {args.command}: {problem}", file=sys.stderr)
+        return 1
+    try:
+        return _run(args)
+    except ImportError as exc:  # a base install without an optional extra
+        print(f"lc-runtime: error: {_missing_module(args.command, exc)}", file=sys.stderr)
+        return 1
+
+
+def _run(args) -> int:
     from . import bootstrap
 
     db = args.db or DEFAULT_DB
@@ -96,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "bench":
             Path(db).unlink(missing_ok=True)
     bootstrap.setup(db)
+    args.db = db  # extensions put their files beside it (migrate's reports)
     from .concurrency import is_database_busy
     from .errors import LcRuntimeError
 
@@ -109,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"lc-runtime: error: {args.command}: the database is locked by another writer "
                   f"({str(exc).splitlines()[0]}); nothing was changed, run it again", file=sys.stderr)
             return 1
-        if type(exc).__module__.startswith(("modulestore_compat", "xmodule")):
+        if isinstance(exc, ImportError):
+            raise
+        if type(exc).__module__.startswith(("modulestore_compat", "xmodule", "opaque_keys")):
             print(f"lc-runtime: error: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 1
         raise

@@ -154,7 +154,7 @@ def table_counts(db) -> dict:
 
 def test_a_database_locked_beyond_the_retry_budget_is_one_line_and_changes_nothing(tmp_path):
     db = tmp_path / "b.sqlite3"
-    assert cli(db, "stage", KEY).returncode == 0  # creates and migrates the database
+    assert cli(db, "gc", "--dry-run").returncode == 0  # creates and migrates the database
     before = table_counts(db)
     holder = hold_write_lock(db, 6)
     busy = cli(db, "import-olx", str(standard_course(tmp_path / "olx")),
@@ -168,7 +168,7 @@ def test_a_database_locked_beyond_the_retry_budget_is_one_line_and_changes_nothi
 
 def test_a_briefly_locked_database_is_waited_for(tmp_path):
     db = tmp_path / "w.sqlite3"
-    assert cli(db, "stage", KEY).returncode == 0
+    assert cli(db, "gc", "--dry-run").returncode == 0
     holder = hold_write_lock(db, 2)
     imported = cli(db, "import-olx", str(standard_course(tmp_path / "olx")),
                    env={"LC_RUNTIME_DB_TIMEOUT": "0.3", "LC_RUNTIME_BUSY_RETRY_SECONDS": "30"})

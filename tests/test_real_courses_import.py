@@ -81,6 +81,11 @@ def test_legacy_i4x_references_become_block_v1_keys_of_the_course_on_both_sides(
     assert {k: ["vertical", v.rsplit("@", 1)[1]] for k, v in expected.items()} == content["group_id_to_child"]
     block = api.LearningCoreRuntime(key, branch="published").get_block(key.make_usage_key(*ref))
     assert {k: str(v) for k, v in block.group_id_to_child.items()} == expected
+    # A conditional's i4x:// sources become sources_list, as edx's ConditionalBlock makes them at import.
+    conditional = BlockRef("conditional", "conditional_89eba066a519")
+    poll = str(key.make_usage_key("poll", "e538b63aa9b24c8ab1e756be8c7abecb"))
+    assert load_snapshot(key, "published").blocks[conditional].content["sources_list"] == [poll]
+    assert split_block(documents, key, conditional)[1]["sources_list"] == [["poll", poll.rsplit("@", 1)[1]]]
 
 
 def test_references_in_every_form_and_a_broken_one(tmp_path):

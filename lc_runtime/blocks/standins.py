@@ -147,6 +147,11 @@ class ConditionalStandIn(StandInBlock):
             else:
                 children.append(runtime.child_usage_id_from_node(child, keys.usage_id))
         definition["show_tag_list"] = show_tag_list
+        # edx's ConditionalBlock.__init__ makes ``sources_list`` of the ``sources`` attribute (kept in
+        # xml_attributes), so edx's import stores it; the reader makes each a key of the course.
+        sources = [s.strip() for s in (xml_object.get("sources") or "").split(";") if s.strip()]
+        if sources:
+            definition["sources_list"] = sources
         return definition, children
 
 

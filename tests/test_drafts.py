@@ -233,3 +233,19 @@ def test_a_draft_unit_pointing_to_a_file_missing_from_drafts_is_left_out_with_a_
     assert [p.ref for p in tree.draft_placements] == [BlockRef("vertical", "v2")]
     assert any("drafts/vertical/vmiss.xml" in w and "drafts/problem/nowhere.xml" in w and "not imported" in w
                for w in tree.warnings), tree.warnings
+
+
+@pytest.mark.usefixtures("rollback")
+def test_a_rerun_import_of_a_course_with_drafts_is_a_no_op_on_both_sides(tmp_path):
+    from modulestore_compat.reimport import split_course_matches
+
+    olx = course_with_drafts(tmp_path / "olx")
+    tree, _ = api.import_olx(olx)
+    assert api.import_olx(olx)[1].unchanged
+    documents = DjangoDocumentStore()
+    SplitWriter(documents).import_tree(tree)
+    assert split_course_matches(documents, read_course(olx))
+    (olx / "drafts" / "html" / "h1.html").write_text("<p>Changed again</p>")
+    assert not split_course_matches(documents, read_course(olx))
+    with pytest.raises(api.CourseExistsError):
+        api.import_olx(olx)

@@ -282,7 +282,7 @@ CASES = [
          ("course.xml", "invalid url_name")),
     Case("course-run-too-long", course_xml(f'<course url_name="{"r" * 300}" org="BadX" course="T101"/>'),
          ("course.xml", "LC_RUNTIME_OLX_MAX_ID_BYTES")),
-    Case("course-key-argument", lambda tmp: course(tmp), ("invalid course key", "no key here"),
+    Case("course-key-argument", lambda tmp: course(tmp), ("'no key here' is not a course key", "course-v1:ORG+COURSE+RUN"),
          args=("--course-key", "no key here")),
     # ids that would escape or collide in an export
     Case("url-name-dotdot-course", in_v2('<html url_name="..:course">x</html>'), ("vertical/v2.xml", "'..:course'")),

@@ -270,7 +270,9 @@ def _compile_course(course_key, branch: str) -> Compiled:
     course = get_course(course_key)
     log_id = current_log_id(course.learning_package_id, branch)
     snapshot = load_snapshot(course.course_key, LC_BRANCH[branch])
-    records = list(snapshot.tree_order()) + snapshot.detached()
+    # Every block: the tree, then detached blocks and orphans (Split's structure keeps an orphan, e.g. a
+    # child a unit's draft dropped, and get_orphans lists it); course files are not blocks.
+    records = list(snapshot.blocks.values())
     entries = [entry_of(record) for record in records]
     stored = set(CompiledChunk.objects.filter(course_key=course.course_key).values_list("digest", flat=True))
     layout, written = [], []

@@ -277,3 +277,24 @@ def test_a_block_whose_class_fails_becomes_an_error_block_as_in_split(rollback, 
         children = vertical.get_children()
     assert [c.scope_ids.block_type for c in children] == ["error", "problem"]
     assert "cannot build me" in children[0].error_msg
+
+
+def test_an_orphan_of_the_draft_branch_is_served_as_split_serves_it(rollback, tmp_path):
+    """A unit's draft (OLX drafts/) that drops a child leaves it an orphan of the draft branch: in Split's
+    structure, so in the compiled one, for get_orphans and get_items(include_orphans)."""
+    files = {"drafts/vertical/v1.xml": '<vertical display_name="Unit 1" index_in_children_list="0" parent_url='
+                                       '"block-v1:TestX+T101+2026+type@sequential+block@s1"><html url_name="h1"/>'
+                                       '</vertical>',
+             "drafts/html/h1.xml": '<html display_name="Text 1">draft</html>'}
+    olx = standard_course(tmp_path / "course", files=files)
+    lc_api.import_olx(olx)
+    set_stage(KEY, "full", changed_by="test")
+    store = LearningCoreModuleStore()
+    orphans = store.get_orphans(KEY.for_branch(DRAFT))
+    assert [(o.block_type, o.block_id) for o in orphans] == [("problem", "p1")]
+    assert store.get_orphans(KEY.for_branch(PUBLISHED)) == []
+    documents = DjangoDocumentStore()
+    SplitWriter(documents).import_tree(read_course(olx))
+    report = compare(KEY, ModulestoreAdapter(SplitModuleStore(documents), KEY, "split"),
+                     ModulestoreAdapter(store, KEY, "facade"))
+    assert report.differences == 0, report.result.differences[:5]

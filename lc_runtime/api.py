@@ -18,6 +18,25 @@ from .errors import (
     PublishError,
     VersionConflictError,
 )
+from .authoring.api import (
+    COURSE_AUTHORED,
+    AuthoringError,
+    BlockInfo,
+    CourseEditInfo,
+    EditInfo,
+    bulk_operation,
+    create_block,
+    delete_block,
+    discard_changes,
+    duplicate_block,
+    get_block_info,
+    get_course_edit_info,
+    has_changes,
+    move_block,
+    publish_block,
+    unpublish_block,
+    update_block,
+)
 from .olx.reader import read_course
 from .runtime import LearningCoreRuntime
 from .storage.filejournal import atomic_with_files
@@ -30,6 +49,10 @@ __all__ = [
     "OlxError", "ParsedFields", "VersionConflictError", "VersionInfo", "delete_course", "dump_course", "dumps",
     "export_course_olx", "import_olx", "load_block", "read_course",
     "GcReport", "PublishError", "collect_garbage",
+    # authoring (lc_runtime.authoring.api)
+    "AuthoringError", "BlockInfo", "COURSE_AUTHORED", "CourseEditInfo", "EditInfo", "bulk_operation", "create_block",
+    "delete_block", "discard_changes", "duplicate_block", "get_block_info", "get_course_edit_info", "has_changes",
+    "move_block", "publish_block", "unpublish_block", "update_block",
 ]
 
 

@@ -120,3 +120,38 @@ class CourseFileError(LcRuntimeError):
     def __init__(self, course_key, path: str, detail: str):
         super().__init__(f"Course {course_key} file static/{path}: {detail}")
         self.course_key, self.path = course_key, path
+
+
+class AuthoringError(LcRuntimeError):
+    """An authoring operation (lc_runtime.authoring) that Split would refuse as well; names course and block."""
+
+    def __init__(self, usage_key, detail: str):
+        course_key = getattr(usage_key, "course_key", usage_key)
+        super().__init__(f"Cannot change block {usage_key} of course {course_key}: {detail}")
+        self.usage_key = usage_key
+
+
+class DuplicateBlockError(AuthoringError):
+    """A block of that type and id already exists in the course (Split: ``DuplicateItemError``)."""
+
+
+class InvalidMoveError(AuthoringError, ValueError):
+    """A move Split refuses: under the block itself or one of its descendants, or of the course root."""
+
+
+class RootBlockError(AuthoringError, ValueError):
+    """The course root cannot be deleted, moved or unpublished (Split: ``ValueError``)."""
+
+
+class NotPublishedError(AuthoringError):
+    """The block (or its parent) has no published version (Split: ``ItemNotFoundError`` on publish under a
+    never-published parent; ``InvalidVersionError`` on revert_to_published of a never-published block)."""
+
+
+class DirectOnlyError(AuthoringError):
+    """Direct-only categories (course, chapter, sequential, about, static_tab, course_info) are always
+    published: Split's ``unpublish`` raises ``InvalidVersionError`` for them."""
+
+
+class InvalidFieldError(AuthoringError):
+    """A field name the block's class does not declare, or one the operation cannot set."""

@@ -54,15 +54,40 @@ def send_course_published(course_key) -> None:
 
 
 def on_entities_published(sender=None, learning_package=None, **kwargs):
+    from lc_runtime.authoring import hooks
+
     from .enums import BranchName
 
-    rebuild(learning_package.id, BranchName.published)
+    if not hooks.defer(learning_package.id, "published"):  # an authoring operation announces itself once
+        rebuild(learning_package.id, BranchName.published)
 
 
 def on_entities_draft_changed(sender=None, learning_package=None, **kwargs):
+    from lc_runtime.authoring import hooks
+
     from .enums import BranchName
 
-    rebuild(learning_package.id, BranchName.draft)
+    if not hooks.defer(learning_package.id, "draft"):
+        rebuild(learning_package.id, BranchName.draft)
+
+
+def on_course_authored(sender=None, course_key=None, branches=(), published=False, **kwargs):
+    """One authoring operation (or bulk operation) committed: one recompile, one ``course_published``."""
+    from opaque_keys.edx.locator import CourseLocator
+
+    from lc_runtime.models import STAGE_FULL
+    from lc_runtime.stages import effective_stage
+
+    from .compiler import recompile
+    from .enums import BranchName
+
+    if effective_stage(course_key) != STAGE_FULL:
+        return
+    wanted = [b for lc, b in (("draft", BranchName.draft), ("published", BranchName.published)) if lc in branches]
+    if wanted:
+        recompile(course_key, wanted)
+    if published:
+        send_course_published(CourseLocator.from_string(course_key))
 
 
 def connect() -> None:
@@ -70,3 +95,6 @@ def connect() -> None:
 
     signals.ENTITIES_PUBLISHED.connect(on_entities_published, weak=False, dispatch_uid="lc_facade_published")
     signals.ENTITIES_DRAFT_CHANGED.connect(on_entities_draft_changed, weak=False, dispatch_uid="lc_facade_draft")
+    from lc_runtime.authoring.hooks import COURSE_AUTHORED
+
+    COURSE_AUTHORED.connect(on_course_authored, weak=False, dispatch_uid="lc_facade_authored")

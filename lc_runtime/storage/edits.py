@@ -12,6 +12,7 @@ from ..data import BlockRef, VersionInfo
 from ..errors import BlockNotFoundError, VersionConflictError
 from ..models import KIND_COMPONENT, BlockVersionFields
 from .codes import definition_id
+from .container_types import fit_container
 from .publishing import publish_drafts
 from .writer import OLX_PATH, canonical_json, olx_media_type
 
@@ -53,6 +54,7 @@ def write_block_version(snapshot, record, *, usage_key, settings: dict, content:
             if children != record.children:
                 entity_ids = _entity_ids(snapshot, children, usage_key)
                 entities = [content_api.get_publishable_entity(eid) for eid in entity_ids]
+                fit_container(record.entity_id, record.ref.block_type, entity_ids)  # ADR 0009
             version = content_api.create_next_container_version(
                 record.entity_id, title=title, entities=entities, created=created, created_by=user_id,
             )

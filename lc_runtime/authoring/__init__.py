@@ -1,0 +1,1 @@
+"""Studio's authoring operations over Learning Core with Split's semantics (public API: ``api.py``)."""

@@ -1,0 +1,302 @@
+"""Studio's writes on a Learning Core course, each as Split's ``DraftVersioningModuleStore`` does it.
+
+Every function runs inside an :func:`~.session.authoring` session (one transaction; joins a bulk
+operation). Draft changes are Learning Core draft versions (history kept); published-branch effects
+are in :mod:`.publishing`.
+"""
+from __future__ import annotations
+
+import uuid
+
+from openedx_content import api as content_api
+from openedx_content.models_api import Draft
+
+from ..data import DETACHED_TYPES, BlockRef, OlxBlock, ParsedFields
+from ..errors import (
+    BlockNotFoundError,
+    DirectOnlyError,
+    DuplicateBlockError,
+    InvalidFieldError,
+    InvalidMoveError,
+    NotPublishedError,
+    RootBlockError,
+    VersionConflictError,
+)
+from ..models import KIND_COMPONENT, KIND_CONTAINER, BlockVersionFields, LcBlock
+from ..storage import edits
+from ..storage.codes import definition_id
+from ..storage.container_types import fit_container
+from ..storage.writer import CourseWriter, ImportResult, canonical_json, is_container_type
+from .data import DIRECT_ONLY_CATEGORIES
+from .fields import component_olx, memory_record, scope_names, split_by_scope
+from .publishing import auto_publish, parents_in, publish_block, subtree, unpublish_entities
+from .session import AuthoringSession, now
+
+
+def runtime_for(session: AuthoringSession):
+    from ..runtime import LearningCoreRuntime
+
+    return LearningCoreRuntime(session.course_key, snapshot=session.draft())
+
+
+def version_of(record) -> str:
+    """A block version as the API shows it: opaque, new on every write."""
+    return str(record.version_id)
+
+
+def check_expected(session: AuthoringSession, ref: BlockRef, expected_version) -> None:
+    if expected_version is None:
+        return
+    record = session.draft().blocks.get(ref)
+    current = version_of(record) if record is not None else None
+    if str(expected_version) != current:
+        raise VersionConflictError(session.draft().key_of(ref), based_on=expected_version, current=current)
+
+
+def draft_record(session: AuthoringSession, ref: BlockRef):
+    return session.draft().record(ref)
+
+
+def generated_id(session: AuthoringSession, block_type: str) -> str:
+    """Split's ``_generate_block_key``: the block type and the first serial no block of the draft uses."""
+    used = {ref.block_id for ref in session.draft().blocks if ref.block_type == block_type}
+    serial = 1
+    while f"{block_type}{serial}" in used:
+        serial += 1
+    return f"{block_type}{serial}"
+
+
+def write_children(session: AuthoringSession, ref: BlockRef, children: list[BlockRef]) -> None:
+    """A new draft version of container ``ref`` listing ``children`` (its fields unchanged)."""
+    draft = session.draft()
+    record = draft.record(ref)
+    if children == record.children:
+        return
+    session.check(draft.key_of(ref), record.kind)
+    with session.drafts():
+        edits.write_block_version(draft, record, usage_key=draft.key_of(ref), settings=record.settings,
+                                  content=record.content, children=children, olx=None, user_id=session.user_id)
+
+
+def _new_entity(session: AuthoringSession, ref: BlockRef, settings: dict, content: dict, olx: str) -> None:
+    """Create the block's entity and first version, or give a deleted block of that id a new version
+    (Split reuses a deleted block's id; Learning Core keeps the entity and its history)."""
+    existing = LcBlock.objects.filter(course=session.course, block_type=ref.block_type,
+                                      block_id=ref.block_id).values_list("entity_id", "kind").first()
+    with session.drafts():
+        if existing is None:
+            block = OlxBlock(ref.block_type, ref.block_id, node_xml="", olx=olx, source_path="",
+                             detached=ref.block_type in DETACHED_TYPES,
+                             fields=ParsedFields(content=content, settings=settings))
+            CourseWriter.attach(session.course, user_id=session.user_id)._write_block(
+                block, ImportResult(session.course.course_key, session.learning_package_id))
+            return
+        entity_id, kind = existing
+        title = settings.get("display_name") if isinstance(settings.get("display_name"), str) else ""
+        if kind == KIND_COMPONENT:
+            media_type = content_api.get_or_create_media_type(f"application/vnd.openedx.xblock.v1.{ref.block_type}+xml")
+            media = content_api.get_or_create_text_media(session.learning_package_id, media_type.id, text=olx,
+                                                         created=now())
+            version = content_api.create_next_component_version(
+                entity_id, media_to_replace={"block.xml": media.id}, created=now(), title=title,
+                created_by=session.user_id)
+        else:
+            fit_container(entity_id, ref.block_type, [])
+            version = content_api.create_next_container_version(entity_id, title=title, entities=[], created=now(),
+                                                                created_by=session.user_id)
+        BlockVersionFields.objects.create(
+            entity_version=version.publishable_entity_version, settings=settings, content=content,
+            definition_id=definition_id(session.course.course_key, ref.block_type, ref.block_id,
+                                        canonical_json(content)))
+
+
+def create(session: AuthoringSession, block_type: str, block_id: str | None, settings: dict, content: dict, *,
+           parent: BlockRef | None, position: int | None) -> BlockRef:
+    """Split's ``create_item`` / ``create_child`` with stored (JSON) field values."""
+    draft = session.draft()
+    block_id = block_id or generated_id(session, block_type)
+    ref = BlockRef(block_type, block_id)
+    usage_key = draft.key_of(ref)
+    if ref in draft.blocks:
+        raise DuplicateBlockError(usage_key, "a block of that type and id already exists (Split: DuplicateItemError)")
+    if parent is not None:
+        if parent not in draft.blocks:
+            raise BlockNotFoundError(draft.key_of(parent), branch="draft")
+        if draft.blocks[parent].kind != KIND_CONTAINER:
+            raise InvalidMoveError(usage_key, f"its parent {draft.key_of(parent)} cannot have children")
+    kind = KIND_CONTAINER if is_container_type(block_type) else KIND_COMPONENT
+    session.check(usage_key, kind)
+    record = memory_record(session.course_key, ref, kind, settings, content)
+    olx = component_olx(runtime_for(session), record) or ""
+    _new_entity(session, ref, settings, content, olx)
+    if parent is not None:
+        children = list(session.draft().record(parent).children)
+        children.insert(len(children) if position is None else position, ref)
+        write_children(session, parent, children)
+    auto_publish(session, ref, block_type)
+    if parent is not None:  # Split's create_child decides on the parent with the child's category
+        auto_publish(session, parent, block_type)
+    return ref
+
+
+def update(session: AuthoringSession, ref: BlockRef, fields: dict | None, unset, expected_version) -> None:
+    """Split's ``update_item`` (then ``_auto_publish_no_children``, changed or not)."""
+    draft = session.draft()
+    record = draft.record(ref)
+    usage_key = draft.key_of(ref)
+    check_expected(session, ref, expected_version)
+    session.check(usage_key, record.kind)
+    runtime = runtime_for(session)
+    new_settings, new_content = split_by_scope(runtime, usage_key, ref.block_type, fields)
+    settings = {**record.settings, **new_settings}
+    content = {**record.content, **new_content}
+    homes = scope_names(runtime, ref.block_type, unset)
+    for name in unset:
+        if name not in homes:
+            raise InvalidFieldError(usage_key, f"{ref.block_type} has no content or settings field {name!r}")
+        (settings if homes[name] == "settings" else content).pop(name, None)
+    if (settings, content) != (record.settings, record.content):
+        changed = memory_record(session.course_key, ref, record.kind, settings, content, record.children)
+        olx = component_olx(runtime, changed)
+        with session.drafts():
+            edits.write_block_version(draft, record, usage_key=usage_key, settings=settings, content=content,
+                                      children=list(record.children), olx=olx, user_id=session.user_id)
+    auto_publish(session, ref, ref.block_type)
+
+
+def delete(session: AuthoringSession, ref: BlockRef, expected_version) -> None:
+    """Split's ``delete_item(revision=None)``: the draft subtree goes; direct-only blocks leave the
+    published branch too; a direct-only parent is re-published (``autopublish_parent``)."""
+    draft = session.draft()
+    usage_key = draft.key_of(ref)
+    if ref == draft.root:
+        raise RootBlockError(usage_key, "the course root cannot be deleted (Split: ValueError)")
+    record = draft.record(ref)
+    check_expected(session, ref, expected_version)
+    session.check(usage_key, record.kind)
+    parents = parents_in(draft, ref)
+    primary_parent = draft.parents.get(ref)
+    doomed = subtree(draft, ref)
+    for parent in parents:
+        write_children(session, parent, [c for c in draft.blocks[parent].children if c != ref])
+    with session.drafts():
+        for doomed_ref in doomed:
+            content_api.set_draft_version(draft.blocks[doomed_ref].entity_id, None, set_by=session.user_id)
+    if ref.block_type in DIRECT_ONLY_CATEGORIES:
+        published = session.published()
+        if ref in published.blocks:
+            unpublish_entities(session, [published.blocks[r].entity_id for r in subtree(published, ref)])
+    elif primary_parent is not None and primary_parent.block_type in DIRECT_ONLY_CATEGORIES:
+        publish_block(session, primary_parent, exclude_all=True)
+
+
+def move(session: AuthoringSession, ref: BlockRef, new_parent: BlockRef, position: int | None,
+         expected_version) -> None:
+    """Split's ``update_item_parent``: out of the old parent, into the new one (at ``position``), each
+    an ``update_item`` (so auto-published when direct-only), then the block's own ``update_item``."""
+    draft = session.draft()
+    usage_key = draft.key_of(ref)
+    if ref == draft.root:
+        raise RootBlockError(usage_key, "the course root cannot be moved")
+    record = draft.record(ref)
+    if new_parent not in draft.blocks:
+        raise BlockNotFoundError(draft.key_of(new_parent), branch="draft")
+    if new_parent in subtree(draft, ref):
+        raise InvalidMoveError(usage_key, f"it cannot move under {draft.key_of(new_parent)}, "
+                                          "itself or one of its descendants")
+    if draft.blocks[new_parent].kind != KIND_CONTAINER:
+        raise InvalidMoveError(usage_key, f"{draft.key_of(new_parent)} cannot have children")
+    check_expected(session, ref, expected_version)
+    session.check(usage_key, record.kind)
+    old_parents = [p for p in parents_in(draft, ref) if p != new_parent]
+    for parent in old_parents:
+        write_children(session, parent, [c for c in draft.blocks[parent].children if c != ref])
+    children = [c for c in session.draft().record(new_parent).children if c != ref]
+    children.insert(len(children) if position is None else position, ref)
+    write_children(session, new_parent, children)
+    for parent in old_parents:
+        auto_publish(session, parent, parent.block_type)
+    auto_publish(session, new_parent, new_parent.block_type)
+    auto_publish(session, ref, ref.block_type)
+
+
+def publish(session: AuthoringSession, ref: BlockRef) -> None:
+    draft = session.draft()
+    session.check(draft.key_of(ref), draft.record(ref).kind)
+    publish_block(session, ref, exclude_all=False)
+
+
+def unpublish(session: AuthoringSession, ref: BlockRef) -> None:
+    """Split's ``unpublish`` = ``delete_item(revision=published_only)``: only the published subtree goes."""
+    draft, published = session.draft(), session.published()
+    usage_key = draft.key_of(ref)
+    if ref.block_type in DIRECT_ONLY_CATEGORIES:
+        raise DirectOnlyError(usage_key, f"{ref.block_type} blocks are always published (Split: InvalidVersionError)")
+    if ref not in published.blocks:
+        raise NotPublishedError(usage_key, "it is not published")
+    session.check(usage_key, published.blocks[ref].kind)
+    unpublish_entities(session, [published.blocks[r].entity_id for r in subtree(published, ref)])
+
+
+def discard(session: AuthoringSession, ref: BlockRef) -> None:
+    """Split's ``revert_to_published``: the draft subtree becomes the published one (a no-op for
+    direct-only categories); blocks moved away in the draft come back."""
+    if ref.block_type in DIRECT_ONLY_CATEGORIES:
+        return
+    draft, published = session.draft(), session.published()
+    usage_key = draft.key_of(ref)
+    if ref not in published.blocks:
+        raise NotPublishedError(usage_key, "it has never been published, there is nothing to revert to "
+                                           "(Split: InvalidVersionError)")
+    session.check(usage_key, published.blocks[ref].kind)
+    restored = subtree(published, ref)
+    dropped = [r for r in (subtree(draft, ref) if ref in draft.blocks else []) if r not in set(restored)]
+    by_ref = {r: eid for eid, r in draft.entity_refs.items()}
+    # a restored block another draft parent now holds is taken out of it (``update_parent_if_moved``)
+    moved_from = {}
+    for child in restored:
+        published_parent = published.parents.get(child)
+        for parent in parents_in(draft, child):
+            if parent != published_parent and parent not in restored:
+                moved_from.setdefault(parent, set()).add(child)
+    for parent, gone in moved_from.items():
+        write_children(session, parent, [c for c in session.draft().record(parent).children if c not in gone])
+    versions = dict(Draft.objects.filter(entity_id__in=[by_ref[r] for r in restored]).values_list(
+        "entity_id", "version_id"))
+    with session.drafts():
+        for restored_ref in restored:
+            entity_id = by_ref[restored_ref]
+            target = published.blocks[restored_ref].version_id
+            if versions.get(entity_id) != target:
+                content_api.set_draft_version(entity_id, target, set_by=session.user_id)
+        for dropped_ref in dropped:
+            content_api.set_draft_version(by_ref[dropped_ref], None, set_by=session.user_id)
+    for parent in moved_from:
+        auto_publish(session, parent, parent.block_type)
+
+
+def duplicate(session: AuthoringSession, ref: BlockRef, parent: BlockRef, block_id: str | None) -> BlockRef:
+    """Studio's ``_duplicate_block``: a copy of the subtree with new ids, named "Duplicate of '…'",
+    placed right after the source under the same parent, else last."""
+    draft = session.draft()
+    source = draft.record(ref)
+    settings = dict(source.settings)
+    name = settings.get("display_name")
+    settings["display_name"] = f"Duplicate of '{name}'" if name else f"Duplicate of {ref.block_type}"
+    position = None
+    siblings = draft.blocks[parent].children if parent in draft.blocks else []
+    if ref in siblings:
+        position = siblings.index(ref) + 1
+    copy = create(session, ref.block_type, block_id or uuid.uuid4().hex, settings, dict(source.content),
+                  parent=parent, position=position)
+    for child in source.children:
+        _copy_subtree(session, draft, child, copy)
+    return copy
+
+
+def _copy_subtree(session: AuthoringSession, source_snapshot, ref: BlockRef, parent: BlockRef) -> None:
+    source = source_snapshot.record(ref)
+    copy = create(session, ref.block_type, uuid.uuid4().hex, dict(source.settings), dict(source.content),
+                  parent=parent, position=None)
+    for child in source.children:
+        _copy_subtree(session, source_snapshot, child, copy)

@@ -1,0 +1,133 @@
+"""One authoring operation (or bulk operation) on one course: transaction, lock, stage gate, change logs.
+
+Why a session: every operation must be one transaction (a refused or failing step leaves nothing
+behind), take the course's writer lock, honour the stage gate, put its draft writes in one Learning
+Core draft change log, and announce itself once after commit (:mod:`.hooks`). Learning Core refuses
+to publish inside ``bulk_draft_changes_for``, so the open draft change log is closed before a publish
+and a new one opened by the next draft write: a bulk operation of drafts only writes one change log.
+Operations nested in a bulk operation of the same course join it.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+from contextlib import ExitStack, contextmanager
+from datetime import datetime, timezone
+
+from django.db import transaction
+from openedx_content import api as content_api
+from opaque_keys.edx.keys import CourseKey
+
+from ..concurrency import course_write_lock
+from ..data import BRANCH_DRAFT, BRANCH_PUBLISHED
+from ..errors import AuthoringError
+from ..stages import check_authoring_write
+from ..storage.snapshot import CourseSnapshot, get_course, load_snapshot
+from . import hooks
+
+_local = threading.local()
+
+
+def _sessions() -> dict[str, "AuthoringSession"]:
+    sessions = getattr(_local, "sessions", None)
+    if sessions is None:
+        sessions = _local.sessions = {}
+    return sessions
+
+
+def now() -> datetime:
+    return datetime.now(tz=timezone.utc)
+
+
+class AuthoringSession:
+    """State of one running operation: the course, the acting user, branch snapshots, what changed."""
+
+    def __init__(self, course, user_id):
+        self.course = course
+        self.course_key = CourseKey.from_string(course.course_key)
+        self.learning_package_id = course.learning_package_id
+        self.user_id = user_id
+        self.draft_changed = False
+        self.published_changed = False
+        self._stack: ExitStack | None = None
+        self._snapshots: dict[str, CourseSnapshot] = {}
+
+    # -- reading --------------------------------------------------------------------------------
+    def snapshot(self, branch: str = BRANCH_DRAFT) -> CourseSnapshot:
+        """The course at ``branch`` as this operation has left it so far."""
+        snapshot = self._snapshots.get(branch)
+        if snapshot is None:
+            snapshot = self._snapshots[branch] = load_snapshot(self.course.course_key, branch)
+        return snapshot
+
+    def draft(self) -> CourseSnapshot:
+        return self.snapshot(BRANCH_DRAFT)
+
+    def published(self) -> CourseSnapshot:
+        return self.snapshot(BRANCH_PUBLISHED)
+
+    # -- writing --------------------------------------------------------------------------------
+    def check(self, usage_key, kind: str) -> None:
+        """The stage gate: refuse a write Split (or the stage) would lose."""
+        check_authoring_write(self.course_key, usage_key, kind=kind)
+
+    @contextmanager
+    def drafts(self):
+        """Draft writes go into the operation's open Learning Core draft change log."""
+        if self._stack is None:
+            self._stack = ExitStack()
+            self._stack.enter_context(content_api.bulk_draft_changes_for(
+                self.learning_package_id, changed_by=self.user_id, changed_at=now()))
+        yield
+        self.draft_changed = True
+        self._snapshots.clear()
+
+    def end_drafts(self, exc_info=(None, None, None)) -> None:
+        """Close the open draft change log (before a publish, at the end)."""
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            stack.__exit__(*exc_info)
+
+    def published_now(self) -> None:
+        self.published_changed = True
+        self._snapshots.clear()
+
+
+def _check_user(course_key, user_id) -> None:
+    """Learning Core records authors as users (foreign keys): an unknown id would fail at commit."""
+    from django.contrib.auth import get_user_model
+
+    if user_id is not None and not get_user_model().objects.filter(pk=user_id).exists():
+        raise AuthoringError(course_key, f"user id {user_id!r} is no user of this site (pass an existing "
+                                         "user's id, or None)")
+
+
+def current(course_key) -> AuthoringSession | None:
+    return _sessions().get(str(CourseKey.from_string(str(course_key)).for_branch(None).version_agnostic()))
+
+
+@contextmanager
+def authoring(course_key, *, user_id):
+    """Run an operation in a session of ``course_key`` (joining a bulk operation already running)."""
+    course = get_course(course_key)
+    existing = _sessions().get(course.course_key)
+    if existing is not None:
+        yield existing
+        return
+    _check_user(course.course_key, user_id)
+    with transaction.atomic():
+        course_write_lock(course.course_key)
+        hooks.open_window_on_commit(course.learning_package_id)
+        session = AuthoringSession(course, user_id)
+        _sessions()[course.course_key] = session
+        try:
+            yield session
+        except BaseException:
+            session.end_drafts(sys.exc_info())
+            raise
+        else:
+            session.end_drafts()
+        finally:
+            _sessions().pop(course.course_key, None)
+        hooks.close_window_on_commit(course.learning_package_id, course.course_key,
+                                     draft=session.draft_changed, published=session.published_changed)

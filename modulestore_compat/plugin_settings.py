@@ -1,21 +1,29 @@
-"""Settings the Split side adds inside edx-platform: the facade in front of Split, when enabled.
+"""Settings the Split side adds inside edx-platform: the Learning Core stores in front of Split, when enabled.
 
-``LC_RUNTIME_FACADE_ENABLED = True`` puts :class:`~modulestore_compat.facade.LearningCoreModuleStore`
-first in MixedModuleStore's ``stores``, with Split's options; it answers ``has_course`` only for
-courses at stage ``full``, so every other course still falls through to Split. Applied in the
-common and production settings phases (production settings may redefine ``MODULESTORE``).
+``LC_RUNTIME_FACADE_ENABLED = True`` puts two stores first in MixedModuleStore's ``stores``: the
+Learning Core store (answers ``has_course`` only for courses at stage ``full``) and the hybrid store
+(only stage ``components``), so every other course still falls through to Split. Inside the platform
+both are edx-platform's own ``DraftVersioningModuleStore`` with Learning Core as its persistence
+backend (see :mod:`modulestore_compat.backend.platform`); they take Split's ``DOC_STORE_CONFIG``
+(upstream's constructor builds its connection from it before the backend is swapped in; the hybrid
+store reads Split's documents through it) and Split's ``OPTIONS``. Applied in the common and
+production settings phases (production settings may redefine ``MODULESTORE``).
 """
 from __future__ import annotations
 
 import copy
 
-FACADE_ENGINE = "modulestore_compat.facade.LearningCoreModuleStore"
+FACADE_ENGINE = "modulestore_compat.backend.platform.LearningCoreModuleStore"
+HYBRID_ENGINE = "modulestore_compat.backend.platform.HybridModuleStore"
+ENGINES = {"learning_core": FACADE_ENGINE, "learning_core_hybrid": HYBRID_ENGINE}
 
 
-def facade_store_config(split_store: dict | None) -> dict:
-    """The ``stores`` entry of the facade; Split's ``OPTIONS`` (fs_root, render_template, …) reused."""
-    return {"NAME": "learning_core", "ENGINE": FACADE_ENGINE, "DOC_STORE_CONFIG": {},
-            "OPTIONS": copy.deepcopy((split_store or {}).get("OPTIONS", {}))}
+def facade_store_config(split_store: dict | None, *, name: str = "learning_core") -> dict:
+    """A ``stores`` entry of a Learning Core store: Split's ``DOC_STORE_CONFIG`` and ``OPTIONS`` reused."""
+    split_store = split_store or {}
+    return {"NAME": name, "ENGINE": ENGINES[name],
+            "DOC_STORE_CONFIG": copy.deepcopy(split_store.get("DOC_STORE_CONFIG", {})),
+            "OPTIONS": copy.deepcopy(split_store.get("OPTIONS", {}))}
 
 
 def plugin_settings(settings) -> None:
@@ -26,7 +34,8 @@ def plugin_settings(settings) -> None:
     except (AttributeError, KeyError, TypeError):
         raise ValueError("LC_RUNTIME_FACADE_ENABLED needs MODULESTORE['default']['OPTIONS']['stores'] "
                          "(a MixedModuleStore configuration)") from None
-    if any(store.get("ENGINE") == FACADE_ENGINE for store in stores):
-        return
+    present = {store.get("ENGINE") for store in stores}
     split = next((store for store in stores if store.get("NAME") == "split"), None)
-    stores.insert(0, facade_store_config(split))
+    for position, name in enumerate(ENGINES):
+        if ENGINES[name] not in present:
+            stores.insert(position, facade_store_config(split, name=name))

@@ -68,8 +68,6 @@ UPSTREAM_SIGNATURES = {
     "get_structure": "(key, course_context=None)",
     "find_structures_by_id": "(ids, course_context=None)",
     "find_courselike_blocks_by_id": "(ids, block_type, course_context=None)",
-    "find_structures_derived_from": "(ids, course_context=None)",
-    "find_ancestor_structures": "(original_version, block_key, course_context=None)",
     "insert_structure": "(structure, course_context=None)",
     "get_course_index": "(key, ignore_case=False)",
     "find_matching_course_indexes": "(branch=None, search_targets=None, org_target=None, course_context=None, "
@@ -87,14 +85,24 @@ UPSTREAM_SIGNATURES = {
     "close_connections": "()",
     "_drop_database": "(database=True, collections=True, connections=True)",
 }
+OLDER_RELEASES = {  # edx-platform before the MySQL course index: history calls of split.py
+    "find_structures_derived_from": "(ids, course_context=None)",
+    "find_ancestor_structures": "(original_version, block_key, course_context=None)",
+}
+
+
+def signature_without_self(function) -> str:
+    signature = inspect.signature(function)
+    return str(signature.replace(parameters=list(signature.parameters.values())[1:]))
 
 
 @pytest.mark.parametrize("backend_class", [ReadOnlyDocumentBackend, LearningCorePersistenceBackend,
                                            HybridPersistenceBackend])
 def test_every_upstream_method_with_its_signature(backend_class):
-    for name, signature in UPSTREAM_SIGNATURES.items():
-        assert str(inspect.signature(getattr(backend_class, name)).replace(
-            parameters=list(inspect.signature(getattr(backend_class, name)).parameters.values())[1:])) == signature, name
+    expected = dict(UPSTREAM_SIGNATURES)
+    if backend_class is not ReadOnlyDocumentBackend:  # a plain document store has no history queries
+        expected.update(OLDER_RELEASES)
+    assert {name: signature_without_self(getattr(backend_class, name)) for name in expected} == expected
 
 
 @pytest.fixture
@@ -177,6 +185,9 @@ def test_writes_are_refused_naming_method_and_course(lc_course):
     with pytest.raises(ReadOnlyModuleStoreError, match=r"^_drop_database\(\) is not allowed"):
         backend._drop_database(database=False)
     assert backend.get_course_index(KEY)["versions"] == index["versions"]  # nothing changed
+    # The end of a bulk operation that read a structure / definition no longer stored "inserts" the
+    # None it recorded (split.py's _end_outermost_bulk_operation): nothing to refuse there.
+    assert backend.insert_structure(None, KEY) is None and backend.insert_definition(None, KEY) is None
 
 
 def test_fresh_after_a_publish(lc_course):

@@ -145,23 +145,12 @@ class ReadOnlyDocumentBackend:
             out.append({"_id": found["_id"], "root": found["root"], "blocks": blocks})
         return out
 
-    def find_structures_derived_from(self, ids, course_context=None):
-        """Older releases' call: structures whose ``previous_version`` is one of ``ids``. Served structures
-        have no successors stored beside them (a compile replaces the previous one): none."""
-        return []
-
-    def find_ancestor_structures(self, original_version, block_key, course_context=None):
-        """Older releases' call: structures descending from ``original_version`` that hold ``block_key``
-        with an ``update_version``. A served structure is its own original version."""
-        found = self._converted(original_version)
-        if found is None or found.get("original_version") != found["_id"]:
-            return []
-        data = found["blocks"].get(shapes.BlockKey(*block_key))
-        if data is None or data.edit_info.update_version is None:
-            return []
-        return [shapes.fresh_copy(found)]
-
     def insert_structure(self, structure, course_context=None):
+        if structure is None:
+            # A read inside a bulk operation that found no structure records None under its id, and the
+            # operation's end "inserts" every id it did not see in the database: nothing to write, and
+            # refusing would hide the read's own ItemNotFoundError (an index naming a superseded compile).
+            return
         raise ReadOnlyBackendError("insert_structure", course_named_by(course_context))
 
     # -- definitions ---------------------------------------------------------------------------------------
@@ -172,6 +161,8 @@ class ReadOnlyDocumentBackend:
         return list(self.documents.get_definitions(list(definitions)))
 
     def insert_definition(self, definition, course_context=None):
+        if definition is None:
+            return  # as insert_structure(None)
         raise ReadOnlyBackendError("insert_definition", course_named_by(course_context))
 
 
@@ -188,7 +179,6 @@ def heartbeat_failure(message: str) -> Exception:
 WRITE_METHODS = ("insert_course_index", "update_course_index", "delete_course_index", "insert_structure",
                  "insert_definition", "_drop_database")
 READ_METHODS = ("get_course_index", "find_matching_course_indexes", "get_structure", "find_structures_by_id",
-                "find_courselike_blocks_by_id", "find_structures_derived_from", "find_ancestor_structures",
-                "get_definition", "get_definitions")
+                "find_courselike_blocks_by_id", "get_definition", "get_definitions")
 LIFECYCLE_METHODS = ("heartbeat", "check_connection", "ensure_connection", "close_connections", "ensure_indexes")
 __all__ = ["ReadOnlyDocumentBackend", "course_parts", "heartbeat_failure"]

@@ -127,6 +127,14 @@ class HybridPersistenceBackend(ReadOnlyDocumentBackend):
         found = self._converted(key)
         return shapes.fresh_copy(found) if found is not None else None
 
+    def find_structures_derived_from(self, ids, course_context=None):
+        """Older releases' history call: Split's answer (merged structures have no successors)."""
+        return self.split.find_structures_derived_from(ids, course_context)
+
+    def find_ancestor_structures(self, original_version, block_key, course_context=None):
+        """Older releases' history call: Split's answer."""
+        return self.split.find_ancestor_structures(original_version, block_key, course_context)
+
     # -- definitions ---------------------------------------------------------------------------------------
     def get_definition(self, key, course_context=None):
         found = self._definitions.get(key)

@@ -7,6 +7,7 @@ through the interface ``split.py`` calls on ``db_connection``. Nothing is compil
 from __future__ import annotations
 
 from ..facade import CompiledDocumentStore
+from . import shapes
 from .documents_backend import ReadOnlyDocumentBackend
 
 
@@ -20,3 +21,20 @@ class LearningCorePersistenceBackend(ReadOnlyDocumentBackend):
         super().close_connections()
         with self._lock:
             self.documents._indexes.clear()  # the next read checks every course against the database again
+
+    def find_structures_derived_from(self, ids, course_context=None):
+        """Older releases' call: structures whose ``previous_version`` is one of ``ids``. A compiled
+        structure has no successors stored beside it (a compile replaces the previous one): none."""
+        return []
+
+    def find_ancestor_structures(self, original_version, block_key, course_context=None):
+        """Older releases' call: structures descending from ``original_version`` that hold ``block_key``
+        with an ``update_version``. A compiled structure is its own original version."""
+        found = self._converted(original_version)
+        if found is None or found.get("original_version") != found["_id"]:
+            return []
+        data = found["blocks"].get(shapes.BlockKey(*block_key))
+        if data is None or data.edit_info.update_version is None:
+            return []
+        return [shapes.fresh_copy(found)]
+

@@ -11,6 +11,7 @@ small equivalents defined here.
 """
 from __future__ import annotations
 
+import copy
 from typing import NamedTuple
 
 try:  # pragma: no cover - only inside edx-platform
@@ -112,8 +113,7 @@ def to_document(structure: dict) -> dict:
         fields = stored.get("fields") or {}
         if "children" in fields:
             stored["fields"] = {**fields, "children": [list(child) for child in fields["children"]]}
-        stored.setdefault("block_type", key.type)
-        stored["block_type"] = stored["block_type"] or key.type
+        stored["block_type"] = stored.get("block_type") or key.type
         stored["block_id"] = key.id
         blocks.append(stored)
     document["blocks"] = blocks
@@ -126,8 +126,11 @@ def fresh_copy(structure: dict) -> dict:
     objects and ``fields`` dicts, shared values (upstream hands out a freshly unpickled copy)."""
     blocks = {}
     for key, data in structure["blocks"].items():
-        clone = object.__new__(type(data))
-        clone.__dict__.update(data.__dict__)
+        if hasattr(data, "__dict__"):  # fast path: BlockData is a plain object
+            clone = object.__new__(type(data))
+            clone.__dict__.update(data.__dict__)
+        else:  # pragma: no cover - a BlockData with slots
+            clone = copy.copy(data)
         clone.fields = dict(data.fields)
         blocks[key] = clone
     return {**structure, "blocks": blocks}

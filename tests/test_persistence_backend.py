@@ -40,7 +40,8 @@ from pathlib import Path
 
 import pytest
 from bson import ObjectId
-from opaque_keys.edx.locator import CourseLocator
+from ccx_keys.locator import CCXLocator
+from opaque_keys.edx.locator import CourseLocator, LibraryLocator
 
 from lc_runtime import api as lc_api
 from lc_runtime.stages import set_stage
@@ -121,6 +122,8 @@ def test_return_shapes_as_split_py_calls_them(lc_course):
     assert backend.get_course_index(CourseLocator("testx", "t101", "2026"), True)["_id"] == index["_id"]
     assert backend.get_course_index(CourseLocator("testx", "t101", "2026")) is None
     assert backend.get_course_index(CourseLocator(version_guid=index["versions"][DRAFT])) is None
+    assert backend.get_course_index(CCXLocator.from_course_locator(KEY, "1"))["_id"] == index["_id"]  # as upstream
+    assert backend.get_course_index(LibraryLocator("TestX", "T101")) is None
 
     draft_id = index["versions"][DRAFT]
     structure = backend.get_structure(draft_id, KEY)

@@ -28,7 +28,12 @@ from .errors import ReadOnlyBackendError, course_named_by
 
 def course_parts(key) -> tuple[str, str, str] | None:
     """(org, course, run) of a course key, None for a version-only key or a library (upstream's
-    ``DjangoFlexPersistenceBackend.get_course_index`` answers None for a version-only key)."""
+    ``DjangoFlexPersistenceBackend.get_course_index`` answers None for a version-only key; libraries
+    are not served from Learning Core by these stores)."""
+    from opaque_keys.edx.locator import LibraryLocator
+
+    if isinstance(key, LibraryLocator):
+        return None
     to_course = getattr(key, "to_course_locator", None)  # a CCX key reads as its course, as upstream
     if to_course is not None:
         key = to_course()

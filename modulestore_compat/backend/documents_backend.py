@@ -32,6 +32,10 @@ def course_parts(key) -> tuple[str, str, str] | None:
     are not served from Learning Core by these stores)."""
     from opaque_keys.edx.locator import LibraryLocator
 
+    if isinstance(key, str):
+        from opaque_keys.edx.keys import CourseKey
+
+        key = CourseKey.from_string(key)
     if isinstance(key, LibraryLocator):
         return None
     to_course = getattr(key, "to_course_locator", None)  # a CCX key reads as its course, as upstream

@@ -285,6 +285,12 @@ def test_hybrid_backend_merges_learning_core_leaves_into_splits_structures(tmp_p
     with pytest.raises(ReadOnlyBackendError, match=r"^insert_structure\(\).*course-v1:TestX\+T101\+2026"):
         backend.insert_structure(draft, KEY)
 
+    # Merged here, at the persistence layer, the course reads as the hybrid store merges it in its runtime.
+    from modulestore_compat.hybrid import DraftVersioningHybridModuleStore
+
+    for branch in ("draft", "published"):
+        assert dumps(store, KEY, branch) == dumps(DraftVersioningHybridModuleStore(documents), KEY, branch)
+
 
 def test_standalone_the_engines_are_our_stores():
     from modulestore_compat.backend import platform

@@ -57,8 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="write to this file instead of stdout")
 
     p = sub.add_parser("bench", help="benchmark: import rate, bulk load vs naive per-block load (JSON)")
-    p.add_argument("target", nargs="?", default="runtime", choices=sorted({"runtime", *BENCH_TARGETS}),
-                   help="runtime (default) or an extension's target, e.g. facade")
+    p.add_argument("target", nargs="?", default="runtime", choices=sorted({"runtime", "authoring", *BENCH_TARGETS}),
+                   help="runtime (default), authoring (one block's create/update/move/publish/delete), or an "
+                        "extension's target, e.g. facade")
     p.add_argument("--blocks", type=int, default=1000, help="leaf blocks in the generated course")
     p.add_argument("--sizes", default="1000", help="facade: comma-separated leaf counts of generated courses")
     p.add_argument("--demo-olx", default=None, help="facade: also bench this OLX course (the demo course)")
@@ -224,7 +225,11 @@ def cmd_dump(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    if args.target != "runtime":
+    if args.target == "authoring":
+        from .authoring.bench import run_authoring_bench
+
+        report = run_authoring_bench(leaf_blocks=args.blocks)
+    elif args.target != "runtime":
         report = BENCH_TARGETS[args.target](args)
     else:
         from .bench import run_bench

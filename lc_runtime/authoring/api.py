@@ -128,7 +128,8 @@ def duplicate_block(usage_key, parent, *, user_id, block_id: str | None = None):
 def has_changes(usage_key) -> bool:
     """Split's ``has_changes``: the block or a descendant differs from (or is missing in) the published branch."""
     course, ref = _usage(usage_key)
-    return get_block_info(course.make_usage_key(ref.block_type, ref.block_id)).has_changes
+    draft, published = info.views(course)
+    return info.changes_under(draft, published, ref)
 
 
 def get_block_info(usage_key, *, branch: str = BRANCH_DRAFT) -> BlockInfo:

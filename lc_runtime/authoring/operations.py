@@ -34,9 +34,7 @@ from .session import AuthoringSession, now
 
 
 def runtime_for(session: AuthoringSession):
-    from ..runtime import LearningCoreRuntime
-
-    return LearningCoreRuntime(session.course_key, snapshot=session.draft())
+    return session.runtime()
 
 
 def version_of(record) -> str:
@@ -59,7 +57,8 @@ def draft_record(session: AuthoringSession, ref: BlockRef):
 
 def generated_id(session: AuthoringSession, block_type: str) -> str:
     """Split's ``_generate_block_key``: the block type and the first serial no block of the draft uses."""
-    used = {ref.block_id for ref in session.draft().blocks if ref.block_type == block_type}
+    used = set(LcBlock.objects.filter(course=session.course, block_type=block_type,
+                                      entity__draft__version__isnull=False).values_list("block_id", flat=True))
     serial = 1
     while f"{block_type}{serial}" in used:
         serial += 1
@@ -73,6 +72,7 @@ def write_children(session: AuthoringSession, ref: BlockRef, children: list[Bloc
     if children == record.children:
         return
     session.check(draft.key_of(ref), record.kind)
+    draft.know(children)
     with session.drafts():
         edits.write_block_version(draft, record, usage_key=draft.key_of(ref), settings=record.settings,
                                   content=record.content, children=children, olx=None, user_id=session.user_id)
@@ -158,6 +158,7 @@ def update(session: AuthoringSession, ref: BlockRef, fields: dict | None, unset,
     if (settings, content) != (record.settings, record.content):
         changed = memory_record(session.course_key, ref, record.kind, settings, content, record.children)
         olx = component_olx(runtime, changed)
+        draft.know(record.children)
         with session.drafts():
             edits.write_block_version(draft, record, usage_key=usage_key, settings=settings, content=content,
                                       children=list(record.children), olx=olx, user_id=session.user_id)
@@ -175,7 +176,7 @@ def delete(session: AuthoringSession, ref: BlockRef, expected_version) -> None:
     check_expected(session, ref, expected_version)
     session.check(usage_key, record.kind)
     parents = parents_in(draft, ref)
-    primary_parent = draft.parents.get(ref)
+    primary_parent = draft.parent_of(ref)
     doomed = subtree(draft, ref)
     for parent in parents:
         write_children(session, parent, [c for c in draft.blocks[parent].children if c != ref])
@@ -251,11 +252,11 @@ def discard(session: AuthoringSession, ref: BlockRef) -> None:
     session.check(usage_key, published.blocks[ref].kind)
     restored = subtree(published, ref)
     dropped = [r for r in (subtree(draft, ref) if ref in draft.blocks else []) if r not in set(restored)]
-    by_ref = {r: eid for eid, r in draft.entity_refs.items()}
+    by_ref = {r: draft.entity_id(r) for r in set(restored) | set(dropped)}
     # a restored block another draft parent now holds is taken out of it (``update_parent_if_moved``)
     moved_from = {}
     for child in restored:
-        published_parent = published.parents.get(child)
+        published_parent = published.parent_of(child)
         for parent in parents_in(draft, child):
             if parent != published_parent and parent not in restored:
                 moved_from.setdefault(parent, set()).add(child)

@@ -22,7 +22,7 @@ from __future__ import annotations
 from openedx_content import api as content_api
 from openedx_content.models_api import Draft, Published
 
-from ..data import BlockRef, depth_first
+from ..data import BlockRef
 from ..errors import NotPublishedError
 from ..models import KIND_CONTAINER, BlockVersionFields
 from ..storage.container_types import draft_list_entity_ids, fit_container
@@ -30,19 +30,14 @@ from ..storage.publishing import publish_drafts
 from .session import AuthoringSession, now
 
 
-def entity_of(session: AuthoringSession, ref: BlockRef) -> int:
-    return session.draft().record(ref).entity_id if ref in session.draft().blocks else next(
-        eid for eid, r in session.draft().entity_refs.items() if r == ref)
-
-
-def parents_in(snapshot, ref: BlockRef) -> list[BlockRef]:
+def parents_in(view, ref: BlockRef) -> list[BlockRef]:
     """Every block of the branch listing ``ref`` as a child (Split's ``_get_parents_from_structure``)."""
-    return [parent for parent, record in snapshot.blocks.items() if ref in record.children]
+    return view.parents_of(ref)
 
 
-def subtree(snapshot, ref: BlockRef) -> list[BlockRef]:
-    """``ref`` and its descendants at the snapshot's branch, pre-order."""
-    return list(depth_first(ref, lambda r: snapshot.blocks[r].children if r in snapshot.blocks else None))
+def subtree(view, ref: BlockRef) -> list[BlockRef]:
+    """``ref`` and its descendants at the view's branch, pre-order."""
+    return view.subtree(ref)
 
 
 def publish_entities(session: AuthoringSession, entity_ids, *, dependencies: bool) -> None:
@@ -71,8 +66,7 @@ def publish_shaped(session: AuthoringSession, ref: BlockRef, *, settings: dict, 
     """Publish container ``ref`` with these fields and children, leaving its draft where it was."""
     draft = session.draft()
     record = draft.record(ref)
-    by_ref = {r: eid for eid, r in draft.entity_refs.items()}
-    child_ids = [by_ref[c] for c in children]
+    child_ids = [draft.entity_id(c) for c in children]
     previous_draft = Draft.objects.filter(entity_id=record.entity_id).values_list("version_id", flat=True).first()
     with session.drafts():
         fit_container(record.entity_id, ref.block_type, child_ids)
@@ -136,13 +130,14 @@ def publish_block(session: AuthoringSession, ref: BlockRef, *, exclude_all: bool
     if draft_parents and not published_parents:
         raise NotPublishedError(draft.key_of(ref), f"its parent {draft.key_of(draft_parents[0])} has never been "
                                                    "published (Split: ItemNotFoundError); publish the parent first")
-    copied = [ref] if exclude_all else [r for r in subtree(draft, ref)]
+    copied = [ref] if exclude_all else subtree(draft, ref)
+    published.load(copied)
     before = {r: list(published.blocks[r].children) for r in set(published_parents) | set(copied)
               if r in published.blocks}
     # 1. the block (and, unless EXCLUDE_ALL, its draft subtree) becomes the published one
     if exclude_all and record.kind == KIND_CONTAINER:
-        by_ref = {r: eid for eid, r in draft.entity_refs.items()}
-        blocked = _never_published(by_ref[c] for c in record.children)
+        by_ref = {c: draft.entity_id(c) for c in record.children}
+        blocked = _never_published(by_ref.values())
         if blocked:
             publish_shaped(session, ref, settings=record.settings, content=record.content, title=record.title,
                            definition=record.definition_id,

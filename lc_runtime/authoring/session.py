@@ -22,8 +22,9 @@ from ..concurrency import course_write_lock
 from ..data import BRANCH_DRAFT, BRANCH_PUBLISHED
 from ..errors import AuthoringError
 from ..stages import check_authoring_write
-from ..storage.snapshot import CourseSnapshot, get_course, load_snapshot
+from ..storage.snapshot import get_course
 from . import hooks
+from .view import BranchView
 
 _local = threading.local()
 
@@ -50,21 +51,33 @@ class AuthoringSession:
         self.draft_changed = False
         self.published_changed = False
         self._stack: ExitStack | None = None
-        self._snapshots: dict[str, CourseSnapshot] = {}
+        self._snapshots: dict[str, BranchView] = {}
+        self._runtime = None
 
     # -- reading --------------------------------------------------------------------------------
-    def snapshot(self, branch: str = BRANCH_DRAFT) -> CourseSnapshot:
-        """The course at ``branch`` as this operation has left it so far."""
-        snapshot = self._snapshots.get(branch)
-        if snapshot is None:
-            snapshot = self._snapshots[branch] = load_snapshot(self.course.course_key, branch)
-        return snapshot
+    def snapshot(self, branch: str = BRANCH_DRAFT) -> BranchView:
+        """The course at ``branch`` as this operation has left it so far (read on demand)."""
+        view = self._snapshots.get(branch)
+        if view is None:
+            view = self._snapshots[branch] = BranchView(self.course, self.course_key, branch)
+        return view
 
-    def draft(self) -> CourseSnapshot:
+    def draft(self) -> BranchView:
         return self.snapshot(BRANCH_DRAFT)
 
-    def published(self) -> CourseSnapshot:
+    def published(self) -> BranchView:
         return self.snapshot(BRANCH_PUBLISHED)
+
+    def runtime(self):
+        """A runtime to build blocks in memory with (field classes, OLX export); it reads nothing."""
+        if self._runtime is None:
+            from ..runtime import LearningCoreRuntime
+            from ..storage.snapshot import CourseSnapshot
+
+            empty = CourseSnapshot(self.course_key, BRANCH_DRAFT, self.learning_package_id,
+                                   self.draft().root, {}, {}, {})
+            self._runtime = LearningCoreRuntime(self.course_key, snapshot=empty)
+        return self._runtime
 
     # -- writing --------------------------------------------------------------------------------
     def check(self, usage_key, kind: str) -> None:

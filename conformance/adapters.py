@@ -17,9 +17,9 @@ from opaque_keys.edx.locator import CourseLocator
 from lc_runtime.dump import lc_blocks, make_dump, plain_key
 from lc_runtime.runtime import LearningCoreRuntime
 from lc_runtime.storage.snapshot import load_snapshot
-from modulestore_compat.dump import BRANCH_NAMES, split_blocks
+from modulestore_compat.split.dump import BRANCH_NAMES, split_blocks
 from modulestore_compat.enums import DETACHED_CATEGORIES
-from modulestore_compat.store import block_matches, has_path_to_root
+from modulestore_compat.split.store import block_matches, has_path_to_root
 
 
 class CourseAdapter(Protocol):

@@ -85,7 +85,7 @@ def _right_adapter(right: str, documents, key):
     from .migration import adapter_for
 
     if right == "facade":
-        from modulestore_compat.facade import LearningCoreModuleStore
+        from modulestore_compat.facade.store import LearningCoreModuleStore
 
         from .adapters import ModulestoreAdapter
 

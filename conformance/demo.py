@@ -54,7 +54,7 @@ def run_full_demo(olx: Path, report_dir: Path = Path("var/reports")) -> int:
 def check_facade(documents, key, report_dir: Path):
     """Split vs the read-only modulestore facade over the compiled Learning Core course."""
     from modulestore_compat.api import SplitModuleStore
-    from modulestore_compat.facade import LearningCoreModuleStore
+    from modulestore_compat.facade.store import LearningCoreModuleStore
 
     from .adapters import ModulestoreAdapter
     from .runner import compare

@@ -20,7 +20,7 @@ from lc_runtime.concurrency import course_write_lock, retry_when_busy
 from lc_runtime.errors import LcRuntimeError
 from lc_runtime.models import STAGE_COMPONENTS, STAGE_FULL, STAGE_SPLIT
 from lc_runtime.stages import accepted_differences, set_stage, stored_stage
-from modulestore_compat.hybrid import HybridModuleStore
+from modulestore_compat.facade.hybrid import HybridModuleStore
 from modulestore_compat.migration import (
     BOTH_KINDS,
     LEAF,
@@ -29,7 +29,7 @@ from modulestore_compat.migration import (
     sync_to_learning_core,
     write_back_to_split,
 )
-from modulestore_compat.store import SplitModuleStore
+from modulestore_compat.split.store import SplitModuleStore
 
 from .adapters import HybridAdapter, LearningCoreAdapter, ModulestoreAdapter
 from .report import ConformanceReport

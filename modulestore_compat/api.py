@@ -1,45 +1,9 @@
-"""Public API of the Split side: document stores, the writer, the reference store and its dump."""
+"""Public API of modulestore_compat: the Split reference (``split``) and the Learning Core facade (``facade``)."""
 from __future__ import annotations
 
-from .documents.base import DocumentStore
-from .documents.django_store import DjangoDocumentStore
-from .documents.extjson import export_course_documents, read_course_documents
-from .documents.mongo import MongoDocumentStore
-from .dump import dump_split_course
-from .enums import DIRECT_ONLY_CATEGORIES, Branch, BranchName, RevisionOption
-from .exceptions import (
-    DuplicateCourseError,
-    InsufficientSpecificationError,
-    ItemNotFoundError,
-    SplitDataError,
-    VersionConflictError,
-)
-from .store import DraftVersioningModuleStore, SplitModuleStore
-from .writer import EXCLUDE_ALL, SplitWriter
+from modulestore_compat.facade.api import *  # noqa: F403 - the package's API is its sub-packages' APIs
+from modulestore_compat.facade.api import __all__ as _facade_all
+from modulestore_compat.split.api import *  # noqa: F403
+from modulestore_compat.split.api import __all__ as _split_all
 
-__all__ = [
-    "Branch", "BranchName", "DIRECT_ONLY_CATEGORIES", "DraftVersioningModuleStore", "DjangoDocumentStore", "DocumentStore", "DuplicateCourseError",
-    "EXCLUDE_ALL", "InsufficientSpecificationError", "ItemNotFoundError", "MongoDocumentStore", "RevisionOption",
-    "SplitDataError", "SplitModuleStore", "SplitWriter", "VersionConflictError", "document_store",
-    "dump_split_course", "export_course_documents", "import_course_documents", "read_course_documents",
-]
-
-
-def document_store(mongo_uri: str | None = None, *, database: str = "edxapp", prefix: str = "modulestore"):
-    """The embedded (Django) backend, or a real MongoDB when a ``mongodb://`` URI is given."""
-    if mongo_uri:
-        import pymongo
-
-        return MongoDocumentStore(pymongo.MongoClient(mongo_uri, tz_aware=True)[database], collection_prefix=prefix)
-    return DjangoDocumentStore()
-
-
-def import_course_documents(store: DocumentStore, directory) -> list:
-    """Load an ``export-json`` directory (ids kept); returns the course keys imported."""
-    from pathlib import Path
-
-    from opaque_keys.edx.locator import CourseLocator
-
-    indexes, structures, definitions = read_course_documents(Path(directory))
-    SplitWriter(store).import_documents(indexes, structures, definitions)
-    return [CourseLocator(i["org"], i["course"], i["run"]) for i in indexes]
+__all__ = sorted(set(_split_all) | set(_facade_all))

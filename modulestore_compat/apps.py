@@ -20,7 +20,7 @@ class ModulestoreCompatConfig(AppConfig):
     def ready(self) -> None:
         from lc_runtime.stages import register_split_probe
 
-        from .signals import connect
+        from modulestore_compat.signals import connect
 
         connect()
         register_split_probe(embedded_split_holds)
@@ -28,6 +28,6 @@ class ModulestoreCompatConfig(AppConfig):
 
 def embedded_split_holds(course_key: str) -> bool:
     """Whether the embedded Split tables hold the course (Learning Core then refuses edits at stage split)."""
-    from .models import SplitCourseIndex
+    from modulestore_compat.models import SplitCourseIndex
 
     return SplitCourseIndex.objects.filter(course_id=course_key).exists()

@@ -6,18 +6,18 @@ from pathlib import Path
 
 
 def _dump_split(args) -> dict:
-    from .api import SplitModuleStore, document_store, dump_split_course
+    from modulestore_compat.api import SplitModuleStore, document_store, dump_split_course
 
     return dump_split_course(SplitModuleStore(document_store(args.mongo)), args.course_key, branch=args.branch)
 
 
 def _bench_facade(args) -> dict:
-    from .bench import run_facade_bench
+    from modulestore_compat.facade.bench import run_facade_bench
 
     sizes = tuple(int(size) for size in args.sizes.split(",") if size.strip())
     report = run_facade_bench(sizes, Path(args.demo_olx) if args.demo_olx else None)
     if getattr(args, "markdown", None):
-        from .bench import markdown_table
+        from modulestore_compat.facade.bench import markdown_table
 
         Path(args.markdown).write_text(markdown_table(report) + "\n")
     return report
@@ -48,7 +48,7 @@ def run(args) -> int:
     from django.db import transaction
     from opaque_keys.edx.locator import CourseLocator
 
-    from . import api
+    from modulestore_compat import api
 
     store = api.document_store(args.mongo)
     try:
@@ -57,7 +57,7 @@ def run(args) -> int:
 
             from lc_runtime.concurrency import retry_when_busy
 
-            from .reimport import split_course_matches
+            from modulestore_compat.split.reimport import split_course_matches
 
             def import_once():
                 with transaction.atomic():
@@ -96,8 +96,8 @@ def run(args) -> int:
             path = api.export_course_documents(store, index, Path(args.dest))
             print(f"Exported {key} Split documents to {path}")
         else:
-            from .documents.extjson import read_course_documents
-            from .reimport import split_documents_match
+            from modulestore_compat.split.documents.extjson import read_course_documents
+            from modulestore_compat.split.reimport import split_documents_match
 
             if split_documents_match(store, read_course_documents(Path(args.path))[0]):
                 print(f"The courses of {args.path} are already in Split at these versions: nothing to do")

@@ -25,11 +25,11 @@ from lc_runtime.storage.drafts import apply_draft_state
 from lc_runtime.storage.snapshot import load_snapshot
 from lc_runtime.storage.writer import write_course
 
-from .contentstore import contentstore_for
-from .contentstore.transfer import split_files, write_files_back
-from .enums import BranchName
-from .split_reader import read_split_tree
-from .writer import EXCLUDE_ALL, SplitWriter
+from modulestore_compat.contentstore import contentstore_for
+from modulestore_compat.contentstore.transfer import split_files, write_files_back
+from modulestore_compat.enums import BranchName
+from modulestore_compat.split.reader import read_split_tree
+from modulestore_compat.split.writer import EXCLUDE_ALL, SplitWriter
 
 LEAF, PARENT = KIND_COMPONENT, KIND_CONTAINER
 BOTH_KINDS = frozenset({LEAF, PARENT})
@@ -48,7 +48,7 @@ class SyncReport:
 
 
 def _kind(block: OlxBlock) -> str:
-    from .fields import mixed_class
+    from modulestore_compat.split.fields import mixed_class
 
     return PARENT if getattr(mixed_class(block.block_type), "has_children", False) else LEAF
 

@@ -32,8 +32,8 @@ def rebuild(learning_package_id: int, branch: str) -> str | None:
     from lc_runtime.models import STAGE_FULL
     from lc_runtime.stages import effective_stage
 
-    from .compiler import recompile
-    from .enums import BranchName
+    from modulestore_compat.facade.compiler import recompile
+    from modulestore_compat.enums import BranchName
 
     course_key = _course_for_package(learning_package_id)
     if course_key is None or effective_stage(course_key) != STAGE_FULL:
@@ -56,7 +56,7 @@ def send_course_published(course_key) -> None:
 def on_entities_published(sender=None, learning_package=None, **kwargs):
     from lc_runtime.authoring import hooks
 
-    from .enums import BranchName
+    from modulestore_compat.enums import BranchName
 
     if not hooks.defer(learning_package.id, "published"):  # an authoring operation announces itself once
         rebuild(learning_package.id, BranchName.published)
@@ -65,7 +65,7 @@ def on_entities_published(sender=None, learning_package=None, **kwargs):
 def on_entities_draft_changed(sender=None, learning_package=None, **kwargs):
     from lc_runtime.authoring import hooks
 
-    from .enums import BranchName
+    from modulestore_compat.enums import BranchName
 
     if not hooks.defer(learning_package.id, "draft"):
         rebuild(learning_package.id, BranchName.draft)
@@ -78,8 +78,8 @@ def on_course_authored(sender=None, course_key=None, branches=(), published=Fals
     from lc_runtime.models import STAGE_FULL
     from lc_runtime.stages import effective_stage
 
-    from .compiler import recompile
-    from .enums import BranchName
+    from modulestore_compat.facade.compiler import recompile
+    from modulestore_compat.enums import BranchName
 
     if effective_stage(course_key) != STAGE_FULL:
         return

@@ -318,7 +318,7 @@ class AuthoringTest(TestCase):
     def test_the_facade_serves_each_operation_and_course_published_is_sent_once(self):
         """After commit the facade's compiled Split documents show the operation, and Split's
         course_published is sent once per published change (split_draft._flag_publish_event)."""
-        from modulestore_compat.facade import LearningCoreModuleStore
+        from modulestore_compat.facade.store import LearningCoreModuleStore
         from modulestore_compat.signals import COURSE_PUBLISHED
 
         set_stage(KEY, "full", changed_by="test")

@@ -21,10 +21,10 @@ from opaque_keys.edx.locator import CourseLocator
 
 from lc_runtime import api as lc_api
 from lc_runtime.stages import set_stage
-from modulestore_compat import codec
-from modulestore_compat.codec import CompiledDataError, CompiledRow, CompiledTooLargeError
-from modulestore_compat.compiler import recompile
-from modulestore_compat.facade import LearningCoreModuleStore
+from modulestore_compat.facade import codec
+from modulestore_compat.facade.codec import CompiledDataError, CompiledRow, CompiledTooLargeError
+from modulestore_compat.facade.compiler import recompile
+from modulestore_compat.facade.store import LearningCoreModuleStore
 from modulestore_compat.models import CompiledChunk, CompiledCourse
 
 from .olx_builder import standard_course
@@ -58,8 +58,8 @@ def _to_the_millisecond(value):
 def test_compiled_documents_round_trip_as_the_split_reference_store_keeps_them(rollback, demo_olx):
     """What the compiler builds comes back equal (pickle gave it back as built): dates to the millisecond
     as MongoDB keeps them, and exactly as the embedded Split store's extended JSON gives them back."""
-    from modulestore_compat.compiler import compile_course
-    from modulestore_compat.documents import extjson
+    from modulestore_compat.facade.compiler import compile_course
+    from modulestore_compat.split.documents import extjson
 
     tree, _ = lc_api.import_olx(demo_olx, replace=True)
     for branch in ("draft-branch", "published-branch"):
@@ -334,7 +334,7 @@ WORKER = textwrap.dedent("""
     from lc_runtime import api
     from lc_runtime.stages import set_stage
     from modulestore_compat import signals
-    from modulestore_compat.facade import LearningCoreModuleStore
+    from modulestore_compat.facade.store import LearningCoreModuleStore
     from openedx_content.api import signals as content_signals
 
     key = CourseLocator("TestX", "T101", "2026")
@@ -447,7 +447,7 @@ def web_request():
 def test_inside_a_web_request_the_index_is_checked_once_per_request(course, web_request, monkeypatch):
     """One freshness query per course and request; the next request sees what another process published
     meanwhile, and a compile made in this process (a publish's rebuild) lapses every verdict at once."""
-    from modulestore_compat import freshness
+    from modulestore_compat.facade import freshness
 
     store = LearningCoreModuleStore()
     assert store.get_item(H1).display_name == "Text 1"

@@ -6,9 +6,9 @@ from bson import ObjectId
 from opaque_keys.edx.locator import CourseLocator
 
 from lc_runtime import api as lc_api
-from modulestore_compat.compiled_store import store_compiled
-from modulestore_compat.compiler import compile_course, recompile
-from modulestore_compat.facade import CompiledDocumentStore
+from modulestore_compat.facade.compiled_store import store_compiled
+from modulestore_compat.facade.compiler import compile_course, recompile
+from modulestore_compat.facade.store import CompiledDocumentStore
 from modulestore_compat.models import CompiledChunk, CompiledCourse
 
 from .olx_builder import standard_course
@@ -38,7 +38,7 @@ def full_compile_documents(branch):
 
 @pytest.fixture
 def course(rollback, tmp_path, monkeypatch):
-    monkeypatch.setattr("modulestore_compat.compiler.CHUNK_MODULUS", 3)  # several chunks in a 10-block course
+    monkeypatch.setattr("modulestore_compat.facade.compiler.CHUNK_MODULUS", 3)  # several chunks in a 10-block course
     lc_api.import_olx(standard_course(tmp_path / "course"))
     recompile(str(KEY))
     return lc_api.LearningCoreRuntime(KEY)
@@ -74,7 +74,7 @@ def test_one_block_change_is_patched_into_its_chunk_only(course, branch):
 def test_unchanged_branch_is_not_recompiled_and_unreferenced_chunks_retire_then_go(course):
     import datetime
 
-    from modulestore_compat.compiled_store import RETENTION
+    from modulestore_compat.facade.compiled_store import RETENTION
 
     assert recompile(str(KEY)) == []
     for n in range(3):
@@ -97,7 +97,7 @@ def test_unchanged_branch_is_not_recompiled_and_unreferenced_chunks_retire_then_
 def test_a_reader_on_the_superseded_compile_still_reads_its_content(course):
     """An instance loaded before a publish keeps reading its (older) structure's content after the
     recompile, and nothing empty is remembered in the shared plan."""
-    from modulestore_compat.facade import LearningCoreModuleStore
+    from modulestore_compat.facade.store import LearningCoreModuleStore
 
     store = LearningCoreModuleStore()
     key = KEY.for_branch("published-branch")
@@ -149,8 +149,8 @@ def test_a_chunk_in_the_old_pickle_format_is_refused_naming_course_and_chunk(cou
     import pickle
     import zlib
 
-    from modulestore_compat.codec import CompiledDataError
-    from modulestore_compat.compiled_rows import read_blocks
+    from modulestore_compat.facade.codec import CompiledDataError
+    from modulestore_compat.facade.compiled_rows import read_blocks
 
     chunk = CompiledChunk.objects.first()
     with pytest.raises(CompiledDataError) as caught:
@@ -178,7 +178,7 @@ def test_a_lazy_content_read_loads_only_the_chunk_of_its_definition(course):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from modulestore_compat.facade import LearningCoreModuleStore
+    from modulestore_compat.facade.store import LearningCoreModuleStore
 
     store = LearningCoreModuleStore(CompiledDocumentStore())
     key = KEY.for_branch("published-branch")

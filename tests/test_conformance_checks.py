@@ -26,7 +26,7 @@ from lc_runtime.olx.reader import read_course
 from lc_runtime.stages import stored_stage
 from lc_runtime.storage.snapshot import CourseSnapshot
 from modulestore_compat.api import DjangoDocumentStore, SplitWriter
-from modulestore_compat.runtime import InheritingFieldData as SplitInheritingFieldData
+from modulestore_compat.split.runtime import InheritingFieldData as SplitInheritingFieldData
 
 from .olx_builder import standard_course
 
@@ -108,7 +108,7 @@ def class_variant(block_type, **attrs):
 def loading(side, block_type, cls):
     """Patch one side's runtime (or both) to build ``block_type`` blocks from ``cls``."""
     real = registry.load_block_class
-    targets = {"left": ["modulestore_compat.runtime.load_block_class"],
+    targets = {"left": ["modulestore_compat.split.runtime.load_block_class"],
                "right": ["lc_runtime.runtime.load_block_class"]}
     targets["both"] = targets["left"] + targets["right"]
     return [mock.patch(t, lambda name: cls if name == block_type else real(name)) for t in targets[side]]

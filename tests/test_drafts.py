@@ -237,7 +237,7 @@ def test_a_draft_unit_pointing_to_a_file_missing_from_drafts_is_left_out_with_a_
 
 @pytest.mark.usefixtures("rollback")
 def test_a_rerun_import_of_a_course_with_drafts_is_a_no_op_on_both_sides(tmp_path):
-    from modulestore_compat.reimport import split_course_matches
+    from modulestore_compat.split.reimport import split_course_matches
 
     olx = course_with_drafts(tmp_path / "olx")
     tree, _ = api.import_olx(olx)

@@ -13,7 +13,7 @@ from lc_runtime import api as lc_api
 from lc_runtime.olx.reader import read_course
 from lc_runtime.stages import set_stage
 from modulestore_compat.api import Branch, DjangoDocumentStore, RevisionOption, SplitModuleStore, SplitWriter
-from modulestore_compat.facade import LearningCoreModuleStore, ReadOnlyModuleStoreError
+from modulestore_compat.facade.store import LearningCoreModuleStore, ReadOnlyModuleStoreError
 from modulestore_compat.models import CompiledCourse
 from modulestore_compat.signals import COURSE_PUBLISHED
 
@@ -147,8 +147,8 @@ def test_warm_hot_path_runs_one_freshness_query_and_a_rebuild_is_seen(rollback, 
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from modulestore_compat.bench import modulestore_hot_path
-    from modulestore_compat.compiler import recompile
+    from modulestore_compat.facade.bench import modulestore_hot_path
+    from modulestore_compat.facade.compiler import recompile
 
     lc_api.import_olx(standard_course(tmp_path / "course"))
     set_stage(KEY, "full")
@@ -215,7 +215,7 @@ def test_instances_never_share_mutable_state(rollback, tmp_path, make_store):
 
 def test_facade_benchmark_reports_every_path_side_by_side(rollback, tmp_path):
     """The benchmark's shape and its invariants (no timing thresholds: those are the benchmark's job)."""
-    from modulestore_compat.bench import run_facade_bench
+    from modulestore_compat.facade.bench import run_facade_bench
 
     report = run_facade_bench(sizes=(12,), sources_path=tmp_path / "sources.json")
     (course,) = report["courses"]
@@ -270,7 +270,7 @@ def test_a_block_whose_class_fails_becomes_an_error_block_as_in_split(rollback, 
     real = registry.load_block_class
     lc_api.import_olx(standard_course(tmp_path / "course"))
     set_stage(KEY, "full")
-    with mock.patch("modulestore_compat.facade.load_block_class",
+    with mock.patch("modulestore_compat.facade.store.load_block_class",
                     lambda block_type: Exploding if block_type == "html" else real(block_type)):
         store = LearningCoreModuleStore()
         vertical = store.get_item(KEY.for_branch(PUBLISHED).make_usage_key("vertical", "v1"))

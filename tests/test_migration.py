@@ -201,7 +201,7 @@ def test_unknown_and_failing_blocks_are_reported(split_course):
 
     load.armed = True
     with mock.patch("lc_runtime.runtime.load_block_class", load), \
-            mock.patch("modulestore_compat.runtime.load_block_class", load):
+            mock.patch("modulestore_compat.split.runtime.load_block_class", load):
         report = compare(KEY, adapter_for("split", split_course, KEY), adapter_for("full", split_course, KEY),
                          branches=("draft",), render=False)
     kinds = {(n["kind"], n["side"]) for n in report.result.notes}

@@ -58,7 +58,7 @@ from modulestore_compat.backend.api import (
     store_class,
     xmodule_available,
 )
-from modulestore_compat.facade import LearningCoreModuleStore, ReadOnlyModuleStoreError
+from modulestore_compat.facade.store import LearningCoreModuleStore, ReadOnlyModuleStoreError
 
 from .olx_builder import standard_course
 
@@ -294,7 +294,7 @@ def test_hybrid_backend_merges_learning_core_leaves_into_splits_structures(tmp_p
 
 def test_standalone_the_engines_are_our_stores():
     from modulestore_compat.backend import platform
-    from modulestore_compat.hybrid import DraftVersioningHybridModuleStore
+    from modulestore_compat.facade.hybrid import DraftVersioningHybridModuleStore
 
     assert not xmodule_available()
     assert store_class("full") is LearningCoreModuleStore

@@ -1,6 +1,6 @@
 """Our reference Split store over any persistence backend: the backend's shapes back to documents.
 
-:class:`modulestore_compat.store.SplitModuleStore` reads a :class:`DocumentStore` (stored shapes:
+:class:`modulestore_compat.split.store.SplitModuleStore` reads a :class:`DocumentStore` (stored shapes:
 org/course/run lookups, list-shaped ``blocks``). :class:`BackendDocumentStore` presents a Split
 persistence backend (``db_connection`` interface) that way, calling only the methods and arguments
 ``split.py`` calls, so the reference store driven over it exercises the backend as Split would —
@@ -12,9 +12,9 @@ from typing import Iterable
 
 from opaque_keys.edx.locator import CourseLocator
 
-from ..documents.base import DocumentStore
-from . import shapes
-from .errors import ReadOnlyBackendError
+from modulestore_compat.split.documents.base import DocumentStore
+from modulestore_compat.backend import shapes
+from modulestore_compat.backend.errors import ReadOnlyBackendError
 
 
 class BackendDocumentStore(DocumentStore):

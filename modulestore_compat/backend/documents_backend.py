@@ -3,7 +3,7 @@
 Upstream's ``MongoPersistenceBackend`` / ``DjangoFlexPersistenceBackend``
 (``xmodule/modulestore/split_mongo/mongo_connection.py``) are what ``split.py`` talks to; this class
 answers the same methods with the same arguments and return shapes over any of our
-:class:`~modulestore_compat.documents.base.DocumentStore` s, read-only:
+:class:`~modulestore_compat.split.documents.base.DocumentStore` s, read-only:
 
 * course indexes come back as stored (dicts; ``versions`` maps branch names to ObjectIds);
 * structures come back converted (see :mod:`.shapes`), or None when the id names none;
@@ -21,9 +21,9 @@ from __future__ import annotations
 import threading
 from typing import Iterable
 
-from ..store import remember
-from . import shapes
-from .errors import ReadOnlyBackendError, course_named_by
+from modulestore_compat.split.store import remember
+from modulestore_compat.backend import shapes
+from modulestore_compat.backend.errors import ReadOnlyBackendError, course_named_by
 
 
 def course_parts(key) -> tuple[str, str, str] | None:

@@ -1,7 +1,7 @@
 """The read-only error of the persistence backends: one line naming the method and the course."""
 from __future__ import annotations
 
-from ..facade import ReadOnlyModuleStoreError
+from modulestore_compat.facade.store import ReadOnlyModuleStoreError
 
 
 class ReadOnlyBackendError(ReadOnlyModuleStoreError):

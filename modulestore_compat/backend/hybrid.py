@@ -10,7 +10,7 @@ embedded Split tables) and changes what it returns for courses Learning Core hol
   ever served for a different content;
 * the merged structure is Split's (tree, parents, containers, edit info, ids) with every leaf block
   Learning Core holds at that branch taking Learning Core's settings and definition id (as
-  :mod:`modulestore_compat.hybrid` does in its runtime: containers stay Split's);
+  :mod:`modulestore_compat.facade.hybrid` does in its runtime: containers stay Split's);
 * definitions: Learning Core's for the ids merged structures name, Split's otherwise.
 
 Structure ids not issued by this backend (history, other courses) read through to Split unchanged.
@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import threading
 
-from ..compiler import LC_BRANCH, block_documents, object_id
-from ..facade import CompiledDocumentStore
-from ..fields import mixed_class
-from ..store import remember
-from . import shapes
-from .documents_backend import ReadOnlyDocumentBackend, course_parts
+from modulestore_compat.facade.compiler import LC_BRANCH, block_documents, object_id
+from modulestore_compat.facade.store import CompiledDocumentStore
+from modulestore_compat.split.fields import mixed_class
+from modulestore_compat.split.store import remember
+from modulestore_compat.backend import shapes
+from modulestore_compat.backend.documents_backend import ReadOnlyDocumentBackend, course_parts
 
 
 class _Merged:

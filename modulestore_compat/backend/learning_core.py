@@ -1,14 +1,14 @@
 """Stage ``full``: Learning Core as Split's persistence backend.
 
-The compiled course index, structures and definitions of :mod:`modulestore_compat.facade` (compiled
+The compiled course index, structures and definitions of :mod:`modulestore_compat.facade.store` (compiled
 on demand when stale, checked against the database once per request: :mod:`..freshness`) served
 through the interface ``split.py`` calls on ``db_connection``. Nothing is compiled here.
 """
 from __future__ import annotations
 
-from ..facade import CompiledDocumentStore
-from . import shapes
-from .documents_backend import ReadOnlyDocumentBackend
+from modulestore_compat.facade.store import CompiledDocumentStore
+from modulestore_compat.backend import shapes
+from modulestore_compat.backend.documents_backend import ReadOnlyDocumentBackend
 
 
 class LearningCorePersistenceBackend(ReadOnlyDocumentBackend):

@@ -40,7 +40,7 @@ def xmodule_available() -> bool:
 
 def learning_core_backend(split_connection):
     """Stage ``full``: the compiled Learning Core documents; the Split connection is not needed."""
-    from .learning_core import LearningCorePersistenceBackend
+    from modulestore_compat.backend.learning_core import LearningCorePersistenceBackend
 
     client = getattr(getattr(split_connection, "database", None), "client", None)
     if client is not None:
@@ -53,14 +53,14 @@ def learning_core_backend(split_connection):
 
 def hybrid_backend(split_connection):
     """Stage ``components``: Split's own connection with Learning Core's leaves merged in."""
-    from .hybrid import HybridPersistenceBackend
+    from modulestore_compat.backend.hybrid import HybridPersistenceBackend
 
     return HybridPersistenceBackend(split_connection)
 
 
 def refusing(name: str):
     """A write method of the store, refused with its name and the course (the backend refuses too)."""
-    from .errors import ReadOnlyBackendError, course_named_by
+    from modulestore_compat.backend.errors import ReadOnlyBackendError, course_named_by
 
     def refuse(self, *args, **kwargs):
         candidates = []
@@ -80,7 +80,7 @@ def platform_store_class(stage: str):
 
     from lc_runtime.stages import effective_stage
 
-    from ..facade import WRITE_METHODS
+    from modulestore_compat.facade.store import WRITE_METHODS
 
     make_backend = learning_core_backend if stage == "full" else hybrid_backend
 
@@ -112,10 +112,10 @@ def store_class(stage: str):
     if xmodule_available():
         return platform_store_class(stage)
     if stage == "full":
-        from ..facade import LearningCoreModuleStore
+        from modulestore_compat.facade.store import LearningCoreModuleStore
 
         return LearningCoreModuleStore
-    from ..hybrid import DraftVersioningHybridModuleStore
+    from modulestore_compat.facade.hybrid import DraftVersioningHybridModuleStore
 
     return DraftVersioningHybridModuleStore
 

@@ -11,28 +11,28 @@ Every store has edx's ``ContentStore`` API shape (:mod:`.base`). ADR 0008 explai
 """
 from __future__ import annotations
 
-from .base import ContentStore
-from .content import StaticContent, compute_location
-from .exceptions import ContentStoreError, NotFoundError, ProtectedAttributeError, ReadOnlyContentStoreError
+from modulestore_compat.contentstore.base import ContentStore
+from modulestore_compat.contentstore.content import StaticContent, compute_location
+from modulestore_compat.contentstore.exceptions import ContentStoreError, NotFoundError, ProtectedAttributeError, ReadOnlyContentStoreError
 
 
 def contentstore_for(documents, *, branch: str = "published") -> ContentStore:
     """The contentstore that goes with a Split document store: same MongoDB database, or the
     embedded tables; the facade's compiled documents come with the Learning Core contentstore
     (reading ``branch``)."""
-    from ..documents.django_store import DjangoDocumentStore
-    from ..documents.mongo import MongoDocumentStore
+    from modulestore_compat.split.documents.django_store import DjangoDocumentStore
+    from modulestore_compat.split.documents.mongo import MongoDocumentStore
 
     if isinstance(documents, MongoDocumentStore):
-        from .mongo import MongoContentStore
+        from modulestore_compat.contentstore.mongo import MongoContentStore
 
         return MongoContentStore(documents.database)
     if isinstance(documents, DjangoDocumentStore):
-        from .embedded import DjangoContentStore
+        from modulestore_compat.contentstore.embedded import DjangoContentStore
 
         return DjangoContentStore()
     if type(documents).__name__ == "CompiledDocumentStore":
-        from .learning_core import LearningCoreContentStore
+        from modulestore_compat.contentstore.learning_core import LearningCoreContentStore
 
         return LearningCoreContentStore(branch=branch, stages=None)  # the facade says which courses it serves
     raise ContentStoreError(f"no contentstore goes with a {type(documents).__name__} document store")

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Any, Iterable
 
-from .content import (
+from modulestore_compat.contentstore.content import (
     ASSET,
     THUMBNAIL,
     XASSET_LOCATION_TAG,
@@ -23,7 +23,7 @@ from .content import (
     thumbnail_key,
     thumbnail_list,
 )
-from .exceptions import ContentStoreError, ProtectedAttributeError, file_not_found
+from modulestore_compat.contentstore.exceptions import ContentStoreError, ProtectedAttributeError, file_not_found
 
 #: Attributes the store computes; ``set_attr`` refuses them (as edx's MongoContentStore does).
 PROTECTED_ATTRS = ("_id", "md5", "uploadDate", "length")

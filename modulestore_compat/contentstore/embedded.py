@@ -13,9 +13,9 @@ import io
 from django.db import transaction
 from opaque_keys.edx.locator import CourseLocator
 
-from .base import CHUNK_BYTES, ContentStore, content_son
-from .content import ASSET, StaticContent, asset_key_of, digests, thumbnail_list
-from ..documents.base import utcnow
+from modulestore_compat.contentstore.base import CHUNK_BYTES, ContentStore, content_son
+from modulestore_compat.contentstore.content import ASSET, StaticContent, asset_key_of, digests, thumbnail_list
+from modulestore_compat.split.documents.base import utcnow
 
 #: fs.files attribute → column (anything else set with ``set_attr`` goes to ``extra``).
 COLUMNS = {"displayname": "displayname", "contentType": "content_type", "locked": "locked",
@@ -26,7 +26,7 @@ DERIVED = frozenset({"filename", "content_son", "chunkSize", "custom_md5"})
 
 class DjangoContentStore(ContentStore):
     def __init__(self):
-        from .. import models
+        from modulestore_compat import models
 
         self.models = models
 

@@ -19,9 +19,9 @@ from lc_runtime.models import STAGE_FULL
 from lc_runtime.stages import effective_stage
 from lc_runtime.storage.uploads import UploadRecord, load_uploads, md5_of, open_upload, read_upload
 
-from .base import ContentStore, content_son
-from .content import ASSET, asset_key_of, course_key_of
-from .exceptions import NotFoundError, ReadOnlyContentStoreError
+from modulestore_compat.contentstore.base import ContentStore, content_son
+from modulestore_compat.contentstore.content import ASSET, asset_key_of, course_key_of
+from modulestore_compat.contentstore.exceptions import NotFoundError, ReadOnlyContentStoreError
 
 CHUNK_SIZE = 255 * 1024
 

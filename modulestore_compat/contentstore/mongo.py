@@ -16,9 +16,9 @@ import io
 
 from bson.binary import Binary
 
-from ..documents.base import normalize, utcnow
-from .base import CHUNK_BYTES, ContentStore, file_document
-from .content import ASSET, StaticContent, asset_key_of, digests
+from modulestore_compat.split.documents.base import normalize, utcnow
+from modulestore_compat.contentstore.base import CHUNK_BYTES, ContentStore, file_document
+from modulestore_compat.contentstore.content import ASSET, StaticContent, asset_key_of, digests
 
 
 class MongoContentStore(ContentStore):

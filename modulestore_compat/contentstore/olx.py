@@ -13,8 +13,8 @@ from lc_runtime.data import CourseTree
 
 import hashlib
 
-from .base import ContentStore, metadata_of
-from .content import StaticContent, compute_location, thumbnail_key
+from modulestore_compat.contentstore.base import ContentStore, metadata_of
+from modulestore_compat.contentstore.content import StaticContent, compute_location, thumbnail_key
 
 
 @dataclass

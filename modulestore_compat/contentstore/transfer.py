@@ -16,8 +16,8 @@ from lc_runtime.course_files import asset_name
 from lc_runtime.data import BRANCH_DRAFT, StaticFile
 from lc_runtime.storage.uploads import deleted_upload_paths, load_uploads, md5_of, read_upload
 
-from .base import ContentStore, metadata_of
-from .content import StaticContent, compute_location, thumbnail_key
+from modulestore_compat.contentstore.base import ContentStore, metadata_of
+from modulestore_compat.contentstore.content import StaticContent, compute_location, thumbnail_key
 
 MAX_PATH_CHARS = 255  # an upload's path is its LcBlock id
 

@@ -62,7 +62,7 @@ def floor_hot_path(course_key, records, leaves) -> int:
     from lc_runtime.blocks.registry import load_block_class
     from xblock.runtime import Mixologist
 
-    from .runtime import SplitReferenceRuntime
+    from modulestore_compat.split.runtime import SplitReferenceRuntime
 
     mixologist = Mixologist(DEFAULT_MIXINS)
     runtime = SplitReferenceRuntime.__new__(SplitReferenceRuntime)
@@ -105,12 +105,12 @@ def bench_course(course_key, *, mongomock_documents=None) -> dict:
     from lc_runtime.runtime import LearningCoreRuntime
     from lc_runtime.storage.snapshot import load_snapshot
 
-    from .compiled_store import store_compiled
-    from .compiler import compile_course, recompile
-    from .documents.django_store import DjangoDocumentStore
-    from .facade import LearningCoreModuleStore
-    from .models import CompiledChunk, CompiledCourse
-    from .store import SplitModuleStore
+    from modulestore_compat.facade.compiled_store import store_compiled
+    from modulestore_compat.facade.compiler import compile_course, recompile
+    from modulestore_compat.split.documents.django_store import DjangoDocumentStore
+    from modulestore_compat.facade.store import LearningCoreModuleStore
+    from modulestore_compat.models import CompiledChunk, CompiledCourse
+    from modulestore_compat.split.store import SplitModuleStore
 
     snapshot = load_snapshot(course_key, "published")
     leaves_all = [r.ref for r in snapshot.tree_order() if r.kind == "component"]
@@ -119,7 +119,7 @@ def bench_course(course_key, *, mongomock_documents=None) -> dict:
 
     # A whole-course compile from nothing (no chunk to reuse), then both branches as the facade keeps them.
     # Block classes are loaded first: that is process start-up, not compiling.
-    from .fields import mixed_class
+    from modulestore_compat.split.fields import mixed_class
 
     for block_type in {ref.block_type for ref in snapshot.blocks}:
         mixed_class(block_type)
@@ -186,7 +186,7 @@ def _recompile_after_publish(course_key, ref) -> dict:
     """Edit one leaf, publish it, and time bringing the published compile up to date (rolled back after)."""
     from lc_runtime.runtime import LearningCoreRuntime
 
-    from .compiler import recompile
+    from modulestore_compat.facade.compiler import recompile
 
     with transaction.atomic():
         runtime = LearningCoreRuntime(course_key)
@@ -223,8 +223,8 @@ def _prepare(label: str, path: Path, sources: dict) -> tuple:
     from lc_runtime import api as lc_api
     from lc_runtime.models import LcCourse
 
-    from .documents.django_store import DjangoDocumentStore
-    from .writer import SplitWriter
+    from modulestore_compat.split.documents.django_store import DjangoDocumentStore
+    from modulestore_compat.split.writer import SplitWriter
 
     digest = _olx_digest(path)
     kept = sources.get(label)
@@ -253,8 +253,8 @@ def run_facade_bench(sizes=(1000,), demo_olx: Path | None = None, sources_path: 
     from lc_runtime.bench import generate_course_olx
     from lc_runtime.stages import set_stage
 
-    from .documents.django_store import DjangoDocumentStore
-    from .documents.mongo import MongoDocumentStore
+    from modulestore_compat.split.documents.django_store import DjangoDocumentStore
+    from modulestore_compat.split.documents.mongo import MongoDocumentStore
 
     if sources_path is None:
         sources_path = Path(settings.DATABASES["default"]["NAME"]).with_name(SOURCES_FILE)

@@ -11,9 +11,9 @@ import datetime
 from lc_runtime.data import BlockRef, CourseTree, OlxBlock, ParsedFields
 from lc_runtime.olx.serialize import block_olx
 
-from .enums import DETACHED_CATEGORIES
-from .exceptions import ItemNotFoundError
-from .fields import convert_references_to_keys, mixed_class
+from modulestore_compat.enums import DETACHED_CATEGORIES
+from modulestore_compat.exceptions import ItemNotFoundError
+from modulestore_compat.split.fields import convert_references_to_keys, mixed_class
 
 
 def _json_value(block_type: str, name: str, value, course_key):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from lc_runtime.data import CourseTree
 
-from .documents.base import DocumentStore
-from .enums import BranchName
-from .fields import stored_fields
+from modulestore_compat.split.documents.base import DocumentStore
+from modulestore_compat.enums import BranchName
+from modulestore_compat.split.fields import stored_fields
 
 
 def _expected_blocks(tree: CourseTree, blocks) -> dict:
@@ -46,8 +46,8 @@ def split_course_matches(documents: DocumentStore, tree: CourseTree) -> bool:
             definition = definitions.get(block["definition"]) or {"fields": {}}
             if block["fields"] != settings or definition["fields"] != content:
                 return False
-    from .contentstore import contentstore_for
-    from .contentstore.olx import course_files_match
+    from modulestore_compat.contentstore import contentstore_for
+    from modulestore_compat.contentstore.olx import course_files_match
 
     return course_files_match(contentstore_for(documents), tree)
 

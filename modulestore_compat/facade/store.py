@@ -17,15 +17,15 @@ from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.models import STAGE_FULL, LcCourse
 from lc_runtime.stages import effective_stage
 
-from . import freshness
-from .codec import CompiledDataError
-from .compiled_rows import chunk_row, header_row, read_blocks, read_definitions, read_header
-from .compiler import is_current_at, latest_log, recompile
-from .documents.base import DocumentStore
-from .enums import BranchName
-from .plans import PlannedFieldData, StructurePlan
-from .runtime import SplitReferenceRuntime
-from .store import DraftVersioningModuleStore, remember
+from modulestore_compat.facade import freshness
+from modulestore_compat.facade.codec import CompiledDataError
+from modulestore_compat.facade.compiled_rows import chunk_row, header_row, read_blocks, read_definitions, read_header
+from modulestore_compat.facade.compiler import is_current_at, latest_log, recompile
+from modulestore_compat.split.documents.base import DocumentStore
+from modulestore_compat.enums import BranchName
+from modulestore_compat.split.plans import PlannedFieldData, StructurePlan
+from modulestore_compat.split.runtime import SplitReferenceRuntime
+from modulestore_compat.split.store import DraftVersioningModuleStore, remember
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def _index_document(course_key: str, rows: dict) -> dict:
     """Split's course index over the compiled rows of each branch."""
     from bson import ObjectId
 
-    from .compiler import object_id
+    from modulestore_compat.facade.compiler import object_id
 
     org, course, run = course_key[len("course-v1:"):].split("+")
     newest = max(row.compiled for row in rows.values())
@@ -88,7 +88,7 @@ class CompiledDocumentStore(DocumentStore):
     INDEX_CACHE_SIZE = 1024
 
     def __init__(self, *, auto_compile: bool = True):
-        from . import models
+        from modulestore_compat import models
 
         self.models = models
         self.auto_compile = auto_compile
@@ -234,7 +234,7 @@ class CompiledDocumentStore(DocumentStore):
     def recover(self, error: CompiledDataError) -> None:
         """An unreadable row: discard every unreadable row of the course and compile it again from
         Learning Core (nothing in the row is used, nothing in it runs)."""
-        from .compiled_store import discard_unreadable
+        from modulestore_compat.facade.compiled_store import discard_unreadable
 
         course_key = error.row.course_key
         log.warning("%s; discarding the course's unreadable compiled rows and recompiling it from Learning Core",
@@ -401,7 +401,7 @@ class LearningCoreModuleStore(DraftVersioningModuleStore):
 
     def _lookup_course(self, course_key, head_validation=True):
         """An index can name a compile superseded or discarded while it was read: look again once."""
-        from .exceptions import ItemNotFoundError
+        from modulestore_compat.exceptions import ItemNotFoundError
 
         try:
             return super()._lookup_course(course_key, head_validation)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from lc_runtime.fielddata import block_field_data
 from lc_runtime.storage.snapshot import load_snapshot
 
-from .enums import BranchName
-from .fields import convert_references_to_keys, mixed_class
-from .runtime import InheritingFieldData, SplitMongoKVS, SplitReferenceRuntime
-from .store import DraftVersioningModuleStore, SplitModuleStore
+from modulestore_compat.enums import BranchName
+from modulestore_compat.split.fields import convert_references_to_keys, mixed_class
+from modulestore_compat.split.runtime import InheritingFieldData, SplitMongoKVS, SplitReferenceRuntime
+from modulestore_compat.split.store import DraftVersioningModuleStore, SplitModuleStore
 
 LC_BRANCH = {BranchName.draft: "draft", BranchName.published: "published"}
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from bson import ObjectId
 
-from .codec import CompiledDataError, CompiledRow, pack, unpack
+from modulestore_compat.facade.codec import CompiledDataError, CompiledRow, pack, unpack
 
 
 _DATE = (datetime, type(None))

@@ -5,7 +5,7 @@ from opaque_keys.edx.locator import CourseLocator
 
 from lc_runtime.dump import make_dump
 
-from .enums import DETACHED_CATEGORIES, BranchName
+from modulestore_compat.enums import DETACHED_CATEGORIES, BranchName
 
 BRANCH_NAMES = {"draft": BranchName.draft, "published": BranchName.published}
 

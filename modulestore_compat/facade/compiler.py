@@ -29,11 +29,11 @@ from openedx_content.models_api import DraftChangeLog, DraftChangeLogRecord, Pub
 
 from lc_runtime.storage.snapshot import BlockRecord, get_course, load_records, load_snapshot
 
-from .codec import CompiledDataError
-from .compiled_rows import chunk_row, read_blocks, read_definitions, read_header
-from .documents.base import SCHEMA_VERSION
-from .enums import BranchName
-from .fields import stored_fields
+from modulestore_compat.facade.codec import CompiledDataError
+from modulestore_compat.facade.compiled_rows import chunk_row, read_blocks, read_definitions, read_header
+from modulestore_compat.split.documents.base import SCHEMA_VERSION
+from modulestore_compat.enums import BranchName
+from modulestore_compat.split.fields import stored_fields
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +264,7 @@ def compile_course(course_key, branch: str) -> Compiled:
 
 
 def _compile_course(course_key, branch: str) -> Compiled:
-    from .models import CompiledChunk
+    from modulestore_compat.models import CompiledChunk
 
     started = time.perf_counter()
     course = get_course(course_key)
@@ -293,7 +293,7 @@ def compile_incremental(course_key, branch: str, previous) -> Compiled | None:
     None when that is not possible: a block appeared or disappeared, a container's children
     changed (the tree order moves), too many changes, or the previous compile is of another format.
     """
-    from .models import CompiledChunk
+    from modulestore_compat.models import CompiledChunk
 
     started = time.perf_counter()
     if previous.compiler_version != COMPILER_VERSION:
@@ -376,8 +376,8 @@ def recompile(course_key, branches=(BranchName.draft, BranchName.published)) -> 
 
 def _recompile_branch(course, branch: str) -> Compiled | None:
     """An unreadable previous compile (tampered, foreign, damaged) is discarded, then compiled in full."""
-    from .compiled_store import discard_unreadable, store_compiled
-    from .models import CompiledCourse
+    from modulestore_compat.facade.compiled_store import discard_unreadable, store_compiled
+    from modulestore_compat.models import CompiledCourse
 
     previous = CompiledCourse.objects.filter(course_key=course.course_key, branch=branch).first()
     if previous is not None and is_current(previous, course.learning_package_id):

@@ -25,9 +25,9 @@ from lc_runtime.fielddata import block_field_data
 from lc_runtime.keyvalue import LearningCoreKVS
 from lc_runtime.userstate import user_field_data
 
-from .exceptions import ItemNotFoundError, SplitDataError
-from .fields import convert_references_to_keys
-from .plans import StructurePlan
+from modulestore_compat.exceptions import ItemNotFoundError, SplitDataError
+from modulestore_compat.split.fields import convert_references_to_keys
+from modulestore_compat.split.plans import StructurePlan
 
 log = logging.getLogger(__name__)
 _INHERITABLE = frozenset(INHERITABLE_FIELDS)

@@ -17,10 +17,10 @@ from opaque_keys.edx.locator import BlockUsageLocator, CourseLocator, LibraryLoc
 
 from lc_runtime.blocks.mixins import DEFAULT_MIXINS
 
-from .documents.base import DocumentStore
-from .enums import DETACHED_CATEGORIES, Branch, BranchName, ModuleStoreType, RevisionOption
-from .exceptions import InsufficientSpecificationError, ItemNotFoundError, VersionConflictError
-from .runtime import SplitReferenceRuntime
+from modulestore_compat.split.documents.base import DocumentStore
+from modulestore_compat.enums import DETACHED_CATEGORIES, Branch, BranchName, ModuleStoreType, RevisionOption
+from modulestore_compat.exceptions import InsufficientSpecificationError, ItemNotFoundError, VersionConflictError
+from modulestore_compat.split.runtime import SplitReferenceRuntime
 
 CourseEnvelope = namedtuple("CourseEnvelope", "course_key structure")
 CourseSummary = namedtuple("CourseSummary", "id display_name display_coursenumber display_organization")

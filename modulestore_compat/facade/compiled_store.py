@@ -12,10 +12,10 @@ from datetime import datetime, timedelta, timezone
 
 from django.db import transaction
 
-from . import freshness
-from .codec import CompiledDataError
-from .compiled_rows import header_row, pack_documents, pack_header, read_blocks, read_definitions, read_header
-from .compiler import COMPILER_VERSION, Compiled, collector_paused
+from modulestore_compat.facade import freshness
+from modulestore_compat.facade.codec import CompiledDataError
+from modulestore_compat.facade.compiled_rows import header_row, pack_documents, pack_header, read_blocks, read_definitions, read_header
+from modulestore_compat.facade.compiler import COMPILER_VERSION, Compiled, collector_paused
 
 RETENTION = timedelta(hours=1)
 
@@ -26,7 +26,7 @@ def store_compiled(compiled: Compiled) -> None:
     Every chunk row written gets a new random token, and the header's manifest lists the token of
     each chunk it names: readers key what they keep in memory by token, never by digest.
     """
-    from .models import CompiledChunk, CompiledCourse
+    from modulestore_compat.models import CompiledChunk, CompiledCourse
 
     course_key, branch = compiled.course_key, compiled.branch
     with transaction.atomic(), collector_paused():
@@ -63,7 +63,7 @@ def _retire_unnamed(course_key: str, candidates: set[str]) -> None:
     """Chunks a superseded compile named that no compile names now (the other branch may share them)
     are retired, not deleted: a reader holding the superseded structure may still load their
     definitions. Chunks retired over RETENTION ago go; chunks named again came back above."""
-    from .models import CompiledChunk, CompiledCourse
+    from modulestore_compat.models import CompiledChunk, CompiledCourse
 
     now = datetime.now(tz=timezone.utc)
     if candidates:
@@ -78,7 +78,7 @@ def discard_unreadable(course_key: str) -> list[CompiledDataError]:
     """Read every stored row of the course; delete the unreadable ones, and every header naming a chunk
     that is unreadable, missing or rewritten since (its other chunks retire as a superseded compile's
     would). Returns what was wrong. The branches left without a header compile again on next use."""
-    from .models import CompiledChunk, CompiledCourse
+    from modulestore_compat.models import CompiledChunk, CompiledCourse
 
     errors: list[CompiledDataError] = []
     with transaction.atomic():

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from ..exceptions import DuplicateCourseError
-from .base import DocumentStore, course_id_of, normalize
+from modulestore_compat.exceptions import DuplicateCourseError
+from modulestore_compat.split.documents.base import DocumentStore, course_id_of, normalize
 
 
 class MongoDocumentStore(DocumentStore):

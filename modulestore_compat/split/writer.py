@@ -16,10 +16,10 @@ from opaque_keys.edx.locator import CourseLocator
 
 from lc_runtime.data import CourseTree
 
-from .documents.base import SCHEMA_VERSION, DocumentStore, utcnow
-from .enums import DETACHED_CATEGORIES, DIRECT_ONLY_CATEGORIES, BranchName
-from .exceptions import DuplicateCourseError, ItemNotFoundError, VersionConflictError
-from .fields import stored_fields
+from modulestore_compat.split.documents.base import SCHEMA_VERSION, DocumentStore, utcnow
+from modulestore_compat.enums import DETACHED_CATEGORIES, DIRECT_ONLY_CATEGORIES, BranchName
+from modulestore_compat.exceptions import DuplicateCourseError, ItemNotFoundError, VersionConflictError
+from modulestore_compat.split.fields import stored_fields
 
 EXCLUDE_ALL = "*"
 
@@ -144,8 +144,8 @@ class SplitWriter:
         }
         self.store.insert_course_index(index)
         if files is not False:
-            from .contentstore import contentstore_for
-            from .contentstore.olx import import_course_files
+            from modulestore_compat.contentstore import contentstore_for
+            from modulestore_compat.contentstore.olx import import_course_files
 
             contentstore = contentstore_for(self.store) if files is True else files
             self.files_imported = import_course_files(contentstore, tree, course_key=course_key)

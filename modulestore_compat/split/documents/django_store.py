@@ -5,14 +5,14 @@ from typing import Iterable
 
 from django.db import IntegrityError, transaction
 
-from ..exceptions import DuplicateCourseError
-from .base import DocumentStore, course_id_of
-from .extjson import compress, decompress
+from modulestore_compat.exceptions import DuplicateCourseError
+from modulestore_compat.split.documents.base import DocumentStore, course_id_of
+from modulestore_compat.split.documents.extjson import compress, decompress
 
 
 class DjangoDocumentStore(DocumentStore):
     def __init__(self):
-        from .. import models
+        from modulestore_compat import models
 
         self.models = models
 

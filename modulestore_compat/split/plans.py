@@ -22,7 +22,7 @@ from xblock.fields import Scope, ScopeIds
 from lc_runtime.blocks.mixins import INHERITABLE_FIELDS
 from lc_runtime.fielddata import inherited_along
 
-from .fields import convert_references_to_keys
+from modulestore_compat.split.fields import convert_references_to_keys
 
 _INHERITABLE = frozenset(INHERITABLE_FIELDS)
 _AUTHORED = (Scope.content, Scope.settings, Scope.children, Scope.parent)

@@ -286,7 +286,7 @@ def test_hybrid_backend_merges_learning_core_leaves_into_splits_structures(tmp_p
         backend.insert_structure(draft, KEY)
 
     # Merged here, at the persistence layer, the course reads as the hybrid store merges it in its runtime.
-    from modulestore_compat.hybrid import DraftVersioningHybridModuleStore
+    from modulestore_compat.facade.hybrid import DraftVersioningHybridModuleStore
 
     for branch in ("draft", "published"):
         assert dumps(store, KEY, branch) == dumps(DraftVersioningHybridModuleStore(documents), KEY, branch)

@@ -89,7 +89,7 @@ class AuthoringTest(TestCase):
     def test_any_block_under_any_container_typed_containers_change_type_keeping_history(self):
         """Split accepts any child under any parent (an html or a vertical directly under a chapter):
         the chapter stops being a Section while it holds them and becomes one again after, on the same
-        entity with its versions (ADR 0009)."""
+        entity with its versions (ADR 0010)."""
         assert container_type(CH1) == "section" and container_type(S1) == "subsection"
         versions_before = PublishableEntityVersion.objects.filter(
             entity__lc_block__block_id="ch1", entity__lc_block__block_type="chapter").count()

@@ -3,7 +3,7 @@
 Why: Learning Core's built-in Unit/Subsection/Section refuse children of another kind (a Unit only
 components, a Subsection only Units, a Section only Subsections), while Split accepts any child under
 any parent. ADR 0002 keeps the typed containers where the children fit and uses our permissive
-``XBlockContainer`` otherwise; ADR 0009 lets an existing container change between the two as authors
+``XBlockContainer`` otherwise; ADR 0010 lets an existing container change between the two as authors
 add or remove children: the container keeps its entity, versions and publish history, only its
 type row changes (Learning Core validates children when a version is created, never afterwards).
 """

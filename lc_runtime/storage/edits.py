@@ -54,7 +54,7 @@ def write_block_version(snapshot, record, *, usage_key, settings: dict, content:
             if children != record.children:
                 entity_ids = _entity_ids(snapshot, children, usage_key)
                 entities = [content_api.get_publishable_entity(eid) for eid in entity_ids]
-                fit_container(record.entity_id, record.ref.block_type, entity_ids)  # ADR 0009
+                fit_container(record.entity_id, record.ref.block_type, entity_ids)  # ADR 0010
             version = content_api.create_next_container_version(
                 record.entity_id, title=title, entities=entities, created=created, created_by=user_id,
             )

@@ -217,6 +217,19 @@ class AuthoringTest(TestCase):
         info = authoring.get_block_info(html)
         assert info.version == info.published_version and info.edit_info.published_by == PUBLISHER
 
+    def test_a_parent_synced_by_a_publish_keeps_the_version_it_was_published_from(self):
+        """split_draft.has_changes compares _get_version (source_version or update_version): a
+        sequential edited while it holds a new unit is published without the unit (EXCLUDE_ALL), then
+        publishing the unit only syncs the sequential's published children — the sequential is clean."""
+        unit = authoring.create_block(KEY, "vertical", user_id=AUTHOR, parent=S1, block_id="vnew")
+        authoring.update_block(S1, user_id=AUTHOR, fields={"display_name": "Seq renamed"})
+        assert children(S1, "published") == [("vertical", "v1")]
+        assert authoring.get_block_info(S1, branch="published").fields["settings"]["display_name"] == "Seq renamed"
+        assert authoring.has_changes(S1) and authoring.has_changes(COURSE)
+        authoring.publish_block(unit, user_id=PUBLISHER)
+        assert children(S1, "published") == [("vertical", "v1"), ("vertical", "vnew")]
+        assert not authoring.has_changes(S1) and not authoring.has_changes(COURSE)
+
     def test_unpublish_removes_the_published_subtree_only(self):
         """split_draft.unpublish = delete_item(revision=published_only); direct-only categories raise
         InvalidVersionError."""
@@ -342,5 +355,14 @@ class AuthoringTest(TestCase):
             assert store.has_changes(draft_unit) and not store.has_changes(store.get_item(
                 chapter.for_branch("draft-branch")))
             assert store.get_item(key("html", "hx").for_branch("draft-branch")).display_name == "X"
+            with self.captureOnCommitCallbacks(execute=True):  # the sequential keeps its source version
+                unit = authoring.create_block(KEY, "vertical", user_id=AUTHOR, parent=S2, block_id="vs")
+                authoring.update_block(S2, user_id=AUTHOR, fields={"display_name": "S2 renamed"})
+                authoring.publish_block(unit, user_id=AUTHOR)
+            assert len(received) == 3  # one per operation that changed the published branch (update, publish)
+            store = LearningCoreModuleStore()
+            sequential = store.get_item(S2.for_branch("draft-branch"))
+            assert not store.has_changes(sequential) and sequential.display_name == "S2 renamed"
+            assert [c.block_id for c in store.get_item(S2.for_branch("published-branch")).children] == ["v2", "vs"]
         finally:
             COURSE_PUBLISHED.disconnect(dispatch_uid="t-facade")

@@ -42,7 +42,7 @@ def changes_under(draft: BranchView, published: BranchView, ref: BlockRef) -> bo
     published.load(refs)
     for each in refs:
         other = published.blocks.get(each)
-        if other is None or other.version_id != draft.blocks[each].version_id:
+        if other is None or other.effective_version_id != draft.blocks[each].effective_version_id:
             return True
     return False
 

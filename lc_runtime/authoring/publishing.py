@@ -62,8 +62,11 @@ def _never_published(entity_ids) -> set[int]:
 
 
 def publish_shaped(session: AuthoringSession, ref: BlockRef, *, settings: dict, content: dict, title: str,
-                   definition: str, children: list[BlockRef]) -> None:
-    """Publish container ``ref`` with these fields and children, leaving its draft where it was."""
+                   definition: str, children: list[BlockRef], source: int) -> None:
+    """Publish container ``ref`` with these fields and children, leaving its draft where it was.
+
+    ``source`` is the version Split would record as the published copy's ``source_version`` (what
+    ``has_changes`` compares with the draft)."""
     draft = session.draft()
     record = draft.record(ref)
     child_ids = [draft.entity_id(c) for c in children]
@@ -74,7 +77,7 @@ def publish_shaped(session: AuthoringSession, ref: BlockRef, *, settings: dict, 
             record.entity_id, title=title, entities=[content_api.get_publishable_entity(c) for c in child_ids],
             created=now(), created_by=session.user_id)
         BlockVersionFields.objects.create(entity_version=version.publishable_entity_version, settings=settings,
-                                          content=content, definition_id=definition)
+                                          content=content, definition_id=definition, source_version_id=source)
     publish_entities(session, [record.entity_id], dependencies=False)
     with session.drafts():
         content_api.set_draft_version(record.entity_id, previous_draft, set_by=session.user_id)
@@ -140,7 +143,7 @@ def publish_block(session: AuthoringSession, ref: BlockRef, *, exclude_all: bool
         blocked = _never_published(by_ref.values())
         if blocked:
             publish_shaped(session, ref, settings=record.settings, content=record.content, title=record.title,
-                           definition=record.definition_id,
+                           definition=record.definition_id, source=record.effective_version_id,
                            children=[c for c in record.children if by_ref[c] not in blocked])
         else:
             publish_entities(session, [record.entity_id], dependencies=False)
@@ -153,7 +156,7 @@ def publish_block(session: AuthoringSession, ref: BlockRef, *, exclude_all: bool
         if wanted != published.blocks[parent].children:
             old = published.blocks[parent]
             publish_shaped(session, parent, settings=old.settings, content=old.content, title=old.title,
-                           definition=old.definition_id, children=wanted)
+                           definition=old.definition_id, children=wanted, source=old.effective_version_id)
     # 3. blocks the publish left without a published parent go (``_delete_if_true_orphan``)
     published = session.published()
     removed = {child for r, children in before.items() if r in published.blocks

@@ -39,6 +39,12 @@ class BlockRecord:
     children: list[BlockRef] = field(default_factory=list)
     created: Any = None
     created_by: int | None = None
+    source_version_id: int | None = None  # see BlockVersionFields.source_version_id
+
+    @property
+    def effective_version_id(self) -> int:
+        """Split's ``_get_version``: the version this one was copied from, else its own."""
+        return self.source_version_id or self.version_id
 
 
 @dataclass
@@ -110,7 +116,7 @@ def _version_filter(branch: str) -> dict:
 VERSION_COLUMNS = (
     "entity_version_id", "entity_version__entity_id", "entity_version__version_num", "entity_version__title",
     "content", "settings", "definition_id", "entity_version__containerversion__entity_list_id",
-    "entity_version__created", "entity_version__created_by_id",
+    "entity_version__created", "entity_version__created_by_id", "source_version_id",
 )
 
 
@@ -144,12 +150,12 @@ def _records(rows, mapping: dict) -> tuple[dict[BlockRef, BlockRecord], dict[int
     blocks: dict[BlockRef, BlockRecord] = {}
     entity_list_of: dict[int, BlockRef] = {}
     for (version_id, entity_id, version_num, title, content, settings, def_id, entity_list_id, created,
-         created_by) in rows:
+         created_by, source) in rows:
         if entity_id not in mapping:
             continue
         ref, kind, detached = mapping[entity_id]
         blocks[ref] = BlockRecord(ref, entity_id, kind, detached, version_id, version_num, title, content,
-                                  settings, def_id, created=created, created_by=created_by)
+                                  settings, def_id, created=created, created_by=created_by, source_version_id=source)
         if entity_list_id is not None:
             entity_list_of[entity_list_id] = ref
     return blocks, entity_list_of
@@ -217,10 +223,10 @@ def load_version_record(snapshot: CourseSnapshot, ref: BlockRef, version_num: in
     ).values_list(*VERSION_COLUMNS).first()
     if row is None:
         raise BlockNotFoundError(ref.usage_key(snapshot.course_key), version=version_num)
-    (version_id, _, num, title, content, settings, def_id, entity_list_id, created, created_by) = row
+    (version_id, _, num, title, content, settings, def_id, entity_list_id, created, created_by, source) = row
     kind, detached = LcBlock.objects.filter(entity_id=entity_id).values_list("kind", "detached").get()
     record = BlockRecord(ref, entity_id, kind, detached, version_id, num, title, content, settings, def_id,
-                         created=created, created_by=created_by)
+                         created=created, created_by=created_by, source_version_id=source)
     if entity_list_id is not None:
         for child_entity_id in EntityListRow.objects.filter(entity_list_id=entity_list_id).order_by(
                 "order_num").values_list("entity_id", flat=True):

@@ -207,7 +207,9 @@ def block_documents(record: BlockRecord) -> tuple[dict, dict]:
         "block_type": block_type, "block_id": record.ref.block_id, "definition": definition_id,
         "fields": settings, "defaults": {}, "asides": {},
         "edit_info": {"edited_on": record.created, "edited_by": record.created_by, "previous_version": None,
-                      "update_version": ObjectId(record.version_id.to_bytes(12, "big")), "source_version": None,
+                      "update_version": ObjectId(record.version_id.to_bytes(12, "big")),
+                      "source_version": (ObjectId(record.source_version_id.to_bytes(12, "big"))
+                                         if record.source_version_id else None),
                       "original_usage": None, "original_usage_version": None},
     }
     definition = {"_id": definition_id, "block_type": block_type,

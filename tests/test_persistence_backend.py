@@ -216,6 +216,7 @@ def dumps(store, key, branch):
     return dump_split_course(store, key, branch)
 
 
+@pytest.mark.slow  # ~9 s on an idle core: the demo course written to Split, then read twice in full
 def test_reference_store_over_the_backend_answers_as_over_its_documents(demo_course, rollback):
     """The demo course in the embedded Split tables, read by our Split reference store directly and
     through the persistence-backend interface (every block, every field; the draft branch, which has

@@ -72,6 +72,9 @@ class AuthoringTest(TestCase):
         assert not authoring.has_changes(COURSE) and not authoring.has_changes(chapter)
         assert authoring.get_block_info(chapter, branch="published").fields["settings"] == {
             "display_name": "Chapter 3"}
+        about = authoring.create_block(KEY, "about", user_id=AUTHOR, parent=COURSE, block_id="overview")
+        assert ("about", "overview") not in children(COURSE)  # split.create_child skips 'detached' blocks
+        assert authoring.get_block_info(about, branch="published").parent is None
 
     def test_a_new_unit_stays_draft_until_published(self):
         """test_mixed_modulestore.test_has_changes: a new vertical and its child have changes; a
@@ -216,6 +219,14 @@ class AuthoringTest(TestCase):
         assert not authoring.has_changes(unit)
         info = authoring.get_block_info(html)
         assert info.version == info.published_version and info.edit_info.published_by == PUBLISHER
+        # _copy_subdag copies every block of the subtree; _sync_children leaves the parent's edit info
+        published_on = authoring.get_block_info(unit).edit_info.published_on
+        assert info.edit_info.published_on == published_on
+        sequential = authoring.get_block_info(S1).edit_info
+        assert sequential.published_on < published_on and sequential.published_by != PUBLISHER
+        authoring.update_block(H1, user_id=AUTHOR, fields={"display_name": "Later"})
+        authoring.publish_block(V1, user_id=PUBLISHER)
+        assert authoring.get_block_info(P1).edit_info.published_by == PUBLISHER  # unchanged, copied too
 
     def test_a_parent_synced_by_a_publish_keeps_the_version_it_was_published_from(self):
         """split_draft.has_changes compares _get_version (source_version or update_version): a

@@ -129,7 +129,7 @@ def create(session: AuthoringSession, block_type: str, block_id: str | None, set
     record = memory_record(session.course_key, ref, kind, settings, content)
     olx = component_olx(runtime_for(session), record) or ""
     _new_entity(session, ref, settings, content, olx)
-    if parent is not None:
+    if parent is not None and block_type not in DETACHED_TYPES:  # split.create_child skips 'detached' blocks
         children = list(session.draft().record(parent).children)
         children.insert(len(children) if position is None else position, ref)
         write_children(session, parent, children)

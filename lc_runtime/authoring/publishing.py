@@ -40,7 +40,12 @@ def subtree(view, ref: BlockRef) -> list[BlockRef]:
     return view.subtree(ref)
 
 
-def publish_entities(session: AuthoringSession, entity_ids, *, dependencies: bool) -> None:
+#: The message of publishes that only sync a parent's published children: Split does not touch that
+#: parent's edit info then, so they do not count for ``published_on``/``published_by``.
+SYNC_MESSAGE = "lc_runtime.authoring: sync published children"
+
+
+def publish_entities(session: AuthoringSession, entity_ids, *, dependencies: bool, message: str = "") -> None:
     """Publish the drafts of ``entity_ids`` (a draft of none publishes a delete); with ``dependencies``
     also their unpublished descendants (Learning Core's rule), else exactly these."""
     ids = sorted(set(entity_ids))
@@ -48,11 +53,12 @@ def publish_entities(session: AuthoringSession, entity_ids, *, dependencies: boo
         return
     session.end_drafts()
     if dependencies:
-        publish_drafts(session.learning_package_id, ids, published_by=session.user_id, published_at=now())
+        publish_drafts(session.learning_package_id, ids, published_by=session.user_id, published_at=now(),
+                       message=message)
     else:
         content_api.publish_from_drafts(
             session.learning_package_id, draft_qset=Draft.objects.filter(entity_id__in=ids).order_by("pk"),
-            published_at=now(), published_by=session.user_id, publish_dependencies=False)
+            message=message, published_at=now(), published_by=session.user_id, publish_dependencies=False)
     session.published_now()
 
 
@@ -62,7 +68,7 @@ def _never_published(entity_ids) -> set[int]:
 
 
 def publish_shaped(session: AuthoringSession, ref: BlockRef, *, settings: dict, content: dict, title: str,
-                   definition: str, children: list[BlockRef], source: int) -> None:
+                   definition: str, children: list[BlockRef], source: int, message: str = "") -> None:
     """Publish container ``ref`` with these fields and children, leaving its draft where it was.
 
     ``source`` is the version Split would record as the published copy's ``source_version`` (what
@@ -78,7 +84,7 @@ def publish_shaped(session: AuthoringSession, ref: BlockRef, *, settings: dict, 
             created=now(), created_by=session.user_id)
         BlockVersionFields.objects.create(entity_version=version.publishable_entity_version, settings=settings,
                                           content=content, definition_id=definition, source_version_id=source)
-    publish_entities(session, [record.entity_id], dependencies=False)
+    publish_entities(session, [record.entity_id], dependencies=False, message=message)
     with session.drafts():
         content_api.set_draft_version(record.entity_id, previous_draft, set_by=session.user_id)
         listed = draft_list_entity_ids(record.entity_id)
@@ -147,8 +153,11 @@ def publish_block(session: AuthoringSession, ref: BlockRef, *, exclude_all: bool
                            children=[c for c in record.children if by_ref[c] not in blocked])
         else:
             publish_entities(session, [record.entity_id], dependencies=False)
-    else:
-        publish_entities(session, [record.entity_id], dependencies=not exclude_all)
+    elif exclude_all:
+        publish_entities(session, [record.entity_id], dependencies=False)
+    else:  # _copy_subdag copies every block of the subtree, changed or not (each gets a publish record)
+        draft.know(copied)
+        publish_entities(session, [draft.entity_id(r) for r in copied], dependencies=True)
     # 2. each published parent lists the block where the draft has it (``_sync_children``)
     for parent in published_parents:
         published = session.published()
@@ -156,7 +165,8 @@ def publish_block(session: AuthoringSession, ref: BlockRef, *, exclude_all: bool
         if wanted != published.blocks[parent].children:
             old = published.blocks[parent]
             publish_shaped(session, parent, settings=old.settings, content=old.content, title=old.title,
-                           definition=old.definition_id, children=wanted, source=old.effective_version_id)
+                           definition=old.definition_id, children=wanted, source=old.effective_version_id,
+                           message=SYNC_MESSAGE)
     # 3. blocks the publish left without a published parent go (``_delete_if_true_orphan``)
     published = session.published()
     removed = {child for r, children in before.items() if r in published.blocks

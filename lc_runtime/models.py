@@ -75,7 +75,7 @@ class BlockVersionFields(models.Model):
     # Stable 24-hex id per (entity, content), used as Split's definition id by the facade.
     definition_id = models.CharField(max_length=24)
     # Split's ``edit_info.source_version``: the entity version this published version was copied
-    # from, when it is a version the authoring API shaped for the published branch (ADR 0009);
+    # from, when it is a version the authoring API shaped for the published branch (ADR 0010);
     # ``has_changes`` compares ``source or own`` versions as Split's ``_get_version`` does.
     source_version_id = models.BigIntegerField(null=True, blank=True)
 

@@ -1,4 +1,4 @@
-"""Split's source_version for versions the authoring API shapes for the published branch (ADR 0009)."""
+"""Split's source_version for versions the authoring API shapes for the published branch (ADR 0010)."""
 from django.db import migrations, models
 
 

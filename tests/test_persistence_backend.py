@@ -325,3 +325,35 @@ def test_plugin_settings_name_the_platform_engines_with_splits_doc_store_config(
         assert entry["DOC_STORE_CONFIG"] == split["DOC_STORE_CONFIG"]
         assert entry["DOC_STORE_CONFIG"] is not split["DOC_STORE_CONFIG"]
         assert entry["OPTIONS"] == split["OPTIONS"]
+
+
+def test_hybrid_never_serves_a_rolled_back_learning_core_change(tmp_path, rollback):
+    """A rolled-back transaction gives its log ids back (SQLite reuses them at once): the merged
+    structure of the change made after it must not be taken for the rolled-back one's."""
+    from django.db import transaction
+
+    from lc_runtime.olx.reader import read_course
+    from modulestore_compat.migration import copy_to_learning_core
+
+    documents = DjangoDocumentStore()
+    SplitWriter(documents).import_tree(read_course(standard_course(tmp_path / "olx")))
+    copy_to_learning_core(SplitModuleStore(documents), KEY)
+    set_stage(KEY, "components", changed_by="test")
+    backend = HybridPersistenceBackend(ReadOnlyDocumentBackend(documents))
+    h1 = KEY.for_branch(DRAFT).make_usage_key("html", "h1")
+
+    def edit_and_read(title):
+        block = lc_api.LearningCoreRuntime(KEY).get_block(h1)
+        block.display_name = title
+        block.save()
+        structure = backend.get_structure(backend.get_course_index(KEY)["versions"][DRAFT])
+        return structure["blocks"][BlockKey("html", "h1")].fields["display_name"]
+
+    class RolledBack(Exception):
+        pass
+
+    with pytest.raises(RolledBack):
+        with transaction.atomic():
+            assert edit_and_read("Rolled back") == "Rolled back"
+            raise RolledBack
+    assert edit_and_read("Kept") == "Kept"

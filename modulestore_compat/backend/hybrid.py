@@ -5,9 +5,10 @@ inside edx-platform; standalone, a :class:`.documents_backend.ReadOnlyDocumentBa
 embedded Split tables) and changes what it returns for courses Learning Core holds:
 
 * the course index names, per branch, a *merged* structure id derived from Split's structure id and
-  Learning Core's newest log of that branch — a publish or draft change on either side gives a new
-  id, so nothing cached by id (upstream's ``course_structure_cache``, the runtime's request cache) is
-  ever served for a different content;
+  the uuid of Learning Core's newest log of that branch — a publish or draft change on either side
+  gives a new id, so nothing cached by id (upstream's ``course_structure_cache``, the runtime's
+  request cache, this backend's merges) is ever served for a different content. Log uuids, not log
+  ids: a rolled-back transaction gives its ids back and the next change reuses them;
 * the merged structure is Split's (tree, parents, containers, edit info, ids) with every leaf block
   Learning Core holds at that branch taking Learning Core's settings and definition id (as
   :mod:`modulestore_compat.facade.hybrid` does in its runtime: containers stay Split's);
@@ -20,8 +21,8 @@ from __future__ import annotations
 
 import threading
 
+from modulestore_compat.enums import BranchName
 from modulestore_compat.facade.compiler import LC_BRANCH, block_documents, object_id
-from modulestore_compat.facade.store import CompiledDocumentStore
 from modulestore_compat.split.fields import mixed_class
 from modulestore_compat.split.store import remember
 from modulestore_compat.backend import shapes
@@ -31,10 +32,28 @@ from modulestore_compat.backend.documents_backend import ReadOnlyDocumentBackend
 class _Merged:
     """What a merged structure id stands for."""
 
-    __slots__ = ("course_key", "branch", "split_id", "log_id")
+    __slots__ = ("course_key", "branch", "split_id", "log_uuid")
 
-    def __init__(self, course_key: str, branch: str, split_id, log_id: int):
-        self.course_key, self.branch, self.split_id, self.log_id = course_key, branch, split_id, log_id
+    def __init__(self, course_key: str, branch: str, split_id, log_uuid):
+        self.course_key, self.branch, self.split_id, self.log_uuid = course_key, branch, split_id, log_uuid
+
+
+def newest_logs(course_key: str) -> dict | None:
+    """One query: the uuid of Learning Core's newest publish and draft change log of the course, by
+    Split branch name (None: no log yet); None when Learning Core does not hold the course."""
+    from django.db.models import OuterRef, Subquery
+    from openedx_content.models_api import DraftChangeLog, PublishLog
+
+    from lc_runtime.models import LcCourse
+
+    package = OuterRef("learning_package_id")
+    found = LcCourse.objects.filter(course_key=course_key).annotate(
+        published=Subquery(PublishLog.objects.filter(learning_package_id=package).order_by("-id").values("uuid")[:1]),
+        draft=Subquery(DraftChangeLog.objects.filter(learning_package_id=package).order_by("-id").values("uuid")[:1]),
+    ).values_list("published", "draft").first()
+    if found is None:
+        return None
+    return {BranchName.published: found[0], BranchName.draft: found[1]}
 
 
 def is_leaf(block_type: str) -> bool:
@@ -49,7 +68,6 @@ class HybridPersistenceBackend(ReadOnlyDocumentBackend):
     def __init__(self, split, **doc_store_config):
         super().__init__(documents=None, **doc_store_config)
         self.split = split
-        self._live = CompiledDocumentStore(auto_compile=False)  # only its one-query live state is used
         self._issued: dict = {}  # merged structure id -> _Merged
         self._merged: dict = {}  # merged structure id -> merged structure (kept form)
         self._definitions: dict = {}  # Learning Core definition id -> definition document
@@ -60,16 +78,15 @@ class HybridPersistenceBackend(ReadOnlyDocumentBackend):
         if index is None:
             return None
         course_key = f"course-v1:{index['org']}+{index['course']}+{index['run']}"
-        live = self._live.live_state(course_key)
-        if live is None:
+        logs = newest_logs(course_key)
+        if logs is None:
             return index  # not in Learning Core: Split's course as it is
         versions = dict(index.get("versions", {}))
         for branch, split_id in versions.items():
             if branch in LC_BRANCH and split_id is not None:
-                log_id = live.logs[branch]
-                merged_id = object_id("lc-hybrid", split_id, branch, live.learning_package_id, log_id)
+                merged_id = object_id("lc-hybrid", split_id, branch, logs[branch])
                 with self._merge_lock:
-                    remember(self._issued, merged_id, _Merged(course_key, branch, split_id, log_id), 4096)
+                    remember(self._issued, merged_id, _Merged(course_key, branch, split_id, logs[branch]), 4096)
                 versions[branch] = merged_id
         return {**index, "versions": versions}
 

@@ -228,6 +228,17 @@ class LearningCoreAdapter:
                     for b in tree.blocks.values()}
         return stored, reparsed
 
+    def class_output(self, branch, usage_key, settings, content) -> str:
+        """The OLX the block's own class writes for these settings and content (in place of the stored
+        ones): the round trip compares what the class would write again (conformance/round_trip.py)."""
+        from dataclasses import replace
+
+        from lc_runtime.olx.serialize import block_olx
+
+        runtime = self.runtime(branch)
+        record = replace(runtime.snapshot.record(runtime.ref_of(usage_key)), settings=settings, content=content)
+        return block_olx(runtime._construct(record))  # a throwaway block: never cached, never saved
+
     def has_changes(self, usage_key):
         snapshot = self.runtime("draft").snapshot
         key = UsageKey.from_string(usage_key)

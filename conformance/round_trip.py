@@ -108,8 +108,11 @@ def changed_fields(stored: dict, again: dict) -> set[str]:
     return {k for k in set(stored) | set(again) if stored.get(k, _MISSING) != again.get(k, _MISSING)}
 
 
-def unexplained_fields(block_type: str, stored: dict, again: dict) -> set[str]:
-    """The changed settings no class rule accounts for (empty: the class only rewrote them)."""
+def explain(block_type: str, stored: dict, again: dict) -> tuple[set[str], dict]:
+    """``(unexplained, comparable)``: the changed settings no class rule accounts for (empty: the class only
+    rewrote them), and the re-parsed settings with every field that only went set/unset at its default put
+    back as stored, which is what the class's two outputs are compared on (it writes an explicitly-set
+    default as an attribute, the value being the same)."""
     left = changed_fields(stored, again)
     defaults: dict[str, Any] = {}
 
@@ -121,10 +124,16 @@ def unexplained_fields(block_type: str, stored: dict, again: dict) -> set[str]:
                 defaults[name] = _MISSING
         return defaults[name]
 
+    at_default: set[str] = set()
     for rule in RULES:
         if left and rule.block_type in (None, block_type):
-            left -= rule.explains(block_type, stored, again, default_of)
-    return left
+            explained = rule.explains(block_type, stored, again, default_of)
+            if rule.explains is _set_to_default:
+                at_default = explained & left
+            left -= explained
+    comparable = {k: v for k, v in again.items() if k not in at_default}
+    comparable.update({k: stored[k] for k in at_default if k in stored})
+    return left, comparable
 
 
-__all__ = ["RULES", "changed_fields", "unexplained_fields"]
+__all__ = ["RULES", "changed_fields", "explain"]

@@ -1,16 +1,6 @@
 """The real public fixture courses go Split → components → full → Split with no error on either side
-and no difference but the pinned ones below, each with its cause (to fix, then remove from here).
-
-Pinned, both branches, at every step that compares against Learning Core (components → full and
-full → split; the hybrid stage has no OLX export):
-
-* video ``olx.round_trip`` settings ``sub`` / ``transcripts``: xblocks-contrib's
-  ``VideoBlock.definition_to_xml`` (as edx-platform's) writes the transcripts edx-val holds into
-  ``transcripts`` (``<edx_video_id>-<lang>.srt``) and clears ``sub``; re-parsing keeps that, so our
-  stored settings and the re-parsed ones differ. Whether the stored form or the exported one is
-  right is open (lc_runtime/olx).
-* openassessment ``olx.round_trip`` settings ``text_response_raw``: lost by the export (ORA's own
-  ``add_xml_to_node``), open.
+and no difference (the video and ORA classes' own rewrites on export are compared on what the class
+itself would write again: conformance/round_trip.py, proven by tests/test_round_trip_rules.py).
 """
 from __future__ import annotations
 
@@ -27,13 +17,7 @@ from .conftest import SHARED
 
 REAL_COURSES = SHARED / "fixtures" / "olx" / "real-courses"
 
-VIDEO_TRANSCRIPTS = ("olx.round_trip", "video", ("sub", "transcripts"))
-VIDEO_SUB = ("olx.round_trip", "video", ("sub",))
-ORA_TEXT = ("olx.round_trip", "openassessment", ("text_response_raw",))
-PINNED = {  # per branch, for each step against Learning Core
-    "supported-components": Counter({VIDEO_TRANSCRIPTS: 3}),
-    "demo-test-course": Counter({VIDEO_TRANSCRIPTS: 2, VIDEO_SUB: 1, ORA_TEXT: 1}),
-}
+NAMES = ("supported-components", "demo-test-course")
 
 
 def changed(difference) -> tuple:
@@ -44,8 +28,8 @@ def changed(difference) -> tuple:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", list(PINNED))
-def test_a_real_course_migrates_and_rolls_back_with_only_the_pinned_differences(name, rollback):
+@pytest.mark.parametrize("name", NAMES)
+def test_a_real_course_migrates_and_rolls_back_with_no_difference(name, rollback):
     root = REAL_COURSES / name
     if not root.is_dir():
         pytest.fail(f"The real fixture course is missing at {root} (CI needs ../shared beside the checkout)")
@@ -64,5 +48,4 @@ def test_a_real_course_migrates_and_rolls_back_with_only_the_pinned_differences(
         for branch in ("draft", "published"):
             found = Counter((d.check, block_type_of(d.block), changed(d))
                             for d in result.differences if d.branch == branch)
-            expected = Counter() if step.to_stage == "components" else PINNED[name]
-            assert found == expected, (step.from_stage, step.to_stage, branch)
+            assert found == Counter(), (step.from_stage, step.to_stage, branch)

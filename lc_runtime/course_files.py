@@ -148,3 +148,21 @@ def resolve_course_files(tree: CourseTree) -> CourseFiles:
     for message in out.warnings:
         log.warning(message)
     return out
+
+
+def assets_policy(course_key, files) -> dict[str, dict[str, Any]]:
+    """``policies/assets.json`` as edx's export writes it, from the course's files as they are now
+    (``UploadRecord``-like: asset_name, displayname, content_type, locked, import_path,
+    thumbnail_location): a file's ``locked`` flag and display name must survive export → import, so the
+    policy is written from the files, never copied from the OLX first imported."""
+    policy = {}
+    for record in sorted(files, key=lambda r: r.asset_name):
+        location = course_key.make_asset_key("asset", record.asset_name)
+        policy[record.asset_name] = {
+            "contentType": record.content_type,
+            "content_son": {"category": "asset", "course": course_key.course, "name": record.asset_name,
+                            "org": course_key.org, "revision": None, "run": course_key.run, "tag": "c4x"},
+            "displayname": record.displayname, "filename": str(location), "import_path": record.import_path,
+            "locked": bool(record.locked), "thumbnail_location": record.thumbnail_location,
+        }
+    return policy

@@ -46,9 +46,9 @@ def settings_as_stored(block, stored: dict | None) -> dict:
     return settings
 
 
-def _tree_state(tree: CourseTree, snapshot) -> dict:
+def _tree_state(tree: CourseTree, snapshot=None) -> dict:
     def stored(ref):
-        record = snapshot.blocks.get(ref)
+        record = snapshot.blocks.get(ref) if snapshot is not None else None
         return record.settings if record is not None else None
 
     return {ref: (settings_as_stored(b, stored(ref)), b.fields.content, list(b.fields.children))

@@ -21,9 +21,11 @@ from openedx_content.models_api import ComponentVersionMedia
 from xblock.fields import Scope
 
 from ..blocks.olx_rules import METADATA_TO_STRIP, pointer_path, serialize_attribute
+from ..course_files import assets_policy
 from ..data import BRANCH_DRAFT, BRANCH_PUBLISHED, BlockRef
 from ..errors import LcRuntimeError, OlxExportError
 from ..models import KIND_UPLOAD, LcCourse
+from ..storage.uploads import load_uploads
 from .drafts import DRAFTS_DIR
 from .limits import printable
 from .safefs import ExportFS
@@ -150,9 +152,10 @@ class _Exporter:
         if course.fields["grading_policy"].is_set_on(course):
             self.fs.writetext(f"policies/{run}/grading_policy.json",
                               json.dumps(course.grading_policy, indent=4, sort_keys=True))
-        extras = LcCourse.objects.get(course_key=str(self.snapshot.course_key)).olx_extras
-        if extras.get("assets") is not None:
-            self.fs.writetext("policies/assets.json", json.dumps(extras["assets"], indent=4, sort_keys=True))
+        files = load_uploads(self.snapshot.course_key, BRANCH_DRAFT)  # the files _export_static writes
+        if files:
+            self.fs.writetext("policies/assets.json", json.dumps(assets_policy(self.snapshot.course_key, files),
+                                                                  indent=4, sort_keys=True))
 
     def _export_detached(self, block) -> None:
         block_type, block_id = block.scope_ids.block_type, block.scope_ids.usage_id.block_id

@@ -8,7 +8,7 @@ from lc_runtime import api
 from lc_runtime.olx.reader import read_course
 from lc_runtime.storage.snapshot import load_snapshot
 from modulestore_compat.api import DjangoDocumentStore, SplitWriter
-from modulestore_compat.reimport import split_course_matches
+from modulestore_compat.split.reimport import split_course_matches
 
 from .olx_builder import write_course
 

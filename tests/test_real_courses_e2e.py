@@ -173,8 +173,6 @@ def test_the_facade_has_no_difference(journey):
     assert describe(journey["facade"]) == Counter()
 
 
-@pytest.mark.xfail(strict=True, reason="#10 item 3: olx.round_trip of video (sub/transcripts) and ORA "
-                                       "(text_response_raw) normalisation on export; see tests/test_conformance_fixtures.py")
 def test_full_step_and_rollback_have_no_difference(journey):
     assert journey["refused"]["migrate --to full"] is None
     assert journey["steps"]["rollback --to split"][0].differences == 0

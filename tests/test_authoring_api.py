@@ -366,6 +366,9 @@ class AuthoringTest(TestCase):
             assert store.has_changes(draft_unit) and not store.has_changes(store.get_item(
                 chapter.for_branch("draft-branch")))
             assert store.get_item(key("html", "hx").for_branch("draft-branch")).display_name == "X"
+            draft_course = store.get_course(KEY.for_branch("draft-branch"))  # #11 item 4: edit info on the facade
+            assert draft_course.subtree_edited_by == draft_course.edited_by == AUTHOR  # ch9 added a course version
+            assert store.get_course_history_info(KEY.for_branch("draft-branch"))["edited_by"] == AUTHOR
             with self.captureOnCommitCallbacks(execute=True):  # the sequential keeps its source version
                 unit = authoring.create_block(KEY, "vertical", user_id=AUTHOR, parent=S2, block_id="vs")
                 authoring.update_block(S2, user_id=AUTHOR, fields={"display_name": "S2 renamed"})

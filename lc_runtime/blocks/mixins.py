@@ -62,6 +62,7 @@ class EditInfoMixin(XBlockMixin):
     published_on = None
     course_version = None
     subtree_edited_on = None
+    subtree_edited_by = None
     definition_locator = None
 
 

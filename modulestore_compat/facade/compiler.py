@@ -237,12 +237,12 @@ def is_current_at(row, log_id: int) -> bool:
     return row.compiler_version == COMPILER_VERSION and row.log_id == log_id
 
 
-def _header(course_key: str, branch: str, log_id: int, root, edited_on) -> dict:
+def _header(course_key: str, branch: str, log_id: int, root, edited_on, edited_by=None) -> dict:
     # A new id for every compile, never one derived from the log id: a rolled-back transaction's log
     # ids come back, and a reader holding its structure must not take this compile for it.
     structure_id = ObjectId()
     return {"_id": structure_id, "root": list(root), "previous_version": None, "original_version": structure_id,
-            "edited_by": None, "edited_on": edited_on or datetime.now(tz=timezone.utc),
+            "edited_by": edited_by, "edited_on": edited_on or datetime.now(tz=timezone.utc),
             "schema_version": SCHEMA_VERSION}
 
 
@@ -283,8 +283,9 @@ def _compile_course(course_key, branch: str) -> Compiled:
         if digest not in stored:
             written.append(_build_chunk(digest, entries[start:end], records[start:end]))
         layout.append((digest, entries[start:end]))
-    latest = max((r.created for r in records if r.created is not None), default=None)
-    header = _header(course.course_key, branch, log_id, snapshot.root, latest)
+    newest = max((r for r in records if r.created is not None), key=lambda r: r.created, default=None)
+    header = _header(course.course_key, branch, log_id, snapshot.root, newest.created if newest else None,
+                     newest.created_by if newest else None)  # Split: who made this structure version
     return Compiled(course.course_key, branch, log_id, header, Manifest.encode(header, layout), written,
                     time.perf_counter() - started, changed_blocks=len(records))
 
@@ -325,6 +326,7 @@ def compile_incremental(course_key, branch: str, previous) -> Compiled | None:
         course_key=course.course_key, digest__in=[manifest.digests[chunk] for chunk in dirty]).values_list(
         "digest", "blocks", "definitions")}
     latest = manifest.stored["structure"]["edited_on"]
+    latest_by = manifest.stored["structure"].get("edited_by")
     written, new_digests, new_versions = [], {}, {}
     for chunk, changes in dirty.items():
         digest = manifest.digests[chunk]
@@ -347,12 +349,12 @@ def compile_incremental(course_key, branch: str, previous) -> Compiled | None:
             entries[position] = entry_of(record)
             new_versions[index] = record.version_id
             if record.created is not None and (latest is None or record.created > latest):
-                latest = record.created
+                latest, latest_by = record.created, record.created_by
         used = {block["definition"] for block in blocks}
         built = Chunk(chunk_digest(entries), entries, blocks, [d for i, d in definitions.items() if i in used])
         written.append(built)
         new_digests[chunk] = built.digest
-    header = _header(course.course_key, branch, log_id, manifest.stored["structure"]["root"], latest)
+    header = _header(course.course_key, branch, log_id, manifest.stored["structure"]["root"], latest, latest_by)
     return Compiled(course.course_key, branch, log_id, header, manifest.patched(header, new_digests, new_versions),
                     written, time.perf_counter() - started, mode="incremental", changed_blocks=len(new_versions))
 

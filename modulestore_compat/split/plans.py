@@ -145,23 +145,28 @@ class StructurePlan:
 
         Only final values are memoised (the plan is shared between threads): a value computed
         while a cycle cut the walk short is returned but not kept."""
-        return self._subtree_edited_on(key, set())[0]
+        return self._subtree_edited(key, set())[0][0]
 
-    def _subtree_edited_on(self, key, visiting: set) -> tuple:
+    def subtree_edited_by(self, key):
+        """``edited_by`` of the newest edit in the subtree (Split's ``_compute_subtree_edited_internal``)."""
+        return self._subtree_edited(key, set())[0][1]
+
+    def _subtree_edited(self, key, visiting: set) -> tuple:
         if key in self._subtree:
             return self._subtree[key], False
         block = self.blocks.get(key)
         if block is None:
-            return None, False
-        latest = block.get("edit_info", {}).get("edited_on")
+            return (None, None), False
+        info = block.get("edit_info", {})
+        latest = (info.get("edited_on"), info.get("edited_by"))
         if key in visiting:
             return latest, True
         visiting.add(key)
         cut = False
         for child in block.get("fields", {}).get("children", []):
-            child_latest, child_cut = self._subtree_edited_on(tuple(child), visiting)
+            child_latest, child_cut = self._subtree_edited(tuple(child), visiting)
             cut = cut or child_cut
-            if child_latest is not None and (latest is None or child_latest > latest):
+            if child_latest[0] is not None and (latest[0] is None or child_latest[0] > latest[0]):
                 latest = child_latest
         visiting.discard(key)
         if not cut:

@@ -256,6 +256,7 @@ class SplitReferenceRuntime(RuntimeContractMixin, Runtime):
         block.definition_locator = definition_locator
         block.course_version = self.structure["_id"]
         block.subtree_edited_on = self.plan.subtree_edited_on(key)
+        block.subtree_edited_by = self.plan.subtree_edited_by(key)
         if self._published is None:  # the published head is fixed for a runtime's life
             self._published = self.modulestore.published_infos(self.course_key)
         block.published_on, block.published_by = self._published.get(key, (None, None))

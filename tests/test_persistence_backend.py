@@ -193,6 +193,30 @@ def test_writes_are_refused_naming_method_and_course(lc_course):
     assert backend.insert_structure(None, KEY) is None and backend.insert_definition(None, KEY) is None
 
 
+def test_a_staged_backend_lists_only_courses_at_its_stage(lc_course):
+    """MixedModuleStore's get_courses / get_course_summaries keep the first store's answer per course,
+    and the Learning Core stores sit before Split: they must list only their stage's courses."""
+    from waffle.models import Switch
+
+    def listed(backend, **kwargs):
+        return [i["course"] for i in backend.find_matching_course_indexes(DRAFT, **kwargs)]
+
+    full = LearningCorePersistenceBackend(stage="full")
+    assert listed(full) == ["T101"] and listed(full, course_keys=[KEY]) == ["T101"]
+    assert listed(LearningCorePersistenceBackend(stage="components")) == []
+    set_stage(KEY, "components", changed_by="test")
+    assert listed(full) == [] and listed(full, course_keys=[KEY]) == []
+    assert listed(LearningCorePersistenceBackend()) == ["T101"]  # no stage: every compiled course
+    set_stage(KEY, "full", changed_by="test")
+    switch = Switch.objects.create(name="lc_runtime.force_split", active=True)  # the circuit breaker
+    switch.flush()
+    try:
+        assert listed(full) == []
+    finally:
+        switch.delete()
+        switch.flush()
+
+
 def test_fresh_after_a_publish(lc_course):
     backend = LearningCorePersistenceBackend()
     store = DraftVersioningModuleStore(BackendDocumentStore(backend))
@@ -291,6 +315,10 @@ def test_hybrid_backend_merges_learning_core_leaves_into_splits_structures(tmp_p
 
     for branch in ("draft", "published"):
         assert dumps(store, KEY, branch) == dumps(DraftVersioningHybridModuleStore(documents), KEY, branch)
+
+    staged = HybridPersistenceBackend(split, stage="components").find_matching_course_indexes(DRAFT)
+    assert [i["versions"][DRAFT] for i in staged] == [backend.get_course_index(KEY)["versions"][DRAFT]]
+    assert HybridPersistenceBackend(split, stage="full").find_matching_course_indexes(DRAFT) == []
 
 
 def test_standalone_the_engines_are_our_stores():

@@ -52,10 +52,12 @@ class ReadOnlyDocumentBackend:
 
     STRUCTURE_CACHE_SIZE = 32
 
-    def __init__(self, documents, **doc_store_config):
-        """``doc_store_config`` (Mongo's ``db``, ``collection``, ``host`` …) is accepted so the class can
+    def __init__(self, documents, *, stage: str | None = None, **doc_store_config):
+        """``stage``: list only courses at that effective stage (see :meth:`find_matching_course_indexes`).
+        ``doc_store_config`` (Mongo's ``db``, ``collection``, ``host`` …) is accepted so the class can
         stand where upstream's backend is built from ``DOC_STORE_CONFIG``; nothing in it is needed."""
         self.documents = documents
+        self.stage = stage
         self.doc_store_config = doc_store_config
         self._structures: dict = {}
         self._lock = threading.RLock()
@@ -98,18 +100,25 @@ class ReadOnlyDocumentBackend:
     def find_matching_course_indexes(self, branch=None, search_targets=None, org_target=None, course_context=None,
                                      course_keys=None):
         """Indexes having ``branch``, in ``org_target``, matching ``search_targets`` (only ``wiki_slug`` is
-        supported, as upstream's MySQL course index: anything else raises ValueError), among ``course_keys``."""
+        supported, as upstream's MySQL course index: anything else raises ValueError), among ``course_keys``.
+
+        With a ``stage``, only courses at that effective stage: MixedModuleStore's ``get_courses`` and
+        ``get_course_summaries`` ask every store and keep the first answer per course, and this store
+        sits before Split (``has_course``, the per-course routing, is limited by the store itself)."""
         search_targets = dict(search_targets or {})
         wiki_slug = search_targets.pop("wiki_slug", None)
         if search_targets:
             raise ValueError(f"Unsupported search_targets: {', '.join(search_targets)}")
-        indexes = self.documents.find_course_indexes(branch=branch, org=org_target or None, wiki_slug=wiki_slug)
+        if course_keys:  # only those courses are read (a compiled store would compile every course otherwise)
+            wanted = [parts for parts in map(course_parts, course_keys) if parts is not None]
+            indexes = [index for index in (self.documents.get_course_index(*parts) for parts in dict.fromkeys(wanted))
+                       if index is not None and (branch is None or branch in index.get("versions", {}))
+                       and (not org_target or index["org"] == org_target)]
+        else:
+            indexes = self.documents.find_course_indexes(branch=branch, org=org_target or None, wiki_slug=wiki_slug)
         if wiki_slug is not None:
             indexes = [i for i in indexes if (i.get("search_targets") or {}).get("wiki_slug") == wiki_slug]
-        if course_keys:
-            wanted = {course_parts(key) for key in course_keys}
-            indexes = [index for index in indexes if (index["org"], index["course"], index["run"]) in wanted]
-        return list(indexes)
+        return at_stage(list(indexes), self.stage)
 
     def insert_course_index(self, course_index, course_context=None):
         raise ReadOnlyBackendError("insert_course_index", course_named_by(course_context, course_index))
@@ -175,6 +184,20 @@ class ReadOnlyDocumentBackend:
         raise ReadOnlyBackendError("insert_definition", course_named_by(course_context))
 
 
+def at_stage(indexes: list[dict], stage: str | None) -> list[dict]:
+    """The indexes of courses whose effective stage is ``stage`` (all of them when ``stage`` is None)."""
+    if stage is None:
+        return indexes
+    from lc_runtime.models import CourseStage
+    from lc_runtime.stages import circuit_breaker_on
+
+    if circuit_breaker_on():
+        return []  # every course reads from Split
+    keys = {f"course-v1:{i['org']}+{i['course']}+{i['run']}" for i in indexes}
+    staged = set(CourseStage.objects.filter(course_key__in=keys, stage=stage).values_list("course_key", flat=True))
+    return [i for i in indexes if f"course-v1:{i['org']}+{i['course']}+{i['run']}" in staged]
+
+
 def heartbeat_failure(message: str) -> Exception:
     """edx-platform's ``HeartbeatFailure`` inside the platform (its heartbeat view catches that), else ours."""
     try:  # pragma: no cover - only inside edx-platform
@@ -190,4 +213,4 @@ WRITE_METHODS = ("insert_course_index", "update_course_index", "delete_course_in
 READ_METHODS = ("get_course_index", "find_matching_course_indexes", "get_structure", "find_structures_by_id",
                 "find_courselike_blocks_by_id", "get_definition", "get_definitions")
 LIFECYCLE_METHODS = ("heartbeat", "check_connection", "ensure_connection", "close_connections", "ensure_indexes")
-__all__ = ["ReadOnlyDocumentBackend", "course_parts", "heartbeat_failure"]
+__all__ = ["ReadOnlyDocumentBackend", "at_stage", "course_parts", "heartbeat_failure"]

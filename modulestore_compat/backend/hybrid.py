@@ -26,7 +26,7 @@ from modulestore_compat.facade.compiler import LC_BRANCH, block_documents, objec
 from modulestore_compat.split.fields import mixed_class
 from modulestore_compat.split.store import remember
 from modulestore_compat.backend import shapes
-from modulestore_compat.backend.documents_backend import ReadOnlyDocumentBackend, course_parts
+from modulestore_compat.backend.documents_backend import ReadOnlyDocumentBackend, at_stage, course_parts
 
 
 class _Merged:
@@ -65,8 +65,8 @@ class HybridPersistenceBackend(ReadOnlyDocumentBackend):
 
     MERGED_CACHE_SIZE = 16
 
-    def __init__(self, split, **doc_store_config):
-        super().__init__(documents=None, **doc_store_config)
+    def __init__(self, split, *, stage: str | None = None, **doc_store_config):
+        super().__init__(documents=None, stage=stage, **doc_store_config)
         self.split = split
         self._issued: dict = {}  # merged structure id -> _Merged
         self._merged: dict = {}  # merged structure id -> merged structure (kept form)
@@ -100,7 +100,7 @@ class HybridPersistenceBackend(ReadOnlyDocumentBackend):
         found = self.split.find_matching_course_indexes(branch=branch, search_targets=search_targets,
                                                         org_target=org_target, course_context=course_context,
                                                         course_keys=course_keys)
-        return [self._merge_index(index) for index in found]
+        return [self._merge_index(index) for index in at_stage(list(found), self.stage)]
 
     # -- structures ----------------------------------------------------------------------------------------
     def _converted(self, structure_id):

@@ -14,8 +14,9 @@ from modulestore_compat.backend.documents_backend import ReadOnlyDocumentBackend
 class LearningCorePersistenceBackend(ReadOnlyDocumentBackend):
     """Compiled Learning Core courses, read-only, as ``MongoPersistenceBackend`` answers for Split courses."""
 
-    def __init__(self, documents: CompiledDocumentStore | None = None, **doc_store_config):
-        super().__init__(documents or CompiledDocumentStore(), **doc_store_config)
+    def __init__(self, documents: CompiledDocumentStore | None = None, *, stage: str | None = None,
+                 **doc_store_config):
+        super().__init__(documents or CompiledDocumentStore(), stage=stage, **doc_store_config)
 
     def close_connections(self):
         super().close_connections()

@@ -14,8 +14,8 @@ releases), then replaces ``db_connection``: stage ``full`` with
 :class:`.learning_core.LearningCorePersistenceBackend` (the Split connection built is closed;
 pymongo connects lazily, so nothing was read), stage ``components`` with
 :class:`.hybrid.HybridPersistenceBackend` wrapping the Split connection built. Both stores are
-read-only and answer ``has_course`` only for courses at their stage, so MixedModuleStore falls
-through to Split for every other course. The engine paths name classes (MixedModuleStore's
+read-only and answer ``has_course`` only for courses at their stage (and their backends list only
+those courses), so MixedModuleStore falls through to Split for every other course. The engine paths name classes (MixedModuleStore's
 ``create_modulestore_instance`` calls ``issubclass`` on them), built on first attribute access.
 """
 from __future__ import annotations
@@ -48,14 +48,14 @@ def learning_core_backend(split_connection):
             client.close()
         except Exception:  # noqa: BLE001 - closing an unused client must never stop the store
             log.warning("Could not close the unused Split connection of the Learning Core store", exc_info=True)
-    return LearningCorePersistenceBackend()
+    return LearningCorePersistenceBackend(stage="full")
 
 
 def hybrid_backend(split_connection):
     """Stage ``components``: Split's own connection with Learning Core's leaves merged in."""
     from modulestore_compat.backend.hybrid import HybridPersistenceBackend
 
-    return HybridPersistenceBackend(split_connection)
+    return HybridPersistenceBackend(split_connection, stage="components")
 
 
 def refusing(name: str):

@@ -110,7 +110,7 @@ class BranchView:
         entity_ids = [self._entities[r] for r in wanted if self._entities[r] is not None]
         found: dict[BlockRef, BlockRecord] = {}
         if entity_ids:
-            refs_by_entity, found = load_records(self.course_key, self.branch, entity_ids)
+            refs_by_entity, found = load_records(self.course_key, self.branch, entity_ids, course=self.course)
             for entity_id, ref in refs_by_entity.items():
                 self._refs[entity_id] = ref
         for ref in wanted:

@@ -174,7 +174,8 @@ def _child_rows(entity_list_ids) -> list:
         "entity_list_id", "order_num").values_list("entity_list_id", "entity_id"))
 
 
-def load_records(course_key, branch: str, entity_ids) -> tuple[dict[int, BlockRef], dict[BlockRef, BlockRecord]]:
+def load_records(course_key, branch: str, entity_ids, *,
+                 course: LcCourse | None = None) -> tuple[dict[int, BlockRef], dict[BlockRef, BlockRecord]]:
     """Only some entities of a course at ``branch`` (at most five queries whatever the course size).
 
     Returns every requested entity's block ref (blocks of the course only) and the records of those
@@ -182,7 +183,7 @@ def load_records(course_key, branch: str, entity_ids) -> tuple[dict[int, BlockRe
     """
     from openedx_content.models_api import Draft, Published
 
-    course = get_course(course_key)
+    course = course or get_course(course_key)
     mapping = {entity_id: (BlockRef(block_type, block_id), kind, detached)
                for entity_id, block_type, block_id, kind, detached in
                LcBlock.objects.filter(course=course, entity_id__in=list(entity_ids)).values_list(

@@ -35,6 +35,13 @@ def _migrate_if_needed() -> None:
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
+    from lc_runtime import schema_template
+
+    template = schema_template.template_for(connection)
+    if template is not None and schema_template.copy_into(template, connection):
+        return
     executor = MigrationExecutor(connection)
     if executor.migration_plan(executor.loader.graph.leaf_nodes()):
         call_command("migrate", verbosity=0, interactive=False)
+        if template is not None:
+            schema_template.save_from(connection, template)

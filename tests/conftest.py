@@ -10,6 +10,9 @@ import pytest
 _TMP = tempfile.mkdtemp(prefix="lc-runtime-tests-")
 os.environ["LC_RUNTIME_DB"] = str(Path(_TMP) / "test.sqlite3")
 os.environ["LC_RUNTIME_MEDIA"] = str(Path(_TMP) / "media")
+# Every new test database (each xdist worker, each CLI subprocess on a fresh --db) starts as a copy of
+# one migrated template instead of running the migrations again (lc_runtime/schema_template.py).
+os.environ.setdefault("LC_RUNTIME_SCHEMA_CACHE", str(Path(__file__).resolve().parents[1] / "var" / "schema-cache"))
 
 from lc_runtime import bootstrap  # noqa: E402
 

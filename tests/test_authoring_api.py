@@ -224,6 +224,7 @@ class AuthoringTest(TestCase):
         assert info.edit_info.published_on == published_on
         sequential = authoring.get_block_info(S1).edit_info
         assert sequential.published_on < published_on and sequential.published_by != PUBLISHER
+        assert authoring.get_block_info(S1, branch="published").edit_info.edited_by is None  # imported by nobody
         authoring.update_block(H1, user_id=AUTHOR, fields={"display_name": "Later"})
         authoring.publish_block(V1, user_id=PUBLISHER)
         assert authoring.get_block_info(P1).edit_info.published_by == PUBLISHER  # unchanged, copied too
@@ -246,6 +247,8 @@ class AuthoringTest(TestCase):
         InvalidVersionError."""
         authoring.unpublish_block(V1, user_id=AUTHOR)
         assert children(S1, "published") == [] and children(S1) == [("vertical", "v1")]
+        published_parent = authoring.get_block_info(S1, branch="published").edit_info  # delete_item edits it
+        assert published_parent.edited_by == published_parent.published_by == AUTHOR
         assert authoring.has_changes(V1) and authoring.has_changes(S1)
         with pytest.raises(authoring.BlockNotFoundError):
             authoring.get_block_info(H1, branch="published")

@@ -29,7 +29,14 @@ from ..storage.container_types import fit_container
 from ..storage.writer import CourseWriter, ImportResult, canonical_json, is_container_type
 from .data import DIRECT_ONLY_CATEGORIES
 from .fields import component_olx, memory_record, scope_names, split_by_scope
-from .publishing import auto_publish, parents_in, publish_block, subtree, unpublish_entities
+from .publishing import (
+    auto_publish,
+    parents_in,
+    publish_block,
+    remove_from_published_parents,
+    subtree,
+    unpublish_entities,
+)
 from .session import AuthoringSession, now
 
 
@@ -186,7 +193,9 @@ def delete(session: AuthoringSession, ref: BlockRef, expected_version) -> None:
     if ref.block_type in DIRECT_ONLY_CATEGORIES:
         published = session.published()
         if ref in published.blocks:
-            unpublish_entities(session, [published.blocks[r].entity_id for r in subtree(published, ref)])
+            doomed_published = [published.blocks[r].entity_id for r in subtree(published, ref)]
+            remove_from_published_parents(session, ref)
+            unpublish_entities(session, doomed_published)
     elif primary_parent is not None and primary_parent.block_type in DIRECT_ONLY_CATEGORIES:
         publish_block(session, primary_parent, exclude_all=True)
 
@@ -236,7 +245,9 @@ def unpublish(session: AuthoringSession, ref: BlockRef) -> None:
     if ref not in published.blocks:
         raise NotPublishedError(usage_key, "it is not published")
     session.check(usage_key, published.blocks[ref].kind)
-    unpublish_entities(session, [published.blocks[r].entity_id for r in subtree(published, ref)])
+    doomed = [published.blocks[r].entity_id for r in subtree(published, ref)]
+    remove_from_published_parents(session, ref)
+    unpublish_entities(session, doomed)
 
 
 def discard(session: AuthoringSession, ref: BlockRef) -> None:

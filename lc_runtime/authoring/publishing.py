@@ -68,28 +68,29 @@ def _never_published(entity_ids) -> set[int]:
 
 
 def publish_shaped(session: AuthoringSession, ref: BlockRef, *, settings: dict, content: dict, title: str,
-                   definition: str, children: list[BlockRef], source: int, message: str = "") -> None:
+                   definition: str, children: list[BlockRef], source: int, message: str = "",
+                   created=None, created_by=...) -> None:
     """Publish container ``ref`` with these fields and children, leaving its draft where it was.
 
     ``source`` is the version Split would record as the published copy's ``source_version`` (what
     ``has_changes`` compares with the draft)."""
     draft = session.draft()
-    record = draft.record(ref)
+    entity_id = draft.entity_id(ref)
     child_ids = [draft.entity_id(c) for c in children]
-    previous_draft = Draft.objects.filter(entity_id=record.entity_id).values_list("version_id", flat=True).first()
+    previous_draft = Draft.objects.filter(entity_id=entity_id).values_list("version_id", flat=True).first()
     with session.drafts():
-        fit_container(record.entity_id, ref.block_type, child_ids)
+        fit_container(entity_id, ref.block_type, child_ids)
         version = content_api.create_next_container_version(
-            record.entity_id, title=title, entities=[content_api.get_publishable_entity(c) for c in child_ids],
-            created=now(), created_by=session.user_id)
+            entity_id, title=title, entities=[content_api.get_publishable_entity(c) for c in child_ids],
+            created=created or now(), created_by=session.user_id if created_by is ... else created_by)
         BlockVersionFields.objects.create(entity_version=version.publishable_entity_version, settings=settings,
                                           content=content, definition_id=definition, source_version_id=source)
-    publish_entities(session, [record.entity_id], dependencies=False, message=message)
+    publish_entities(session, [entity_id], dependencies=False, message=message)
     with session.drafts():
-        content_api.set_draft_version(record.entity_id, previous_draft, set_by=session.user_id)
-        listed = draft_list_entity_ids(record.entity_id)
+        content_api.set_draft_version(entity_id, previous_draft, set_by=session.user_id)
+        listed = draft_list_entity_ids(entity_id)
         if listed is not None:
-            fit_container(record.entity_id, ref.block_type, listed)
+            fit_container(entity_id, ref.block_type, listed)
 
 
 def unpublish_entities(session: AuthoringSession, entity_ids) -> None:
@@ -166,12 +167,23 @@ def publish_block(session: AuthoringSession, ref: BlockRef, *, exclude_all: bool
             old = published.blocks[parent]
             publish_shaped(session, parent, settings=old.settings, content=old.content, title=old.title,
                            definition=old.definition_id, children=wanted, source=old.effective_version_id,
-                           message=SYNC_MESSAGE)
+                           message=SYNC_MESSAGE, created=old.created, created_by=old.created_by)
     # 3. blocks the publish left without a published parent go (``_delete_if_true_orphan``)
     published = session.published()
     removed = {child for r, children in before.items() if r in published.blocks
                for child in set(children) - set(published.blocks[r].children)}
     delete_true_orphans(session, removed)
+
+
+def remove_from_published_parents(session: AuthoringSession, ref: BlockRef) -> None:
+    """Split's ``delete_item`` on the published branch: each published parent drops the block, an edit of
+    that parent (its edit info changes; its source version does not)."""
+    published = session.published()
+    for parent in published.parents_of(ref):
+        old = published.blocks[parent]
+        publish_shaped(session, parent, settings=old.settings, content=old.content, title=old.title,
+                       definition=old.definition_id, children=[c for c in old.children if c != ref],
+                       source=old.effective_version_id)
 
 
 def auto_publish(session: AuthoringSession, ref: BlockRef, category: str) -> None:

@@ -43,31 +43,37 @@ def read_header(course_key: str, branch: str, structure_id: str, blob) -> dict:
     return manifest
 
 
+def _is_block_document(block) -> bool:
+    return (type(block) is dict and type(block.get("block_type")) is str and type(block.get("block_id")) is str
+            and type(block.get("definition")) is ObjectId and type(block.get("fields")) is dict
+            and type(block.get("edit_info")) is dict and type(block["edit_info"].get("edited_on")) in _DATE)
+
+
+def _is_definition_document(definition) -> bool:
+    return (type(definition) is dict and type(definition.get("_id")) is ObjectId
+            and type(definition.get("block_type")) is str and type(definition.get("fields")) is dict)
+
+
+def _read_documents(course_key: str, digest: str, blob, kind: str, is_valid) -> list[dict]:
+    """A chunk row's list of documents, each checked with ``is_valid``."""
+    row = chunk_row(course_key, digest)
+    documents = unpack(blob, row)
+    if not isinstance(documents, list):
+        raise CompiledDataError(row, f"{kind}s are a {type(documents).__name__}, not a list")
+    for position, document in enumerate(documents):
+        if not is_valid(document):
+            raise CompiledDataError(row, f"{kind} {position} is not a {'structure block' if kind == 'block' else kind} document")
+    return documents
+
+
 def read_blocks(course_key: str, digest: str, blob) -> list[dict]:
     """The structure block documents of a ``CompiledChunk`` row."""
-    row = chunk_row(course_key, digest)
-    blocks = unpack(blob, row)
-    if not isinstance(blocks, list):
-        raise CompiledDataError(row, f"blocks are a {type(blocks).__name__}, not a list")
-    for position, block in enumerate(blocks):
-        if not (type(block) is dict and type(block.get("block_type")) is str and type(block.get("block_id")) is str
-                and type(block.get("definition")) is ObjectId and type(block.get("fields")) is dict
-                and type(block.get("edit_info")) is dict and type(block["edit_info"].get("edited_on")) in _DATE):
-            raise CompiledDataError(row, f"block {position} is not a structure block document")
-    return blocks
+    return _read_documents(course_key, digest, blob, "block", _is_block_document)
 
 
 def read_definitions(course_key: str, digest: str, blob) -> list[dict]:
     """The definition documents of a ``CompiledChunk`` row."""
-    row = chunk_row(course_key, digest)
-    definitions = unpack(blob, row)
-    if not isinstance(definitions, list):
-        raise CompiledDataError(row, f"definitions are a {type(definitions).__name__}, not a list")
-    for position, definition in enumerate(definitions):
-        if not (type(definition) is dict and type(definition.get("_id")) is ObjectId
-                and type(definition.get("block_type")) is str and type(definition.get("fields")) is dict):
-            raise CompiledDataError(row, f"definition {position} is not a definition document")
-    return definitions
+    return _read_documents(course_key, digest, blob, "definition", _is_definition_document)
 
 
 _HEADER_TYPES = {"version": int, "structure": dict, "digests": list, "tokens": list, "sizes": list, "keys": str,

@@ -21,7 +21,7 @@ from openedx_content import api as content_api
 
 from lc_runtime.data import BlockRef, OlxBlock
 from lc_runtime.models import KIND_COMPONENT, KIND_CONTAINER
-from lc_runtime.storage.drafts import apply_draft_state
+from lc_runtime.storage.drafts import DraftChanges, apply_draft_state
 from lc_runtime.storage.snapshot import load_snapshot
 from lc_runtime.storage.writer import write_course
 
@@ -36,10 +36,9 @@ BOTH_KINDS = frozenset({LEAF, PARENT})
 
 
 @dataclass
-class SyncReport:
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
+class SyncReport(DraftChanges):
+    """What a migration step wrote: the draft changes, plus the blocks it published."""
+
     published: list[str] = field(default_factory=list)
 
     @property

@@ -375,11 +375,15 @@ class AuthoringTest(TestCase):
             with self.captureOnCommitCallbacks(execute=True):  # the sequential keeps its source version
                 unit = authoring.create_block(KEY, "vertical", user_id=AUTHOR, parent=S2, block_id="vs")
                 authoring.update_block(S2, user_id=AUTHOR, fields={"display_name": "S2 renamed"})
-                authoring.publish_block(unit, user_id=AUTHOR)
+                authoring.publish_block(unit, user_id=PUBLISHER)
             assert len(received) == 3  # one per operation that changed the published branch (update, publish)
             store = LearningCoreModuleStore()
             sequential = store.get_item(S2.for_branch("draft-branch"))
             assert not store.has_changes(sequential) and sequential.display_name == "S2 renamed"
             assert [c.block_id for c in store.get_item(S2.for_branch("published-branch")).children] == ["v2", "vs"]
+            published_unit = store.get_item(key("vertical", "vs").for_branch("published-branch"))
+            assert published_unit.edited_by == PUBLISHER  # Split's published copy: edited by the publisher
+            assert store.get_item(key("vertical", "vs").for_branch("draft-branch")).published_by == PUBLISHER
+            assert store.get_item(S2.for_branch("published-branch")).edited_by == AUTHOR  # its own publish, not the sync
         finally:
             COURSE_PUBLISHED.disconnect(dispatch_uid="t-facade")

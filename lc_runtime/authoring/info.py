@@ -1,10 +1,11 @@
 """Reading back what authoring did: block info, edit info, ``has_changes`` (Split's rules)."""
 from __future__ import annotations
 
-from openedx_content.models_api import Draft, PublishableEntity, PublishLog, PublishLogRecord, Published
+from openedx_content.models_api import Draft, PublishableEntity, PublishLog
 
 from ..data import BRANCH_DRAFT, BRANCH_PUBLISHED, BlockRef
 from ..models import KIND_COMPONENT, KIND_CONTAINER
+from ..storage.publishing import published_copies
 from ..storage.snapshot import get_course
 from .data import BlockInfo, CourseEditInfo, EditInfo
 from .view import BranchView
@@ -16,23 +17,9 @@ def views(course_key) -> tuple[BranchView, BranchView]:
 
 
 def published_info(entity_ids) -> dict[int, tuple]:
-    """Entity → (published_by, published_at) as Split's published copy records them: the latest publish
-    that asked for the block (a subtree or ``EXCLUDE_ALL`` publish) or changed its version — not a
-    side effect of a child's publish, nor a sync of its children (Split leaves that edit info alone)."""
-    from django.db.models import F, Q
-
-    from .publishing import SYNC_MESSAGE
-
-    ids = list(entity_ids)
-    live = set(Published.objects.filter(entity_id__in=ids, version__isnull=False).values_list("entity_id", flat=True))
-    result: dict[int, tuple] = {}
-    rows = PublishLogRecord.objects.filter(entity_id__in=list(live)).filter(
-        Q(direct=True) | ~Q(old_version_id=F("new_version_id")) | Q(old_version__isnull=True)).exclude(
-        publish_log__message=SYNC_MESSAGE).order_by("entity_id", "-publish_log_id").values_list(
-        "entity_id", "publish_log__published_by_id", "publish_log__published_at")
-    for entity_id, by, at in rows:
-        result.setdefault(entity_id, (by, at))
-    return result
+    """Entity → (published_by, published_at) as Split's published copy records them
+    (:func:`~lc_runtime.storage.publishing.published_copies`)."""
+    return {entity_id: (by, at) for entity_id, (_, by, at) in published_copies(entity_ids=entity_ids).items()}
 
 
 def subtree_edit(view: BranchView, ref: BlockRef) -> tuple:

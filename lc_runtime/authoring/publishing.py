@@ -26,7 +26,7 @@ from ..data import BlockRef
 from ..errors import NotPublishedError
 from ..models import KIND_CONTAINER, BlockVersionFields
 from ..storage.container_types import draft_list_entity_ids, fit_container
-from ..storage.publishing import publish_drafts
+from ..storage.publishing import SYNC_MESSAGE, publish_drafts
 from .session import AuthoringSession, now
 
 
@@ -38,11 +38,6 @@ def parents_in(view, ref: BlockRef) -> list[BlockRef]:
 def subtree(view, ref: BlockRef) -> list[BlockRef]:
     """``ref`` and its descendants at the view's branch, pre-order."""
     return view.subtree(ref)
-
-
-#: The message of publishes that only sync a parent's published children: Split does not touch that
-#: parent's edit info then, so they do not count for ``published_on``/``published_by``.
-SYNC_MESSAGE = "lc_runtime.authoring: sync published children"
 
 
 def publish_entities(session: AuthoringSession, entity_ids, *, dependencies: bool, message: str = "") -> None:

@@ -191,3 +191,37 @@ def publish_drafts(learning_package_id: int, entity_ids=None, *, message: str = 
                     message=message, published_at=published_at, published_by=published_by,
                     publish_dependencies=False))
         return logs
+
+
+#: The message of publishes that only sync a parent's published children (lc_runtime.authoring): Split
+#: leaves that parent's edit info alone, so they do not count as its publish.
+SYNC_MESSAGE = "lc_runtime.authoring: sync published children"
+
+
+def published_copies(*, entity_ids=None, learning_package_id: int | None = None) -> dict[int, tuple]:
+    """Entity → ``(publish log record id, published_by, published_at)`` of the publish Split's published
+    copy of the block records (its ``edit_info`` and so ``published_by``/``published_on``): the latest
+    publish that asked for the block or changed its version — not a side effect of a child's publish,
+    nor a sync of its children. Only entities published now (not deleted)."""
+    from django.db.models import F, Q
+    from openedx_content.models_api import PublishLogRecord
+
+    live = Published.objects.filter(version__isnull=False)
+    if entity_ids is not None:
+        live = live.filter(entity_id__in=list(entity_ids))
+    if learning_package_id is not None:
+        live = live.filter(entity__learning_package_id=learning_package_id)
+    live_ids = set(live.values_list("entity_id", flat=True))
+    rows = PublishLogRecord.objects.filter(
+        Q(direct=True) | ~Q(old_version_id=F("new_version_id")) | Q(old_version__isnull=True)).exclude(
+        publish_log__message=SYNC_MESSAGE)
+    if entity_ids is not None:
+        rows = rows.filter(entity_id__in=list(live_ids))
+    else:
+        rows = rows.filter(publish_log__learning_package_id=learning_package_id)
+    result: dict[int, tuple] = {}
+    for entity_id, record_id, by, at in rows.order_by("entity_id", "-publish_log_id").values_list(
+            "entity_id", "id", "publish_log__published_by_id", "publish_log__published_at"):
+        if entity_id in live_ids:
+            result.setdefault(entity_id, (record_id, by, at))
+    return result

@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from bson import ObjectId
 from openedx_content.models_api import DraftChangeLog, DraftChangeLogRecord, PublishLog, PublishLogRecord
 
+from lc_runtime.storage.publishing import published_copies
 from lc_runtime.storage.snapshot import BlockRecord, get_course, load_records, load_snapshot
 
 from modulestore_compat.facade.codec import CompiledDataError
@@ -38,7 +39,7 @@ from modulestore_compat.split.fields import stored_fields
 log = logging.getLogger(__name__)
 
 LC_BRANCH = {BranchName.draft: "draft", BranchName.published: "published"}
-COMPILER_VERSION = 4  # part of every chunk digest and header row: a new version never reuses older compiles
+COMPILER_VERSION = 5  # part of every chunk digest and header row: a new version never reuses older compiles
 CHUNK_MODULUS = 64  # a chunk ends after a block whose id hashes to 0 modulo this (64 blocks on average)
 CHUNK_MAX = 256
 INCREMENTAL_LIMIT = 500  # changed entities beyond which a full compile is simpler
@@ -75,6 +76,9 @@ def changed_entity_ids(learning_package_id: int, branch: str, after_log_id: int,
         rows = DraftChangeLogRecord.objects.filter(draft_change_log__learning_package_id=learning_package_id,
                                                    draft_change_log_id__gt=after_log_id,
                                                    draft_change_log_id__lte=up_to_log_id)
+    if branch == BranchName.published:  # a block published again unchanged gets new edit info (Split's copy)
+        return {entity_id for entity_id, old, new, direct in rows.values_list(
+            "entity_id", "old_version_id", "new_version_id", "direct") if old != new or direct}
     return {entity_id for entity_id, old, new in rows.values_list("entity_id", "old_version_id", "new_version_id")
             if old != new}
 
@@ -170,9 +174,12 @@ class Manifest:
         return {**self.stored, "structure": header, "digests": new_digests, "versions": patched_versions.tobytes()}
 
 
-def entry_of(record: BlockRecord) -> tuple:
-    """(type, id, version id, children) — children as one string, empty for leaves."""
-    return (record.ref.block_type, record.ref.block_id, record.version_id,
+def entry_of(record: BlockRecord, copy: tuple | None = None) -> tuple:
+    """(type, id, version id, children) — children as one string, empty for leaves. On the published
+    branch the version slot also holds the publish record Split's published copy dates from (``copy``,
+    see :func:`published_copies`), so a block published again unchanged is compiled again."""
+    version = record.version_id if copy is None else (record.version_id << 32) | (copy[0] & 0xFFFFFFFF)
+    return (record.ref.block_type, record.ref.block_id, version,
             CHILD_SEP.join(f"{c.block_type}{SEP}{c.block_id}" for c in record.children))
 
 
@@ -196,8 +203,27 @@ def chunk_bounds(entries: list[tuple]) -> list[tuple[int, int]]:
     return bounds
 
 
-def block_documents(record: BlockRecord) -> tuple[dict, dict]:
-    """The structure's block document and the definition document of one Learning Core record."""
+def copy_for(record: BlockRecord, copies: dict) -> tuple | None:
+    """The record's published copy info when it differs from the version's own author and date (a
+    block published by someone else or later than it was written); None otherwise, so a branch
+    published as written (an import) compiles to the same chunks as the draft and shares them."""
+    copy = copies.get(record.entity_id)
+    if copy is None or (copy[1], copy[2]) == (record.created_by, record.created):
+        return None
+    return copy
+
+
+def edit_of(record: BlockRecord, copy: tuple | None = None) -> tuple:
+    """``(edited_on, edited_by)`` of the compiled block: the publish Split's copy dates from on the
+    published branch, the version's author elsewhere."""
+    return (record.created, record.created_by) if copy is None else (copy[2], copy[1])
+
+
+def block_documents(record: BlockRecord, copy: tuple | None = None) -> tuple[dict, dict]:
+    """The structure's block document and the definition document of one Learning Core record.
+
+    ``copy`` (published branch): ``(record id, published_by, published_at)`` of the publish Split's
+    published copy carries as its ``edit_info`` (who published it, when), not the version's author."""
     block_type = record.ref.block_type
     settings = stored_fields(block_type, record.settings)
     if record.kind == "container":
@@ -206,7 +232,8 @@ def block_documents(record: BlockRecord) -> tuple[dict, dict]:
     block = {
         "block_type": block_type, "block_id": record.ref.block_id, "definition": definition_id,
         "fields": settings, "defaults": {}, "asides": {},
-        "edit_info": {"edited_on": record.created, "edited_by": record.created_by, "previous_version": None,
+        "edit_info": {"edited_on": edit_of(record, copy)[0], "edited_by": edit_of(record, copy)[1],
+                      "previous_version": None,
                       "update_version": ObjectId(record.version_id.to_bytes(12, "big")),
                       "source_version": (ObjectId(record.source_version_id.to_bytes(12, "big"))
                                          if record.source_version_id else None),
@@ -219,10 +246,10 @@ def block_documents(record: BlockRecord) -> tuple[dict, dict]:
     return block, definition
 
 
-def _build_chunk(digest: str, entries: list[tuple], records: list[BlockRecord]) -> Chunk:
+def _build_chunk(digest: str, entries: list[tuple], records: list[BlockRecord], copies: dict) -> Chunk:
     blocks, definitions = [], {}
     for record in records:
-        block, definition = block_documents(record)
+        block, definition = block_documents(record, copy_for(record, copies))
         blocks.append(block)
         definitions.setdefault(definition["_id"], definition)
     return Chunk(digest, entries, blocks, list(definitions.values()))
@@ -275,17 +302,19 @@ def _compile_course(course_key, branch: str) -> Compiled:
     # Every block: the tree, then detached blocks and orphans (Split's structure keeps an orphan, e.g. a
     # child a unit's draft dropped, and get_orphans lists it); course files are not blocks.
     records = list(snapshot.blocks.values())
-    entries = [entry_of(record) for record in records]
+    copies = published_copies(learning_package_id=course.learning_package_id) \
+        if branch == BranchName.published else {}
+    entries = [entry_of(record, copy_for(record, copies)) for record in records]
     stored = set(CompiledChunk.objects.filter(course_key=course.course_key).values_list("digest", flat=True))
     layout, written = [], []
     for start, end in chunk_bounds(entries):
         digest = chunk_digest(entries[start:end])
         if digest not in stored:
-            written.append(_build_chunk(digest, entries[start:end], records[start:end]))
+            written.append(_build_chunk(digest, entries[start:end], records[start:end], copies))
         layout.append((digest, entries[start:end]))
-    newest = max((r for r in records if r.created is not None), key=lambda r: r.created, default=None)
-    header = _header(course.course_key, branch, log_id, snapshot.root, newest.created if newest else None,
-                     newest.created_by if newest else None)  # Split: who made this structure version
+    edits = [edit_of(r, copy_for(r, copies)) for r in records]
+    newest = max((e for e in edits if e[0] is not None), key=lambda e: e[0], default=(None, None))
+    header = _header(course.course_key, branch, log_id, snapshot.root, *newest)  # Split: who made this version
     return Compiled(course.course_key, branch, log_id, header, Manifest.encode(header, layout), written,
                     time.perf_counter() - started, changed_blocks=len(records))
 
@@ -308,6 +337,7 @@ def compile_incremental(course_key, branch: str, previous) -> Compiled | None:
     if len(changed) > INCREMENTAL_LIMIT:
         return None
     refs, records = load_records(course.course_key, LC_BRANCH[branch], changed)
+    copies = published_copies(entity_ids=changed) if branch == BranchName.published else {}
     dirty: dict[int, dict[int, BlockRecord]] = {}  # chunk -> {block index: record}
     for ref in refs.values():
         record, index = records.get(ref), manifest.index_of(ref.block_type, ref.block_id)
@@ -317,7 +347,7 @@ def compile_incremental(course_key, branch: str, previous) -> Compiled | None:
             return None  # a block appeared in or disappeared from the branch
         if record is None:
             continue
-        new = entry_of(record)
+        new = entry_of(record, copy_for(record, copies))
         if new[3] != manifest.children.get(index, ""):
             return None  # children changed: the tree order moves
         if new[2] != manifest.versions[index]:
@@ -341,15 +371,16 @@ def compile_incremental(course_key, branch: str, previous) -> Compiled | None:
         for index, record in changes.items():
             position = index - manifest.offsets[chunk]
             replaced = blocks[position]["edit_info"].get("edited_on")
+            record_on, record_by = edit_of(record, copy_for(record, copies))
             if replaced is not None and latest is not None and replaced >= latest and (
-                    record.created is None or record.created < replaced):
+                    record_on is None or record_on < replaced):
                 return None  # the newest version went back: the structure's edited_on needs every block
-            blocks[position], definition = block_documents(record)
+            blocks[position], definition = block_documents(record, copy_for(record, copies))
             definitions[definition["_id"]] = definition
-            entries[position] = entry_of(record)
-            new_versions[index] = record.version_id
-            if record.created is not None and (latest is None or record.created > latest):
-                latest, latest_by = record.created, record.created_by
+            entries[position] = entry_of(record, copy_for(record, copies))
+            new_versions[index] = entries[position][2]
+            if record_on is not None and (latest is None or record_on > latest):
+                latest, latest_by = record_on, record_by
         used = {block["definition"] for block in blocks}
         built = Chunk(chunk_digest(entries), entries, blocks, [d for i, d in definitions.items() if i in used])
         written.append(built)

@@ -19,9 +19,11 @@ def register(subparsers, commands: dict) -> None:
     p.add_argument("--html", default=None, help="write the HTML report here")
     commands["conformance"] = cmd_conformance
 
-    p = subparsers.add_parser("migrate", help="move courses to a later stage (checked by the conformance suite)")
-    p.add_argument("course_key", nargs="?")
+    p = subparsers.add_parser("migrate", help="move courses to a later stage (checked by the conformance suite); "
+                                              "recorded as a migration run (`lc-runtime runs`)")
+    p.add_argument("course_key", nargs="*")
     p.add_argument("--all", action="store_true", help="every course in the Split store")
+    p.add_argument("--org", default=None, help="every course of this organisation in the Split store")
     p.add_argument("--to", required=True, choices=("components", "full"))
     p.add_argument("--force", action="store_true", help="switch even with differences (they are recorded)")
     p.add_argument("--reports", default=None, help="directory for the per-course reports (default: reports/ "
@@ -35,6 +37,12 @@ def register(subparsers, commands: dict) -> None:
                    help="move back even with new differences (those accepted by a forced migrate never block)")
     p.add_argument("--reports", default=None, help="directory for the reports (default: reports/ beside --db)")
     commands["rollback"] = cmd_rollback
+
+    p = subparsers.add_parser("runs", help="migration runs: the latest ones, or one run course by course")
+    p.add_argument("run_id", nargs="?")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--limit", type=int, default=50)
+    commands["runs"] = cmd_runs
 
     p = subparsers.add_parser("stage", help="a course's stage and its history")
     p.add_argument("course_key")
@@ -110,29 +118,43 @@ def _progress(done: int, total: int, label: str) -> None:
 def cmd_migrate(args) -> int:
     from .tasks import migrate_course_task
 
+    from modulestore_compat import runs
+
     documents = _documents()
+    indexes = [f"course-v1:{i['org']}+{i['course']}+{i['run']}" for i in documents.find_course_indexes()]
     if args.all:
-        keys = [f"course-v1:{i['org']}+{i['course']}+{i['run']}" for i in documents.find_course_indexes()]
+        keys, scope_kind, scope = indexes, "all", []
+    elif args.org:
+        keys, scope_kind, scope = [k for k in indexes if k.split(":", 1)[1].split("+")[0] == args.org], "org", [args.org]
     elif args.course_key:
-        keys = [args.course_key]
+        keys, scope_kind, scope = list(args.course_key), "courses", list(args.course_key)
     else:
-        print("lc-runtime: error: give a COURSE_KEY or --all", file=sys.stderr)
+        print("lc-runtime: error: give COURSE_KEY..., --org ORG or --all", file=sys.stderr)
         return 2
     from django.conf import settings
 
     use_celery = bool(getattr(settings, "CELERY_BROKER_URL", None))
     reports = _reports_dir(args)
+    who = _who()
+    run_id = runs.start_run(user=who, scope_kind=scope_kind, scope=scope, to_stage=args.to, forced=args.force)
     results = []
     for number, key in enumerate(keys, 1):
         _progress(number - 1, len(keys), key)
+        task_args = (key, args.to, args.force, who, reports, run_id)
         if use_celery:
-            results.append(migrate_course_task.delay(key, args.to, args.force, "cli", reports).get())
+            results.append(migrate_course_task.delay(*task_args).get())
         else:
-            results.append(migrate_course_task.apply(args=(key, args.to, args.force, "cli", reports)).get())
+            results.append(migrate_course_task.apply(args=task_args).get())
         _progress(number, len(keys), key)
+    status = runs.finish_run(run_id)
     print(f"{'course':<45} {'result':<8} {'steps':<28} {'checks':>8} {'diffs':>6} {'time':>7}")
     failed = 0
     for result in results:
+        if result.get("skipped"):
+            failed += 1
+            print(f"{result['course_key']:<45} {'refused':<8} {'(another run holds it)':<28}")
+            print(f"    {result['error']}")
+            continue
         if not result["ok"]:
             failed += 1
             moved = result.get("moved")
@@ -145,7 +167,55 @@ def cmd_migrate(args) -> int:
         print(f"{result['course_key']:<45} {'ok':<8} {path:<28} {sum(s['checks_run'] for s in steps):>8} "
               f"{sum(s['differences'] for s in steps):>6} {sum(s['seconds'] for s in steps):>6.1f}s")
     print(f"Reports in {reports}/")
+    print(f"Run {run_id}: {status} (`lc-runtime runs {run_id}`)")
     return 1 if failed else 0
+
+
+def _who() -> str:
+    """The operator: ``LC_RUNTIME_USER``, else the login name (``cli`` when there is none)."""
+    import getpass
+    import os
+
+    try:
+        return os.environ.get("LC_RUNTIME_USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+def cmd_runs(args) -> int:
+    from modulestore_compat import runs
+
+    if args.run_id:
+        run = runs.get_run(args.run_id)
+        if args.json:
+            print(json.dumps(run.as_dict(), indent=1))
+            return 0
+        print(f"Run {run.run_id} by {run.user or '?'}: {run.scope_kind} {' '.join(run.scope)} → {run.to_stage}"
+              f"{' (forced)' if run.forced else ''}; {run.status}; {run.started} – {run.finished or '…'}")
+        print(f"{'course':<45} {'status':<16} {'stages':<24} {'checks':>8} {'diffs':>6} {'time':>8}  blocks")
+        for course in run.courses:
+            stages = f"{course.from_stage} → {course.reached_stage}" if course.reached_stage else course.from_stage
+            blocks = ", ".join(f"{n} {s}" for s, n in sorted(course.blocks.items())) or "-"
+            print(f"{course.course_key:<45} {course.status:<16} {stages:<24} {course.checks_run:>8} "
+                  f"{course.differences:>6} {course.seconds:>7.1f}s  {blocks}")
+            if course.error:
+                print(f"    {course.error}")
+            if course.report_path:
+                print(f"    report: {course.report_path}")
+            for block in course.not_as_themselves:
+                print(f"    {block['status']} {block['usage_key']}: {block['reason']}")
+        return 0
+    found = runs.list_runs(args.limit)
+    if args.json:
+        print(json.dumps([run.as_dict() for run in found], indent=1))
+        return 0
+    print(f"{'run':<24} {'started':<26} {'by':<12} {'scope':<30} {'to':<11} {'status':<16} courses")
+    for run in found:
+        scope = f"{run.scope_kind} {' '.join(run.scope)}".strip()
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(run.counts.items())) or "-"
+        print(f"{run.run_id:<24} {run.started:<26} {run.user[:12]:<12} {scope[:30]:<30} {run.to_stage:<11} "
+              f"{run.status:<16} {counts}")
+    return 0
 
 
 def cmd_rollback(args) -> int:

@@ -145,8 +145,11 @@ def _step(documents, course_key, from_stage, to_stage, work, *, force, user, rea
                       report.checks_run, report.differences, True, report, changes)
 
 
-def migrate(documents, course_key, to_stage: str, *, force=False, user="", reason="", report_dir=None):
-    """Move the course forward to ``to_stage`` (one step at a time); returns the steps taken."""
+def migrate(documents, course_key, to_stage: str, *, force=False, user="", reason="", report_dir=None,
+            on_step=None):
+    """Move the course forward to ``to_stage`` (one step at a time); returns the steps taken.
+
+    ``on_step(step)`` is called after each step that switched (a migration run's heartbeat)."""
     course_key = _key(course_key)
     require_split_course(documents, course_key)
     store = SplitModuleStore(documents)
@@ -173,6 +176,8 @@ def migrate(documents, course_key, to_stage: str, *, force=False, user="", reaso
             reason=reason or f"migrate to {to_stage}", report_dir=report_dir))
         if step is not None:
             steps.append(step)
+            if on_step is not None:
+                on_step(step)
         current = stored_stage(course_key)
         if ORDER.index(current) < ORDER.index(target):
             raise StageOrderError(f"Course {course_key} was rolled back to {current} while migrating to {target}")

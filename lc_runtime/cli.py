@@ -94,12 +94,11 @@ def _bad_course_key(args) -> str | None:
     from opaque_keys.edx.locator import CourseLocator
 
     value = getattr(args, "course_key", None)
-    if value is None:
-        return None
-    try:
-        CourseLocator.from_string(value)
-    except InvalidKeyError:
-        return f"{value!r} is not a course key (expected course-v1:ORG+COURSE+RUN)"
+    for one in value if isinstance(value, list) else [] if value is None else [value]:
+        try:
+            CourseLocator.from_string(one)
+        except InvalidKeyError:
+            return f"{one!r} is not a course key (expected course-v1:ORG+COURSE+RUN)"
     return None
 
 

@@ -140,3 +140,79 @@ class SplitAsset(models.Model):
     class Meta:
         app_label = "modulestore_compat"
         constraints = [models.UniqueConstraint(fields=["course_id", "category", "name"], name="mc_asset_uniq_name")]
+
+
+RUN_RUNNING = "running"
+RUN_COMPLETED = "completed"
+RUN_PARTIAL = "partial_success"
+RUN_FAILED = "failed"
+RUN_SKIPPED = "skipped"
+RUN_STATUSES = (RUN_RUNNING, RUN_COMPLETED, RUN_PARTIAL, RUN_FAILED, RUN_SKIPPED)
+
+
+class MigrationRun(models.Model):
+    """One ``lc-runtime migrate`` invocation: who asked, for which courses, to which stage."""
+
+    run_id = models.CharField(max_length=32, unique=True)
+    user = models.CharField(max_length=255, blank=True, default="")
+    scope_kind = models.CharField(max_length=16)  # courses | org | all
+    scope = models.JSONField(default=list)  # the course keys asked for, or [org]; [] for all
+    to_stage = models.CharField(max_length=16)
+    forced = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=[(s, s) for s in RUN_STATUSES], default=RUN_RUNNING,
+                              db_index=True)
+    started = models.DateTimeField(db_index=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "modulestore_compat"
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.run_id
+
+
+class MigrationRunCourse(models.Model):
+    """One course of a run. ``running`` rows name their process (host, pid) and heartbeat, so a run
+    that died is recognised and does not block the course forever (``modulestore_compat.runs``)."""
+
+    run = models.ForeignKey(MigrationRun, on_delete=models.CASCADE, related_name="courses")
+    course_key = models.CharField(max_length=255, db_index=True)
+    status = models.CharField(max_length=16, choices=[(s, s) for s in RUN_STATUSES], default=RUN_RUNNING,
+                              db_index=True)
+    from_stage = models.CharField(max_length=16, blank=True, default="")
+    reached_stage = models.CharField(max_length=16, blank=True, default="")
+    steps = models.JSONField(default=list)  # [{from, to, blocks, checks_run, differences, seconds}]
+    checks_run = models.BigIntegerField(default=0)
+    differences = models.IntegerField(default=0)
+    seconds = models.FloatField(default=0.0)
+    report_path = models.TextField(blank=True, default="")
+    error = models.TextField(blank=True, default="")  # one line
+    started = models.DateTimeField(db_index=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField()
+    host = models.CharField(max_length=255, blank=True, default="")
+    pid = models.IntegerField(default=0)
+
+    class Meta:
+        app_label = "modulestore_compat"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.run.run_id} {self.course_key}"
+
+
+class MigratedBlock(models.Model):
+    """Where one Split block went: its Learning Core entity and versions, or why it is not there as itself."""
+
+    run_course = models.ForeignKey(MigrationRunCourse, on_delete=models.CASCADE, related_name="blocks")
+    usage_key = models.CharField(max_length=500)  # Split's, without branch or version
+    entity_id = models.BigIntegerField(null=True, blank=True)
+    draft_version = models.IntegerField(null=True, blank=True)
+    published_version = models.IntegerField(null=True, blank=True)
+    status = models.CharField(max_length=16)  # migrated | substituted | missing
+    reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        app_label = "modulestore_compat"
+        ordering = ["id"]

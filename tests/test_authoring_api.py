@@ -318,9 +318,10 @@ class AuthoringTest(TestCase):
             assert len(sent) == 1 and sent[0]["branches"] == {"draft"} and not sent[0]["published"]
             with self.captureOnCommitCallbacks(execute=True):
                 with authoring.bulk_operation(KEY, user_id=AUTHOR):
-                    authoring.publish_block(V1, user_id=AUTHOR)
+                    authoring.publish_block(V1, user_id=PUBLISHER)
                     authoring.create_block(KEY, "chapter", user_id=AUTHOR, parent=COURSE)
             assert len(sent) == 2 and sent[1]["published"]
+            assert authoring.get_block_info(H1).edit_info.published_by == PUBLISHER  # each call's own user
             with pytest.raises(RuntimeError):
                 with authoring.bulk_operation(KEY, user_id=AUTHOR):
                     authoring.delete_block(V1, user_id=AUTHOR)

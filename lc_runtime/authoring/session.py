@@ -124,8 +124,14 @@ def authoring(course_key, *, user_id):
     """Run an operation in a session of ``course_key`` (joining a bulk operation already running)."""
     course = get_course(course_key)
     existing = _sessions().get(course.course_key)
-    if existing is not None:
-        yield existing
+    if existing is not None:  # joins the bulk operation; still recorded as this call's user (Split does)
+        if user_id is not None and user_id != existing.user_id:
+            _check_user(course.course_key, user_id)
+        outer_user, existing.user_id = existing.user_id, user_id
+        try:
+            yield existing
+        finally:
+            existing.user_id = outer_user
         return
     _check_user(course.course_key, user_id)
     with transaction.atomic():

@@ -14,6 +14,11 @@ class LcRuntimeConfig(AppConfig):
 
     # edx-django-utils plugin conventions: picked up by edx-platform's plugin loader.
     plugin_app = {
+        # The authoring REST API (#12) at /api/lc-runtime/v1/… in the CMS (Studio's host).
+        "url_config": {
+            "cms.djangoapp": {"namespace": "lc_runtime_rest", "regex": r"^api/lc-runtime/",
+                              "relative_path": "rest.urls"},
+        },
         "settings_config": {
             "lms.djangoapp": {"common": {"relative_path": "plugin_settings"}},
             "cms.djangoapp": {"common": {"relative_path": "plugin_settings"}},

@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--min-age", type=float, default=3600, metavar="SECONDS",
                    help="keep unreferenced files younger than this (an import may still be running; default 3600)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    from .roles.cli import register as register_roles
+
+    register_roles(sub, COMMANDS)
     for register in EXTENSIONS:
         register(sub, COMMANDS)
     return parser

@@ -155,3 +155,17 @@ class DirectOnlyError(AuthoringError):
 
 class InvalidFieldError(AuthoringError):
     """A field name the block's class does not declare, or one the operation cannot set."""
+
+
+class PermissionDeniedError(LcRuntimeError):
+    """The user's role on the course does not allow the operation (nothing was changed)."""
+
+    def __init__(self, user, course_key, needed: str, held: str | None, operation: str):
+        who = getattr(user, "username", None) or "anonymous user"
+        super().__init__(f"{who} may not {operation} in course {course_key}: it needs the {needed} role, "
+                         f"the user has {held or 'no role'}")
+        self.course_key, self.needed, self.held, self.operation = course_key, needed, held, operation
+
+
+class InvalidRoleError(LcRuntimeError):
+    """A role name or scope that does not exist."""

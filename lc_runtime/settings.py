@@ -20,7 +20,6 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 LANGUAGE_CODE = "en"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
 
 DATABASES = {
     "default": {
@@ -34,8 +33,14 @@ DATABASES = {
 }
 
 INSTALLED_APPS = [
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    # The authoring REST API (lc_runtime.rest, #12): DRF with its token table (ADR 0011).
+    "rest_framework",
+    "rest_framework.authtoken",
     "openedx_content",
     *openedx_content_backcompat_apps_to_install(),
     # Video blocks (xblocks-contrib) read and write transcripts through edx-val.
@@ -48,6 +53,27 @@ INSTALLED_APPS = [
     "lc_runtime",
     "modulestore_compat",
 ]
+
+# The authoring REST API and Django admin, served by ``lc-runtime serve`` or any WSGI server.
+ROOT_URLCONF = "lc_runtime.urls"
+WSGI_APPLICATION = "lc_runtime.wsgi.application"
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+ALLOWED_HOSTS = [h for h in os.environ.get("LC_RUNTIME_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h]
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
 
 # Learning Core keeps file media (static assets) here; it must not be served publicly.
 OPENEDX_LEARNING = {
@@ -78,7 +104,11 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": _capa_templates(),
         "APP_DIRS": True,
-        "OPTIONS": {"context_processors": []},
+        "OPTIONS": {"context_processors": [
+            "django.template.context_processors.request",
+            "django.contrib.auth.context_processors.auth",
+            "django.contrib.messages.context_processors.messages",
+        ]},
     }
 ]
 

@@ -34,9 +34,10 @@ from . import info, operations
 from .data import DIRECT_ONLY_CATEGORIES, BlockInfo, CourseEditInfo, EditInfo
 from .hooks import COURSE_AUTHORED
 from .session import authoring
+from .structure import DATE_FIELDS, reorder_children, set_dates
 
 __all__ = [
-    "AuthoringError", "BlockInfo", "BlockNotFoundError", "COURSE_AUTHORED", "CourseEditInfo",
+    "AuthoringError", "BlockInfo", "DATE_FIELDS", "reorder_children", "set_dates", "BlockNotFoundError", "COURSE_AUTHORED", "CourseEditInfo",
     "DIRECT_ONLY_CATEGORIES", "DirectOnlyError", "DuplicateBlockError", "EditInfo", "InvalidFieldError",
     "InvalidFieldValueError", "InvalidMoveError", "NotPublishedError", "RootBlockError", "StageWriteRefusedError",
     "VersionConflictError", "bulk_operation", "create_block", "delete_block", "discard_changes", "duplicate_block",

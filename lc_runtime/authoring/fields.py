@@ -22,9 +22,11 @@ def block_class(runtime, block_type: str):
 
 def _to_json(field, value):
     try:
-        return field.to_json(value)
+        stored = field.to_json(value)
     except Exception:  # noqa: BLE001 - a JSON value (e.g. a date as a string) is accepted as stored
-        return field.to_json(field.from_json(value))
+        stored = field.to_json(field.from_json(value))
+    field.from_json(stored)  # a value the block could not read back (e.g. "many" for an Integer) is refused
+    return stored
 
 
 def split_by_scope(runtime, usage_key, block_type: str, fields: dict[str, Any] | None) -> tuple[dict, dict]:

@@ -1,0 +1,1 @@
+"""Course roles of the authoring REST API (viewer, author, publisher, admin), per course and per org."""

@@ -1,0 +1,344 @@
+"""The authoring REST API (#12) through real HTTP: a live server thread and ``requests`` clients.
+
+Each test imports its own small course (tests/olx_builder.py standard_course) under org RestX.
+"""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from lc_runtime.authoring import api as authoring
+from lc_runtime.roles import api as roles
+
+from .rest_live import Client, LiveServer, client, new_course
+
+ORG = "RestX"
+
+
+@pytest.fixture(scope="module")
+def server():
+    live = LiveServer()
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def course():
+    return new_course(ORG)
+
+
+@pytest.fixture
+def users(server, course):
+    return _users(server, course)
+
+
+@pytest.fixture(scope="module")
+def shared(server):
+    """A course and its users for tests that change nothing (refusals)."""
+    course = new_course(ORG)
+    return course, _users(server, course)
+
+
+def _users(server, course):
+    """One client per role on the course (the admin by org role, so org scope is exercised too)."""
+    result = {}
+    for role in roles.ROLES:
+        result[role] = client(f"rest-{role}", server.url)
+    for role in ("viewer", "author", "publisher"):
+        roles.grant(result[role].user, str(course), role)
+    roles.grant(result["admin"].user, f"org:{ORG}", "admin")
+    result["nobody"] = client("rest-nobody", server.url)
+    return result
+
+
+def b(course, block_type, block_id) -> str:
+    return str(course.make_usage_key(block_type, block_id))
+
+
+def read(http, key, **params):
+    response = http.get(f"blocks/{key}/", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def assert_error(response, status, code, *, course=None):
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["code"] == code and body["message"], body
+    if course is not None:
+        assert body["course"] == str(course), body
+    return body
+
+
+def test_read_returns_fields_by_scope_children_and_version_as_etag(users, course):
+    http = users["viewer"]
+    unit = read(http, b(course, "vertical", "v1"))
+    assert unit["children"] == [b(course, "html", "h1"), b(course, "problem", "p1")]
+    assert unit["parent"] == b(course, "sequential", "s1") and unit["fields"]["settings"]["display_name"] == "Unit 1"
+    response = http.get(f"blocks/{b(course, 'problem', 'p1')}/", params={"scope": "settings"})
+    assert response.headers["ETag"] == f'"{response.json()["version"]}"'
+    assert list(response.json()["fields"]) == ["settings"] and response.json()["fields"]["settings"]["max_attempts"] == 2
+    published = read(http, b(course, "html", "h1"), branch="published")
+    assert published["branch"] == "published" and published["version"] == published["published_version"]
+    course_json = http.get(f"courses/{course}/").json()
+    assert course_json["root"] == b(course, "course", course.run)
+    anonymous = Client(http.base_url, None)
+    assert_error(anonymous.get(f"blocks/{b(course, 'html', 'h1')}/"), 401, "not_authenticated")
+    assert_error(http.get(f"blocks/{b(course, 'html', 'nope')}/"), 404, "block_not_found", course=course)
+
+
+def test_update_needs_the_version_and_a_stale_one_is_refused_with_both_versions(users, course):
+    http, key = users["author"], b(course, "html", "h1")
+    before = read(http, key)
+    assert_error(http.patch(f"blocks/{key}/", json={"fields": {"display_name": "x"}}), 428, "version_required")
+    updated = http.patch(f"blocks/{key}/", json={"fields": {"display_name": "New"}},
+                         headers={"If-Match": f'"{before["version"]}"'})
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["fields"]["settings"]["display_name"] == "New" and updated.json()["has_changes"]
+    stale = http.patch(f"blocks/{key}/", json={"fields": {"display_name": "Lost?"}, "version": before["version"]})
+    body = assert_error(stale, 412, "version_conflict", course=course)
+    assert body["block"] == key and body["based_on"] == before["version"]
+    assert body["current"] == updated.json()["version"] == updated.headers["ETag"].strip('"')
+    assert read(http, key)["fields"]["settings"]["display_name"] == "New"
+
+
+def test_two_clients_racing_on_one_block_exactly_one_wins(server, users, course):
+    key = b(course, "problem", "p1")
+    first, second = users["author"], client("rest-author-2", server.url)
+    roles.grant(second.user, str(course), "author")
+    version = read(first, key)["version"]
+    barrier, results = threading.Barrier(2), {}
+
+    def write(name, http, value):
+        barrier.wait()
+        results[name] = http.patch(f"blocks/{key}/", json={"fields": {"display_name": value}},
+                                   headers={"If-Match": version})
+
+    threads = [threading.Thread(target=write, args=("one", first, "One")),
+               threading.Thread(target=write, args=("two", second, "Two"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    statuses = sorted(r.status_code for r in results.values())
+    assert statuses == [200, 412], {n: r.text for n, r in results.items()}
+    winner = next(n for n, r in results.items() if r.status_code == 200)
+    loser = results["two" if winner == "one" else "one"].json()
+    assert loser["based_on"] == version and loser["current"] == results[winner].json()["version"]
+    final = read(first, key)
+    assert final["fields"]["settings"]["display_name"] == {"one": "One", "two": "Two"}[winner]
+    assert final["fields"]["settings"]["max_attempts"] == 2  # nothing else lost
+
+
+def test_create_move_reorder_delete_and_publish_through_http(users, course):
+    author, publisher = users["author"], users["publisher"]
+    unit, seq = b(course, "vertical", "v1"), b(course, "sequential", "s1")
+    created = author.post(f"blocks/{unit}/children/", json={"type": "html", "block_id": "h9",
+                                                            "fields": {"display_name": "Nine", "data": "<p>9</p>"},
+                                                            "position": 0})
+    assert created.status_code == 201, created.text
+    new = created.json()
+    assert new["id"] == b(course, "html", "h9") and new["parent"] == unit and new["published_version"] is None
+    assert read(author, unit)["children"][0] == new["id"]
+    parent = read(author, unit)
+    order = [b(course, "problem", "p1"), b(course, "html", "h1"), new["id"]]
+    reordered = author.put(f"blocks/{unit}/children/", json={"children": order}, headers={"If-Match": parent["version"]})
+    assert reordered.status_code == 200 and reordered.json()["children"] == order
+    assert_error(author.put(f"blocks/{unit}/children/", json={"children": order[:2], "version": reordered.json()["version"]}),
+                 400, "invalid_move", course=course)
+    moved = author.post(f"blocks/{new['id']}/move/", json={"parent": b(course, "vertical", "v2"), "position": 0,
+                                                           "version": new["version"]})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["parent"] == b(course, "vertical", "v2")
+    assert new["id"] not in read(author, unit)["children"]
+    # publishing needs the publisher role; the subtree is then published, all of it
+    assert_error(author.post(f"blocks/{unit}/publish/", json={}), 403, "forbidden", course=course)
+    published = publisher.post(f"blocks/{b(course, 'vertical', 'v2')}/publish/", json={})
+    assert published.status_code == 200, published.text
+    assert not published.json()["has_changes"]
+    assert read(author, new["id"], branch="published")["fields"]["settings"]["display_name"] == "Nine"
+    unpublished = publisher.post(f"blocks/{b(course, 'vertical', 'v2')}/unpublish/", json={})
+    assert unpublished.status_code == 200 and unpublished.json()["published_version"] is None
+    victim = read(author, b(course, "html", "h1"))
+    assert author.delete(f"blocks/{victim['id']}/", headers={"If-Match": victim["version"]}).status_code == 204
+    assert_error(author.get(f"blocks/{victim['id']}/"), 404, "block_not_found")
+    assert victim["id"] not in read(author, unit)["children"]
+    assert seq in read(author, b(course, "chapter", "ch1"))["children"]
+
+
+def test_discard_restores_the_published_subtree(users, course):
+    author, key = users["author"], b(course, "vertical", "v1")
+    info = read(author, b(course, "html", "h1"))
+    author.patch(f"blocks/{info['id']}/", json={"fields": {"display_name": "Draft"}, "version": info["version"]})
+    assert read(author, key)["has_changes"]
+    discarded = author.post(f"blocks/{key}/discard/", json={})
+    assert discarded.status_code == 200 and not discarded.json()["has_changes"]
+    assert read(author, info["id"])["fields"]["settings"]["display_name"] == "Text 1"
+
+
+def test_set_dates_over_a_subtree_is_one_transaction(users, course):
+    author, ch1 = users["author"], b(course, "chapter", "ch1")
+    seq, problem = b(course, "sequential", "s1"), b(course, "problem", "p1")
+    before = {k: read(author, k)["version"] for k in (ch1, seq, problem)}
+    bad = author.post(f"blocks/{ch1}/dates/", json={"dates": {ch1: {"start": "2030-01-01T00:00:00Z"},
+                                                              seq: {"due": "not a date"}}})
+    assert_error(bad, 400, "invalid_value", course=course)
+    outside = author.post(f"blocks/{ch1}/dates/", json={"dates": {b(course, "chapter", "ch2"): {"start": None}}})
+    assert_error(outside, 400, "invalid_field", course=course)
+    assert {k: read(author, k)["version"] for k in before} == before  # nothing changed
+    done = author.post(f"blocks/{ch1}/dates/", json={"dates": {ch1: {"start": "2030-01-01T00:00:00Z",
+                                                                     "due": "2030-06-01T00:00:00Z"}},
+                                                   "clear_descendants": True})
+    assert done.status_code == 200, done.text
+    assert sorted(done.json()["changed"]) == sorted([ch1, seq, problem])
+    assert read(author, ch1)["fields"]["settings"]["start"] == "2030-01-01T00:00:00Z"
+    assert "due" not in read(author, seq)["fields"]["settings"]  # inherits the chapter's due now
+    # a chapter is direct-only: its dates are published at once (Split's auto-publish)
+    assert read(author, ch1, branch="published")["fields"]["settings"]["due"] == "2030-06-01T00:00:00Z"
+
+
+ENDPOINTS = [  # (method, path template, body, the least role that may call it)
+    ("get", "blocks/{h1}/", None, "viewer"),
+    ("get", "courses/{course}/", None, "viewer"),
+    ("patch", "blocks/{h1}/", {"fields": {"display_name": "R"}, "version": "{v}"}, "author"),
+    ("post", "blocks/{v1}/children/", {"type": "html", "version": None}, "author"),
+    ("put", "blocks/{v1}/children/", {"children": ["{p1}", "{h1}"], "version": "{vv1}"}, "author"),
+    ("post", "blocks/{h1}/move/", {"parent": "{v2}", "version": "{v}"}, "author"),
+    ("post", "blocks/{ch1}/dates/", {"dates": {"{ch1}": {"start": "2033-01-01T00:00:00Z"}}}, "author"),
+    ("post", "blocks/{v1}/discard/", {}, "author"),
+    ("delete", "blocks/{h1}/", {"version": "{v}"}, "author"),
+    ("post", "blocks/{v1}/publish/", {}, "publisher"),
+    ("post", "blocks/{v1}/unpublish/", {}, "publisher"),
+    ("get", "roles/{course}/", None, "admin"),
+    ("put", "roles/{course}/rest-nobody/", {"role": "viewer"}, "admin"),
+]
+
+
+def test_each_endpoint_refuses_lower_roles_and_changes_nothing(shared):
+    course, users = shared
+    keys = {"course": str(course), "h1": b(course, "html", "h1"), "p1": b(course, "problem", "p1"),
+            "v1": b(course, "vertical", "v1"), "v2": b(course, "vertical", "v2"), "ch1": b(course, "chapter", "ch1")}
+    keys["v"] = authoring.get_block_info(keys["h1"]).version
+    keys["vv1"] = authoring.get_block_info(keys["v1"]).version
+
+    def fill(value):
+        if isinstance(value, dict):
+            return {fill(k): fill(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fill(v) for v in value]
+        return value.format(**keys) if isinstance(value, str) else value
+
+    snapshot = {k: authoring.get_block_info(keys[k]).version for k in ("h1", "v1", "v2", "ch1")}
+    ranked = ["nobody", *roles.ROLES]
+    refused = 0
+    for method, template, body, least in ENDPOINTS:
+        for name in ranked[:ranked.index(least)]:
+            response = users[name].request(method, fill(template), json=fill(body))
+            body_json = assert_error(response, 403, "forbidden", course=course)
+            assert body_json["needed"] == least, (method, template, name)
+            refused += 1
+    assert refused == 30  # 2 reads × 1 + 7 author writes × 2 + 2 publishes × 3 + 2 role calls × 4
+    assert {k: authoring.get_block_info(keys[k]).version for k in snapshot} == snapshot
+    assert roles.list_roles(str(course), user="rest-nobody") == []
+
+
+def test_admins_manage_roles_over_http(users, course):
+    admin = users["admin"]
+    granted = admin.put(f"roles/{course}/rest-nobody/", json={"role": "author"})
+    assert granted.status_code == 200 and granted.json()["granted_by"] == "rest-admin"
+    listed = admin.get(f"roles/{course}/").json()["results"]
+    assert {(r["username"], r["role"], r["course"]) for r in listed} >= {
+        ("rest-nobody", "author", str(course)), ("rest-admin", "admin", None)}
+    assert_error(admin.put(f"roles/{course}/rest-nobody/", json={"role": "overlord"}), 400, "invalid_request")
+    assert users["nobody"].get(f"blocks/{b(course, 'html', 'h1')}/").status_code == 200
+    assert admin.delete(f"roles/{course}/rest-nobody/").status_code == 204
+    assert_error(users["nobody"].get(f"blocks/{b(course, 'html', 'h1')}/"), 403, "forbidden")
+    assert_error(users["publisher"].get(f"roles/org:{ORG}/"), 403, "forbidden")
+
+
+BAD_INPUT = [  # (method, path, body, status, code)
+    ("patch", "blocks/{h1}/", {"fields": {"display_name": "x"}, "versoin": "1", "version": "{v}"}, 400, "invalid_request"),
+    ("patch", "blocks/{h1}/", {"fields": {"no_such_field": 1}, "version": "{v}"}, 400, "invalid_field"),
+    ("patch", "blocks/{p1}/", {"fields": {"max_attempts": "many"}, "version": "{vp}"}, 400, "invalid_value"),
+    ("patch", "blocks/{h1}/", {"fields": ["display_name"], "version": "{v}"}, 400, "invalid_request"),
+    ("patch", "blocks/{h1}/", ["not", "an", "object"], 400, "invalid_request"),
+    ("patch", "blocks/not-a-key/", {"fields": {}, "version": "1"}, 400, "invalid_key"),
+    ("post", "blocks/{s1}/move/", {"parent": "{v1}", "version": "{vs}"}, 400, "invalid_move"),
+    ("post", "blocks/{s1}/move/", {"parent": "{s1}", "version": "{vs}"}, 400, "invalid_move"),
+    ("post", "blocks/{s1}/move/", {"parent": "garbage", "version": "{vs}"}, 400, "invalid_key"),
+    ("post", "blocks/{v1}/children/", {"type": "html", "block_id": "h1"}, 409, "duplicate_block"),
+    ("post", "blocks/{v1}/children/", {"type": "../etc", "fields": {}}, 400, "invalid_request"),
+    ("post", "blocks/{ch1}/unpublish/", {}, 409, "direct_only"),
+    ("delete", "blocks/{root}/", {"version": "{vr}"}, 400, "root_block"),
+    ("patch", "blocks/{h1}/", {"fields": {"data": "x" * (2 * 1024 * 1024)}, "version": "{v}"}, 413, "too_large"),
+]
+
+
+@pytest.mark.parametrize("method,template,body,status,code", BAD_INPUT, ids=[f"{c}-{i}" for i, (*_, c) in
+                                                                             enumerate(BAD_INPUT)])
+def test_bad_input_is_a_json_4xx_and_changes_nothing(shared, method, template, body, status, code):
+    course, users = shared
+    keys = {"h1": b(course, "html", "h1"), "p1": b(course, "problem", "p1"), "v1": b(course, "vertical", "v1"),
+            "s1": b(course, "sequential", "s1"), "ch1": b(course, "chapter", "ch1"),
+            "root": b(course, "course", course.run)}
+    versions = {name: authoring.get_block_info(key).version for name, key in keys.items()}
+    keys.update({"v": versions["h1"], "vp": versions["p1"], "vs": versions["s1"], "vr": versions["root"]})
+
+    def fill(value):
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        return value.format(**keys) if isinstance(value, str) and "{" in value else value
+
+    response = users["admin"].request(method, fill(template), json=fill(body))
+    assert_error(response, status, code)
+    after = {name: authoring.get_block_info(keys[name]).version for name in versions}
+    assert after == versions
+    assert [str(k) for k in authoring.get_block_info(keys["v1"]).children] == [keys["h1"], keys["p1"]]
+
+
+def test_openapi_schema_lists_every_route_with_its_request_body(server):
+    from django.urls import get_resolver
+
+    from lc_runtime.rest.urls import ROUTES
+
+    schema = Client(server.url, None).get("schema/").json()
+    assert schema["openapi"].startswith("3.")
+    assert set(schema["paths"]) == {"/api/lc-runtime/" + r.path.replace("<str:", "{").replace(">", "}")
+                                    for r in ROUTES}
+    patch = schema["paths"]["/api/lc-runtime/v1/blocks/{usage_key}/"]["patch"]
+    body = patch["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["properties"]) == {"fields", "unset", "version"} and body["additionalProperties"] is False
+    assert "412" in patch["responses"] and {"name": "If-Match", "in": "header", "required": False,
+                                            "schema": {"type": "string"}} in patch["parameters"]
+    # every method a view implements is documented, and nothing else
+    for route in ROUTES:
+        implemented = {m for m in ("get", "post", "put", "patch", "delete") if hasattr(route.view, m)}
+        assert set(route.methods) == implemented, route.path
+    assert get_resolver().resolve("/api/lc-runtime/v1/schema/")
+
+
+def test_the_cms_plugin_mounts_the_api():
+    from edx_django_utils.plugins import get_plugin_url_patterns
+
+    patterns = get_plugin_url_patterns("cms.djangoapp")
+    assert [p.pattern.regex.pattern for p in patterns] == ["^api/lc-runtime/"]
+    assert [p.namespace for p in patterns] == ["lc_runtime_rest"]
+
+
+def test_roles_cli_grant_list_revoke(capsys, course):
+    from django.contrib.auth import get_user_model
+
+    from lc_runtime import cli
+
+    get_user_model().objects.get_or_create(username="rest-cli")
+    assert cli.main(["roles", "grant", "rest-cli", str(course), "publisher"]) == 0
+    assert roles.role_of(get_user_model().objects.get(username="rest-cli"), course) == "publisher"
+    capsys.readouterr()
+    assert cli.main(["roles", "list", str(course), "--user", "rest-cli"]) == 0
+    assert capsys.readouterr().out.split() == ["rest-cli", "publisher", str(course)]
+    assert cli.main(["roles", "revoke", "rest-cli", str(course)]) == 0
+    assert roles.role_of(get_user_model().objects.get(username="rest-cli"), course) is None
+    assert cli.main(["roles", "grant", "no-such-user", str(course), "viewer"]) == 1
+    assert "no user 'no-such-user'" in capsys.readouterr().err

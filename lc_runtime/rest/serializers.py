@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from ..roles.models import ROLES
+from ..roles.data import ROLES
 
 
 class Strict(serializers.Serializer):

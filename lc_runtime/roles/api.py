@@ -14,7 +14,8 @@ from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
 from ..errors import InvalidRoleError, PermissionDeniedError
-from .models import ADMIN, AUTHOR, PUBLISHER, ROLES, VIEWER, CourseRole
+from .data import ADMIN, AUTHOR, PUBLISHER, ROLES, VIEWER
+from .models import CourseRole
 from .platform import platform_role
 
 __all__ = ["ADMIN", "AUTHOR", "PUBLISHER", "ROLES", "VIEWER", "RoleGrant", "grant", "list_roles", "require",

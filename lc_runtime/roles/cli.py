@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from .models import ROLES
+from .data import ROLES
 
 
 def register(sub, commands) -> None:

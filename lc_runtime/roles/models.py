@@ -4,9 +4,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-VIEWER, AUTHOR, PUBLISHER, ADMIN = "viewer", "author", "publisher", "admin"
-#: Each role includes every role before it.
-ROLES = (VIEWER, AUTHOR, PUBLISHER, ADMIN)
+from .data import ROLES
 
 
 class CourseRole(models.Model):

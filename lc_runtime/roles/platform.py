@@ -6,7 +6,7 @@ Global staff count as admin. Outside the platform this adds nothing.
 """
 from __future__ import annotations
 
-from .models import ADMIN, AUTHOR, PUBLISHER
+from .data import ADMIN, AUTHOR, PUBLISHER
 
 
 def platform_role(user, course_key) -> str | None:

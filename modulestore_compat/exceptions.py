@@ -32,9 +32,29 @@ except ImportError:
             self.course_id, self.existing_entry = course_id, existing_entry
 
 
+class InvalidVersionError(Exception):
+    """Split's ``InvalidVersionError``: unpublish of a direct-only block, revert of a never-published one."""
+
+    def __init__(self, location):
+        super().__init__(f"Invalid version for {location}")
+        self.location = location
+
+
+class UnsupportedRevisionError(ValueError):
+    """``split_draft``'s ``UnsupportedRevisionError``: a revision option the operation does not take."""
+
+    def __init__(self, allowed_revisions=None):
+        allowed = allowed_revisions or [None, "rev-opt-published-only", "rev-opt-draft-only"]
+        super().__init__(f"revision not one of {allowed}")
+
+
+class DuplicateItemError(Exception):
+    """A block with that type and id already exists in the structure."""
+
+
 class SplitDataError(Exception):
     """Stored Split documents are inconsistent (cycle, missing definition/structure); names course, branch, block."""
 
 
-__all__ = ["DuplicateCourseError", "InsufficientSpecificationError", "ItemNotFoundError", "SplitDataError",
-           "VersionConflictError"]
+__all__ = ["DuplicateCourseError", "DuplicateItemError", "InsufficientSpecificationError", "InvalidVersionError",
+           "ItemNotFoundError", "SplitDataError", "UnsupportedRevisionError", "VersionConflictError"]

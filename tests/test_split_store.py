@@ -323,7 +323,10 @@ def test_delete_then_publish_removes_the_subtree_from_published():
     writer.publish(WONDERFUL, ("chapter", "wonder_chapter"))
     problem = WONDERFUL.make_usage_key("problem", "wonder_problem")
     assert store.has_item(problem)
-    writer.delete_item(WONDERFUL, ("problem", "wonder_problem"))
+    writer.update_item(WONDERFUL, ("problem", "wonder_problem"), settings={"display_name": "Edited"})
+    # A plain publish of the chapter after a draft-only delete (the plain store does not re-publish
+    # the direct-only parent on delete; split_draft does: test_split_writes).
+    SplitWriter(documents, user_id=7, auto_publish=False).delete_item(WONDERFUL, ("problem", "wonder_problem"))
     assert store.has_item(problem)  # still published
     assert not store.has_item(problem, revision=RevisionOption.draft_only)
     chapter = store.get_item(WONDERFUL.make_usage_key("chapter", "wonder_chapter"), revision=RevisionOption.draft_only)

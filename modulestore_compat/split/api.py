@@ -9,9 +9,12 @@ from modulestore_compat.split.dump import dump_split_course
 from modulestore_compat.enums import DIRECT_ONLY_CATEGORIES, Branch, BranchName, RevisionOption
 from modulestore_compat.exceptions import (
     DuplicateCourseError,
+    DuplicateItemError,
     InsufficientSpecificationError,
+    InvalidVersionError,
     ItemNotFoundError,
     SplitDataError,
+    UnsupportedRevisionError,
     VersionConflictError,
 )
 from modulestore_compat.split.store import DraftVersioningModuleStore, SplitModuleStore
@@ -19,7 +22,7 @@ from modulestore_compat.split.writer import EXCLUDE_ALL, SplitWriter
 
 __all__ = [
     "Branch", "BranchName", "DIRECT_ONLY_CATEGORIES", "DraftVersioningModuleStore", "DjangoDocumentStore", "DocumentStore", "DuplicateCourseError",
-    "EXCLUDE_ALL", "InsufficientSpecificationError", "ItemNotFoundError", "MongoDocumentStore", "RevisionOption",
+    "DuplicateItemError", "EXCLUDE_ALL", "InvalidVersionError", "UnsupportedRevisionError", "InsufficientSpecificationError", "ItemNotFoundError", "MongoDocumentStore", "RevisionOption",
     "SplitDataError", "SplitModuleStore", "SplitWriter", "VersionConflictError", "document_store",
     "dump_split_course", "export_course_documents", "import_course_documents", "read_course_documents",
 ]

@@ -19,7 +19,12 @@ from lc_runtime.blocks.mixins import DEFAULT_MIXINS
 
 from modulestore_compat.split.documents.base import DocumentStore
 from modulestore_compat.enums import DETACHED_CATEGORIES, Branch, BranchName, ModuleStoreType, RevisionOption
-from modulestore_compat.exceptions import InsufficientSpecificationError, ItemNotFoundError, VersionConflictError
+from modulestore_compat.exceptions import (
+    InsufficientSpecificationError,
+    ItemNotFoundError,
+    UnsupportedRevisionError,
+    VersionConflictError,
+)
 from modulestore_compat.split.runtime import SplitReferenceRuntime
 
 CourseEnvelope = namedtuple("CourseEnvelope", "course_key structure")
@@ -132,7 +137,7 @@ class SplitModuleStore:
             return key.for_branch(BranchName.library)
         if revision == RevisionOption.published_only:
             return key.for_branch(BranchName.published)
-        if revision in (RevisionOption.draft_only, RevisionOption.draft_preferred):
+        if revision == RevisionOption.draft_only:
             return key.for_branch(BranchName.draft)
         if revision is None:
             branch = key.branch if hasattr(key, "branch") else key.course_key.branch
@@ -141,7 +146,9 @@ class SplitModuleStore:
             if self.get_branch_setting() == Branch.draft_preferred:
                 return key.for_branch(BranchName.draft)
             return key.for_branch(BranchName.published)
-        raise ValueError(f"Unsupported revision {revision!r}")
+        # split_draft's ``_map_revision_to_branch``: draft_preferred (and anything else) is refused;
+        # only get_parent_location maps draft_preferred to draft_only first.
+        raise UnsupportedRevisionError()
 
     # -- bulk operations -----------------------------------------------------------------------------
     def _records(self) -> dict:

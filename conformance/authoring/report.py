@@ -1,0 +1,95 @@
+"""The authoring suite's report: JSON for machines, one HTML page for people (like the read suite's)."""
+from __future__ import annotations
+
+import html
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..report import STYLE
+from .runner import AuthoringSession, ScenarioResult
+from .scenarios import SCENARIOS
+
+NORMALISATIONS = [
+    "edited_on, subtree_edited_on, published_on: presence only (each side stamps its own clock)",
+    "structure, definition and version ids: not compared (each side makes its own; has_changes and the "
+    "trees show whether versions moved)",
+    "errors: Learning Core's authoring errors stand for the Split exceptions listed in "
+    "conformance.authoring.state.ERROR_EQUIVALENTS",
+    "runtime.* checks compare the Learning Core runtime with the facade (column 'split' holds the facade's value)",
+]
+
+
+@dataclass
+class AuthoringReport:
+    results: list[ScenarioResult]
+    seconds: float = 0.0
+    created: str = field(default_factory=lambda: datetime.now(tz=timezone.utc).isoformat())
+
+    @property
+    def differences(self) -> int:
+        return sum(len(r.findings) for r in self.results)
+
+    def as_dict(self) -> dict:
+        return {
+            "created": self.created, "seconds": round(self.seconds, 3), "normalisations": NORMALISATIONS,
+            "summary": {"scenarios": len(self.results), "failing": sum(1 for r in self.results if not r.ok),
+                        "steps": sum(r.steps for r in self.results), "differences": self.differences},
+            "scenarios": [{**asdict(r), "ok": r.ok, "seconds": round(r.seconds, 3)} for r in self.results],
+        }
+
+    def write_json(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.as_dict(), indent=1, sort_keys=True, default=str) + "\n")
+        return path
+
+    def write_html(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render_html(self))
+        return path
+
+
+def run_all(names=None, progress=None) -> AuthoringReport:
+    """Every scenario (or those named), each on a course of its own."""
+    started = time.perf_counter()
+    results = []
+    chosen = [s for s in SCENARIOS if not names or s.name in names]
+    session = AuthoringSession()
+    for done, scenario in enumerate(chosen, start=1):
+        results.append(session.run(scenario))
+        if progress:
+            progress(done, len(chosen), scenario.name)
+    return AuthoringReport(results, time.perf_counter() - started)
+
+
+def render_html(report: AuthoringReport) -> str:
+    verdict = ("ok", "no differences") if report.differences == 0 else ("bad", f"{report.differences} differences")
+    rows = "".join(
+        f'<tr class="scenario"><td>{html.escape(r.name)}</td><td>{html.escape(r.upstream)}</td><td>{r.steps}</td>'
+        f'<td class="{"ok" if r.ok else "bad"}">{len(r.findings)}</td><td>{r.seconds:.2f} s</td></tr>'
+        for r in report.results)
+    findings = "".join(
+        f'<tr class="difference"><td>{html.escape(r.name)}</td><td>{f.step}: {html.escape(f.operation)}</td>'
+        f"<td>{html.escape(f.check)}</td><td>{html.escape(f.block)}</td><td>{html.escape(f.detail)}</td>"
+        f"<td><pre>{html.escape(json.dumps(f.split, default=str))}</pre></td>"
+        f"<td><pre>{html.escape(json.dumps(f.learning_core, default=str))}</pre></td></tr>"
+        for r in report.results for f in r.findings)
+    normalisations = "".join(f"<li>{html.escape(n)}</li>" for n in NORMALISATIONS)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Authoring conformance</title>
+<style>{STYLE}</style></head><body>
+<h1>Authoring conformance: Split reference vs Learning Core</h1>
+<p class="summary">{len(report.results)} scenarios · <span id="verdict" class="{verdict[0]}">{verdict[1]}</span> ·
+ {report.seconds:.1f} s · {html.escape(report.created)}</p>
+<h2>Scenarios</h2>
+<table id="scenarios"><tr><th>scenario</th><th>upstream rule</th><th>steps</th><th>differences</th><th>time</th></tr>
+{rows}</table>
+<h2>Differences (after each step)</h2>
+<table id="differences"><tr><th>scenario</th><th>step</th><th>check</th><th>block</th><th>detail</th>
+<th>split</th><th>learning_core</th></tr>{findings}</table>
+{"<p class='ok'>None.</p>" if not report.differences else ""}
+<h2>Normalised on purpose</h2><ul>{normalisations}</ul>
+</body></html>
+"""

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.authoring.api import SCENARIOS, AuthoringSession
+from conformance.authoring.api import SCENARIOS, AuthoringSession, Finding, Scenario, create, publish, update
+from conformance.authoring.course import V1
+
+KEY = "block-v1:AuthC+Conf+base+type@{}+block@{}"
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +21,50 @@ def explain(findings) -> str:
                      f"split={f.split!r} lc={f.learning_core!r}" for f in findings[:15])
 
 
+def test_there_are_at_least_sixty_scenarios_each_citing_its_upstream_rule():
+    assert len(SCENARIOS) >= 60
+    assert len({s.name for s in SCENARIOS}) == len(SCENARIOS)
+    assert all(s.upstream and s.steps for s in SCENARIOS)
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
 def test_scenario(session, scenario):
     result = session.run(scenario)
     assert result.findings == [], explain(result.findings)
+
+
+def test_a_publish_that_skips_the_parent_sync_is_reported(session, monkeypatch):
+    """Split's copy lists a newly published child in its published parent (``_sync_children``); break
+    that on the Split reference and the runner must name the published parent's children."""
+    from modulestore_compat.split import copying
+
+    monkeypatch.setattr(copying, "_sync_children", lambda source_parent, destination_parent, new_child: set())
+    result = session.run(Scenario("broken_parent_sync", "test", (create("html", "h9", V1), publish(("html", "h9")))))
+    children = [f for f in result.findings if f.check == "published.children"]
+    assert children == [Finding(
+        2, "publish html/h9", "published.children", KEY.format("vertical", "v1"), "",
+        [KEY.format("html", "h1"), KEY.format("problem", "p1")],
+        [KEY.format("html", "h1"), KEY.format("problem", "p1"), KEY.format("html", "h9")])]
+    orphans = [f for f in result.findings if f.check == "published.orphans"]
+    assert orphans and orphans[0].split == [KEY.format("html", "h9")] and orphans[0].learning_core == []
+
+
+def test_a_missing_signal_and_a_wrong_error_are_reported(session, monkeypatch):
+    """The other side, and the other checks: Learning Core's publish made silent (no
+    ``COURSE_AUTHORED``, so no recompile and no ``course_published``) and its update made to raise."""
+    from lc_runtime.authoring import api as authoring, hooks
+
+    monkeypatch.setattr(hooks.COURSE_AUTHORED, "send_robust", lambda **kwargs: [])
+    result = session.run(Scenario("silent_publish", "test", (update(("html", "h1"), display_name="X"),
+                                                             publish(("html", "h1")))))
+    assert [(f.step, f.check, f.split, f.learning_core) for f in result.findings if f.check == "signals"] == [
+        (2, "signals", 1, 0)]
+    monkeypatch.undo()
+
+    def refuse(*args, **kwargs):
+        raise authoring.NotPublishedError(args[0], "refused for the test")
+
+    monkeypatch.setattr(authoring, "update_block", refuse)
+    result = session.run(Scenario("refused_update", "test", (update(("html", "h1"), display_name="X"),)))
+    assert [(f.step, f.check, f.split, f.learning_core) for f in result.findings if f.check == "error"] == [
+        (1, "error", None, "NotPublishedError")]

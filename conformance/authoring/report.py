@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..report import STYLE
+from .known import KNOWN_DIFFERENCES
 from .runner import AuthoringSession, ScenarioResult
 from .scenarios import SCENARIOS
 
@@ -36,7 +37,9 @@ class AuthoringReport:
         return {
             "created": self.created, "seconds": round(self.seconds, 3), "normalisations": NORMALISATIONS,
             "summary": {"scenarios": len(self.results), "failing": sum(1 for r in self.results if not r.ok),
-                        "steps": sum(r.steps for r in self.results), "differences": self.differences},
+                        "steps": sum(r.steps for r in self.results), "differences": self.differences,
+                        "known": sum(len(r.known) for r in self.results)},
+            "known_differences": [asdict(k) for k in KNOWN_DIFFERENCES],
             "scenarios": [{**asdict(r), "ok": r.ok, "seconds": round(r.seconds, 3)} for r in self.results],
         }
 
@@ -76,6 +79,14 @@ def render_html(report: AuthoringReport) -> str:
         f"<td><pre>{html.escape(json.dumps(f.split, default=str))}</pre></td>"
         f"<td><pre>{html.escape(json.dumps(f.learning_core, default=str))}</pre></td></tr>"
         for r in report.results for f in r.findings)
+    known = "".join(
+        f'<tr class="known"><td>{html.escape(r.name)}</td><td>{f.step}: {html.escape(f.operation)}</td>'
+        f"<td>{html.escape(f.check)}</td><td>{html.escape(f.block)}</td><td>{html.escape(f.detail)}</td>"
+        f"<td>{html.escape(json.dumps(f.split, default=str))}</td>"
+        f"<td>{html.escape(json.dumps(f.learning_core, default=str))}</td></tr>"
+        for r in report.results for f in r.known)
+    reasons = "".join(f"<li><b>{html.escape(k.check)}</b> {html.escape(', '.join(k.details))} "
+                      f"{html.escape(', '.join(k.scenarios))}: {html.escape(k.reason)}</li>" for k in KNOWN_DIFFERENCES)
     normalisations = "".join(f"<li>{html.escape(n)}</li>" for n in NORMALISATIONS)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Authoring conformance</title>
@@ -90,6 +101,9 @@ def render_html(report: AuthoringReport) -> str:
 <table id="differences"><tr><th>scenario</th><th>step</th><th>check</th><th>block</th><th>detail</th>
 <th>split</th><th>learning_core</th></tr>{findings}</table>
 {"<p class='ok'>None.</p>" if not report.differences else ""}
+<h2>Known differences (reported, not counted)</h2><ul>{reasons}</ul>
+<table id="known"><tr><th>scenario</th><th>step</th><th>check</th><th>block</th><th>detail</th>
+<th>split</th><th>learning_core</th></tr>{known}</table>
 <h2>Normalised on purpose</h2><ul>{normalisations}</ul>
 </body></html>
 """

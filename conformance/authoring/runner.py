@@ -9,6 +9,7 @@ from pathlib import Path
 from opaque_keys.edx.locator import CourseLocator
 
 from .course import write_base_course
+from .known import split_known
 from .scenarios import Scenario
 from .sides import LearningCoreSide, SplitSide, ensure_users
 from .state import differences, error_matches, runtime_differences, snapshot
@@ -31,6 +32,7 @@ class ScenarioResult:
     upstream: str
     steps: int
     findings: list[Finding] = field(default_factory=list)
+    known: list[Finding] = field(default_factory=list)  # matched by known.KNOWN_DIFFERENCES: reported, not counted
     trace: list[dict] = field(default_factory=list)  # per step: each side's error and signals
     seconds: float = 0.0
 
@@ -78,6 +80,7 @@ class AuthoringSession:
         with transaction.atomic():
             result = _run_steps(scenario, self.split, self.learning_core, self.course_key)
             result.findings[:0] = self.baseline
+            result.findings, result.known = split_known(scenario.name, result.findings)
             transaction.set_rollback(True)
         return result
 

@@ -29,7 +29,10 @@ BRANCHES = {"draft": BranchName.draft, "published": BranchName.published}
 #: Learning Core's authoring error → the Split exceptions it stands for.
 ERROR_EQUIVALENTS = {
     "BlockNotFoundError": {"ItemNotFoundError", "ValueError"},
-    "NotPublishedError": {"ItemNotFoundError", "InvalidVersionError"},
+    # Split refuses to publish under an unpublished parent with ItemNotFoundError, to revert a
+    # never-published block with InvalidVersionError and to unpublish one with ValueError (its
+    # delete from the published branch finds no such block).
+    "NotPublishedError": {"ItemNotFoundError", "InvalidVersionError", "ValueError"},
     "DirectOnlyError": {"InvalidVersionError"},
     "RootBlockError": {"ValueError"},
     "InvalidMoveError": {"ValueError"},

@@ -198,6 +198,9 @@ def delete(session: AuthoringSession, ref: BlockRef, expected_version) -> None:
             unpublish_entities(session, doomed_published)
     elif primary_parent is not None and primary_parent.block_type in DIRECT_ONLY_CATEGORIES:
         publish_block(session, primary_parent, exclude_all=True)
+    # split_draft.delete_item flags a publish event for every delete (draft-only ones too), so Split
+    # sends course_published (test_mixed_modulestore.test_course_publish_signal_publish_firing).
+    session.published_changed = True
 
 
 def move(session: AuthoringSession, ref: BlockRef, new_parent: BlockRef, position: int | None,

@@ -103,9 +103,20 @@ def delete_if_true_orphan(key, blocks: dict) -> None:
 
 
 def remove_subtree(key, blocks: dict) -> None:
-    """Split's ``_remove_subtree``: the block and every descendant, whoever else lists them."""
-    block = blocks.pop(key, None)
-    if block is None:
-        return
-    for child in children_of(block):
-        remove_subtree(child, blocks)
+    """Split's ``_remove_subtree``: the block, then tier by tier each descendant whose parents are
+    all being removed (a child another block still lists stays)."""
+    parents: dict = {}
+    for parent_key, block in blocks.items():
+        for child in children_of(block):
+            parents.setdefault(child, set()).add(parent_key)
+    doomed, tier = {key}, {key}
+    while tier:
+        following = set()
+        for current in tier:
+            for child in children_of(blocks.get(current, {})):
+                if parents.get(child, set()) <= doomed:
+                    following.add(child)
+        tier = following - doomed
+        doomed |= tier
+    for doomed_key in doomed:
+        blocks.pop(doomed_key, None)

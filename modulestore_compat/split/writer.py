@@ -405,13 +405,13 @@ class SplitWriter:
                 raise ItemNotFoundError(f"{course_key}: no block {parent[0]}/{parent[1]} on the draft branch")
             key = self.create_item(course_key, block_type, block_id, settings=settings, content=content,
                                    definition_id=definition_id)
-            if _is_detached(block_type):
-                return key
-            structure, blocks, when = self._write(course_key)
-            parent_block = blocks[parent]
-            kids = parent_block["fields"].setdefault("children", [])
-            kids.insert(len(kids) if position is None else position, [block_type, block_id])
-            self._version_block(parent_block, structure["_id"], when)
+            if not _is_detached(block_type):  # split.create_child returns before attaching a detached block
+                structure, blocks, when = self._write(course_key)
+                parent_block = blocks[parent]
+                kids = parent_block["fields"].setdefault("children", [])
+                kids.insert(len(kids) if position is None else position, [block_type, block_id])
+                self._version_block(parent_block, structure["_id"], when)
+            # split_draft.create_child then auto-publishes the child, and the parent for a direct-only child.
             self._auto_publish(course_key, key, block_type)
             self._auto_publish(course_key, parent, block_type)
         return key

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.authoring.api import SCENARIOS, AuthoringSession, Finding, Scenario, create, publish, update
-from conformance.authoring.course import V1
+from conformance.authoring.course import H1, P1, V1
 
 KEY = "block-v1:AuthC+Conf+base+type@{}+block@{}"
 
@@ -42,9 +42,9 @@ def test_a_publish_that_skips_the_parent_sync_is_reported(session, monkeypatch):
     result = session.run(Scenario("broken_parent_sync", "test", (create("html", "h9", V1), publish(("html", "h9")))))
     children = [f for f in result.findings if f.check == "published.children"]
     assert children == [Finding(
-        2, "publish html/h9", "published.children", KEY.format("vertical", "v1"), "",
-        [KEY.format("html", "h1"), KEY.format("problem", "p1")],
-        [KEY.format("html", "h1"), KEY.format("problem", "p1"), KEY.format("html", "h9")])]
+        2, "publish html/h9", "published.children", KEY.format(*V1), "",
+        [KEY.format(*H1), KEY.format(*P1)],
+        [KEY.format(*H1), KEY.format(*P1), KEY.format("html", "h9")])]
     orphans = [f for f in result.findings if f.check == "published.orphans"]
     assert orphans and orphans[0].split == [KEY.format("html", "h9")] and orphans[0].learning_core == []
 
@@ -55,8 +55,7 @@ def test_a_missing_signal_and_a_wrong_error_are_reported(session, monkeypatch):
     from lc_runtime.authoring import api as authoring, hooks
 
     monkeypatch.setattr(hooks.COURSE_AUTHORED, "send_robust", lambda **kwargs: [])
-    result = session.run(Scenario("silent_publish", "test", (update(("html", "h1"), display_name="X"),
-                                                             publish(("html", "h1")))))
+    result = session.run(Scenario("silent_publish", "test", (update(H1, display_name="X"), publish(H1))))
     assert [(f.step, f.check, f.split, f.learning_core) for f in result.findings if f.check == "signals"] == [
         (2, "signals", 1, 0)]
     monkeypatch.undo()
@@ -65,6 +64,6 @@ def test_a_missing_signal_and_a_wrong_error_are_reported(session, monkeypatch):
         raise authoring.NotPublishedError(args[0], "refused for the test")
 
     monkeypatch.setattr(authoring, "update_block", refuse)
-    result = session.run(Scenario("refused_update", "test", (update(("html", "h1"), display_name="X"),)))
+    result = session.run(Scenario("refused_update", "test", (update(H1, display_name="X"),)))
     assert [(f.step, f.check, f.split, f.learning_core) for f in result.findings if f.check == "error"] == [
         (1, "error", None, "NotPublishedError")]

@@ -18,15 +18,7 @@ class KnownDifference:
                 and (not self.scenarios or scenario in self.scenarios))
 
 
-_EDIT_INFO = ("Learning Core is wrong: Split's copy stamps every block of a published subtree with the publisher "
-              "(``_copy_subdag``: edited_by = the publishing user), a parent only re-listed by "
-              "``_sync_children`` keeps its edit info, and a delete on the published branch stamps the parent "
-              "with the deleter; the facade compiles the version's author instead. Being fixed in the facade "
-              "compiler (branch lc-authoring: published copies' edit info from the publish log).")
-
 KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = (
-    KnownDifference("published.edit_info", ("edited_by", "published_by"), reason=_EDIT_INFO),
-    KnownDifference("draft.edit_info", ("published_by",), reason=_EDIT_INFO),
     KnownDifference(
         "draft.has_changes", scenarios=("unpublish_then_publish_again",),
         reason="Learning Core is wrong: Split's delete on the published branch clears the published parent's "

@@ -19,6 +19,15 @@ def register(subparsers, commands: dict) -> None:
     p.add_argument("--html", default=None, help="write the HTML report here")
     commands["conformance"] = cmd_conformance
 
+    p = subparsers.add_parser("conformance-authoring",
+                              help="the same Studio edits on the Split reference and on Learning Core, compared "
+                                   "after every step (#11)")
+    p.add_argument("scenario", nargs="*", help="scenario names (default: all)")
+    p.add_argument("--json", default=None, help="write the JSON report here")
+    p.add_argument("--html", default=None, help="write the HTML report here")
+    p.add_argument("--list", action="store_true", help="list the scenarios and their upstream rules")
+    commands["conformance-authoring"] = cmd_conformance_authoring
+
     p = subparsers.add_parser("migrate", help="move courses to a later stage (checked by the conformance suite); "
                                               "recorded as a migration run (`lc-runtime runs`)")
     p.add_argument("course_key", nargs="*")
@@ -86,6 +95,36 @@ def cmd_conformance(args) -> int:
                   f"{finding.during}: left={finding.left!r} right={finding.right!r}")
     for finding in report.result.unsupported:
         print(f"  known unsupported: {finding['check']} [{finding['branch']}] {finding['block']}: {finding['reason']}")
+    return 1 if report.differences else 0
+
+
+def cmd_conformance_authoring(args) -> int:
+    from .authoring.api import SCENARIOS, run_all
+
+    if args.list:
+        for scenario in SCENARIOS:
+            print(f"{scenario.name:<55} {scenario.upstream}")
+        return 0
+    unknown = sorted(set(args.scenario) - {s.name for s in SCENARIOS})
+    if unknown:
+        print(f"lc-runtime: no scenario {', '.join(unknown)} (see --list)", file=sys.stderr)
+        return 2
+    from django.db import transaction
+
+    with transaction.atomic():  # the base course and every scenario leave nothing behind
+        report = run_all(set(args.scenario) or None, progress=_progress)
+        transaction.set_rollback(True)
+    if args.json:
+        report.write_json(Path(args.json))
+    if args.html:
+        report.write_html(Path(args.html))
+    summary = report.as_dict()["summary"]
+    print(f"authoring conformance: {summary['scenarios']} scenarios, {summary['steps']} steps, "
+          f"{summary['differences']} differences, {summary['known']} known ({report.seconds:.1f} s)")
+    for result in report.results:
+        for finding in result.findings[:10]:
+            print(f"  {result.name} step {finding.step} ({finding.operation}) {finding.check} {finding.block} "
+                  f"{finding.detail}: split={finding.split!r} learning_core={finding.learning_core!r}")
     return 1 if report.differences else 0
 
 

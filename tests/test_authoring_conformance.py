@@ -67,3 +67,27 @@ def test_a_missing_signal_and_a_wrong_error_are_reported(session, monkeypatch):
     result = session.run(Scenario("refused_update", "test", (update(H1, display_name="X"),)))
     assert [(f.step, f.check, f.split, f.learning_core) for f in result.findings if f.check == "error"] == [
         (1, "error", None, "NotPublishedError")]
+
+
+@pytest.mark.slow
+def test_the_cli_runs_chosen_scenarios_and_writes_both_reports(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "lc_runtime", "--db", str(tmp_path / "cli.sqlite3"),
+                               "conformance-authoring", *args], capture_output=True, text=True, timeout=600)
+
+    done = cli("delete_unit_republishes_its_sequential", "new_chapter_is_published_at_once",
+               "--json", str(tmp_path / "a.json"), "--html", str(tmp_path / "a.html"))
+    assert done.returncode == 0, done.stderr
+    assert "authoring conformance: 2 scenarios, 2 steps, 0 differences" in done.stdout
+    report = json.loads((tmp_path / "a.json").read_text())
+    assert report["summary"]["differences"] == 0
+    assert [s["name"] for s in report["scenarios"]] == ["new_chapter_is_published_at_once",
+                                                        "delete_unit_republishes_its_sequential"]
+    assert 'id="verdict" class="ok"' in (tmp_path / "a.html").read_text()
+    unknown = cli("no_such_scenario")
+    assert unknown.returncode == 2 and "no scenario no_such_scenario" in unknown.stderr
+    assert "Traceback" not in unknown.stderr

@@ -17,9 +17,9 @@ from opaque_keys.edx.locator import CourseLocator
 from lc_runtime.dump import lc_blocks, make_dump, plain_key
 from lc_runtime.runtime import LearningCoreRuntime
 from lc_runtime.storage.snapshot import load_snapshot
-from modulestore_compat.split.dump import BRANCH_NAMES, split_blocks
+from conformance.lc_queries import select_blocks
 from modulestore_compat.enums import DETACHED_CATEGORIES
-from modulestore_compat.split.store import block_matches, has_path_to_root
+from modulestore_compat.split.dump import BRANCH_NAMES, course_dump, split_blocks
 
 
 class CourseAdapter(Protocol):
@@ -71,7 +71,8 @@ class ModulestoreAdapter:
         return split_blocks(self.store, self.course_key, branch)
 
     def dump(self, branch):
-        return make_dump(self.course_key, self.name, branch, self.blocks(branch))
+        """Split-shaped stores are dumped by the reference's own producer (same format as Learning Core's)."""
+        return course_dump(self.course_key, self.name, branch, self.blocks(branch))
 
     def get_items(self, branch, qualifiers, settings=None, include_orphans=True):
         return [plain_key(b.scope_ids.usage_id) for b in self.store.get_items(
@@ -157,42 +158,38 @@ class LearningCoreAdapter:
         return make_dump(self.course_key, self.name, branch, self.blocks(branch))
 
     def get_items(self, branch, qualifiers, settings=None, include_orphans=True):
-        snapshot = self.runtime(branch).snapshot
-        qualifiers = dict(qualifiers)
-        settings = dict(settings or {})
-        if "category" in qualifiers:
-            qualifiers["block_type"] = qualifiers.pop("category")
-        name = qualifiers.pop("name", None)
-        found = []
-        for record in snapshot.blocks.values():
-            if name is not None and (record.ref.block_id != name if isinstance(name, str)
-                                     else record.ref.block_id not in name):
-                continue
-            fields = dict(record.settings)
-            if record.kind == "container":
-                fields["children"] = [list(c) for c in record.children]
-            if not block_matches({"block_type": record.ref.block_type}, qualifiers):
-                continue
-            if settings and not block_matches(fields, settings):
-                continue
-            if not include_orphans and name is None and not self._reaches_root(snapshot, record.ref) \
-                    and record.ref.block_type not in DETACHED_CATEGORIES:
-                continue
-            found.append(plain_key(snapshot.key_of(record.ref)))
-        return found
+        """Answered from the runtime's blocks by :mod:`conformance.lc_queries`, not the reference's matcher."""
+        runtime = self.runtime(branch)
+        snapshot = runtime.snapshot
+        reachable = self._in_tree(snapshot)
+        blocks = [runtime.get_block(snapshot.key_of(ref)) for ref, record in snapshot.blocks.items()
+                  if record.kind != "upload"]  # course files are not blocks (Split keeps them apart)
+
+        def in_course_tree(block):
+            ref = (block.scope_ids.block_type, block.scope_ids.usage_id.block_id)
+            return ref in reachable or ref[0] in DETACHED_CATEGORIES
+
+        return [plain_key(block.scope_ids.usage_id)
+                for block in select_blocks(blocks, qualifiers, settings, include_orphans, in_course_tree)]
 
     @staticmethod
-    def _parents(snapshot, ref):
-        return [r.ref for r in snapshot.blocks.values() if ref in r.children]
-
-    def _reaches_root(self, snapshot, ref):
-        return has_path_to_root(ref, snapshot.root, lambda r: self._parents(snapshot, r))
+    def _in_tree(snapshot) -> set:
+        """Blocks reachable from the root through children (what Split calls a path to the root)."""
+        reached, stack = set(), [snapshot.root]
+        while stack:
+            ref = stack.pop()
+            if ref in reached or ref not in snapshot.blocks:
+                continue
+            reached.add(ref)
+            stack.extend(snapshot.blocks[ref].children)
+        return reached
 
     def parent_location(self, branch, usage_key):
         snapshot = self.runtime(branch).snapshot
         key = UsageKey.from_string(usage_key)
         ref = (key.block_type, key.block_id)
-        parents = [p for p in self._parents(snapshot, ref) if self._reaches_root(snapshot, p)]
+        reachable = self._in_tree(snapshot)
+        parents = [r.ref for r in snapshot.blocks.values() if ref in r.children and r.ref in reachable]
         return plain_key(snapshot.key_of(sorted(parents)[0])) if parents else None
 
     def orphans(self, branch):

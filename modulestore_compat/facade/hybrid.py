@@ -6,12 +6,11 @@ else — tree, parents, inheritance walk, keys, queries — stays Split's.
 """
 from __future__ import annotations
 
-from lc_runtime.fielddata import block_field_data
 from lc_runtime.storage.snapshot import load_snapshot
 
 from modulestore_compat.enums import BranchName
 from modulestore_compat.split.fields import convert_references_to_keys, mixed_class
-from modulestore_compat.split.runtime import InheritingFieldData, SplitMongoKVS, SplitReferenceRuntime
+from modulestore_compat.split.runtime import SplitMongoKVS, SplitReferenceRuntime
 from modulestore_compat.split.store import DraftVersioningModuleStore, SplitModuleStore
 
 LC_BRANCH = {BranchName.draft: "draft", BranchName.published: "published"}
@@ -33,8 +32,7 @@ class HybridRuntime(SplitReferenceRuntime):
         fields = convert_references_to_keys(self.course_key, key[0], {**record.settings, **record.content})
         parent = self.parent_map.get(key)
         parent_key = self.course_key.make_usage_key(*parent) if parent else None
-        kvs = SplitMongoKVS(None, fields, {}, parent_key, key[0], self.course_key)
-        return block_field_data(InheritingFieldData(kvs), self._user_data)
+        return self.block_field_data(SplitMongoKVS(None, fields, {}, parent_key))
 
 
 class HybridModuleStore(SplitModuleStore):

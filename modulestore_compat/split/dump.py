@@ -1,13 +1,30 @@
-"""``dump --source split``: the canonical dump (see ``lc_runtime.dump``) read through the Split store."""
+"""``dump --source split``: the canonical dump read through the Split reference store.
+
+The reference's own producer of the canonical format (documented in ``lc_runtime/dump.py``; a test
+asserts both producers write identical JSON for the demo course), so that a bug in one producer is
+a difference, not a shared blind spot::
+
+    {"course_key", "source", "branch",
+     "blocks": [{"usage_key", "block_type", "block_id", "parent", "children",
+                 "fields": {NAME: {"scope", "value", "explicit"[, "error"]}}}]}
+
+Blocks in depth-first order from the root through ``get_children`` (children that fail to load are
+dropped, as Split does), then the detached blocks (``about``, ``static_tab``, ``course_info``).
+``value`` is the field's ``to_json`` of what the block reads (inherited values included), made
+plain JSON (keys, dates → strings); ``explicit`` is ``is_set_on``; keys carry no branch or version.
+A field that cannot be read has ``value`` null and ``error`` "Type: first line of the message".
+"""
 from __future__ import annotations
 
-from opaque_keys.edx.locator import CourseLocator
+import json
+from typing import Any, Iterable
 
-from lc_runtime.dump import make_dump
+from opaque_keys.edx.locator import CourseLocator
 
 from modulestore_compat.enums import DETACHED_CATEGORIES, BranchName
 
 BRANCH_NAMES = {"draft": BranchName.draft, "published": BranchName.published}
+NOT_FIELDS = ("children", "parent")  # top-level entries of a block record
 
 
 def split_blocks(store, course_key: CourseLocator, branch: str) -> list:
@@ -28,6 +45,66 @@ def split_blocks(store, course_key: CourseLocator, branch: str) -> list:
         return ordered + [b for b in detached if (b.scope_ids.block_type, b.scope_ids.usage_id.block_id) not in seen]
 
 
+def unversioned(key) -> str | None:
+    """A key as text without branch and version (both sides name blocks the same way)."""
+    if key is None:
+        return None
+    for strip in ("for_branch", "version_agnostic"):
+        method = getattr(key, strip, None)
+        if method is not None:
+            key = method(None) if strip == "for_branch" else method()
+    return str(key)
+
+
+def scope_label(scope) -> str:
+    """``settings``, ``content``, ``user_state`` …; ``Scope.children``/``Scope.parent`` → ``children``/``parent``."""
+    label = getattr(scope, "name", None) or str(scope)
+    return str(label).split(".")[-1].lower()
+
+
+def failure(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+def plain_json(value: Any) -> Any:
+    """``to_json`` output as pure JSON: keys and dates some fields keep become strings."""
+    return json.loads(json.dumps(value, default=str, sort_keys=True))
+
+
+def field_entry(block, name: str, field) -> dict[str, Any]:
+    entry: dict[str, Any] = {"scope": scope_label(field.scope)}
+    try:
+        entry["value"] = plain_json(field.to_json(getattr(block, name)))
+    except Exception as exc:  # noqa: BLE001 - an unreadable field is recorded, never equal to a value
+        entry["value"] = None
+        entry["error"] = failure(exc)
+    try:
+        entry["explicit"] = bool(field.is_set_on(block))
+    except Exception as exc:  # noqa: BLE001
+        entry["explicit"] = False
+        entry.setdefault("error", failure(exc))
+    return entry
+
+
+def block_entry(block) -> dict[str, Any]:
+    usage = block.scope_ids.usage_id
+    return {
+        "usage_key": unversioned(usage),
+        "block_type": usage.block_type,
+        "block_id": usage.block_id,
+        "parent": unversioned(block.parent),
+        "children": [unversioned(child) for child in block.children] if block.has_children else [],
+        "fields": {name: field_entry(block, name, field)
+                   for name, field in sorted(block.fields.items()) if name not in NOT_FIELDS},
+    }
+
+
+def course_dump(course_key, source: str, branch: str, blocks: Iterable) -> dict[str, Any]:
+    return {"course_key": unversioned(course_key), "source": source, "branch": branch,
+            "blocks": [block_entry(block) for block in blocks]}
+
+
 def dump_split_course(store, course_key, branch: str = "draft") -> dict:
     course_key = course_key if isinstance(course_key, CourseLocator) else CourseLocator.from_string(str(course_key))
-    return make_dump(course_key, "split", branch, split_blocks(store, course_key, branch))
+    return course_dump(course_key, "split", branch, split_blocks(store, course_key, branch))

@@ -13,14 +13,15 @@ from opaque_keys.edx.keys import UsageKey
 from xblock.fields import Date, DateTime, Reference, ReferenceList, ReferenceValueDict
 from xblock.runtime import Mixologist
 
-from lc_runtime.blocks.mixins import DEFAULT_MIXINS
 from lc_runtime.blocks.registry import load_block_class
+
+from modulestore_compat.split.mixins import XBLOCK_MIXINS
 
 
 @cache
 def mixed_class(block_type: str):
     """The class a runtime would build for ``block_type`` (block class + edx-platform's mixins)."""
-    return Mixologist(DEFAULT_MIXINS).mix(load_block_class(block_type))
+    return Mixologist(XBLOCK_MIXINS).mix(load_block_class(block_type))
 
 
 def _block_key(value):

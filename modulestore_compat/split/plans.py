@@ -19,10 +19,8 @@ from opaque_keys.edx.locator import DefinitionLocator
 from xblock.field_data import FieldData
 from xblock.fields import Scope, ScopeIds
 
-from lc_runtime.blocks.mixins import INHERITABLE_FIELDS
-from lc_runtime.fielddata import inherited_along
-
 from modulestore_compat.split.fields import convert_references_to_keys
+from modulestore_compat.split.inheritance import INHERITABLE_FIELDS, inherited_settings
 
 _INHERITABLE = frozenset(INHERITABLE_FIELDS)
 _AUTHORED = (Scope.content, Scope.settings, Scope.children, Scope.parent)
@@ -134,7 +132,7 @@ class StructurePlan:
 
     def inherited_for(self, key) -> dict:
         """Inheritable values the ancestors set explicitly, nearest first (the live walk's answer)."""
-        return inherited_along(key, self._inherited, self.parent_map.get, self._own_inheritable)
+        return inherited_settings(key, self.parent_map.get, self._own_inheritable, self._inherited)
 
     def _own_inheritable(self, key) -> dict:
         fields = self.blocks.get(key, {}).get("fields", {})

@@ -8,110 +8,62 @@ children that fail to load dropped, blocks that fail to construct returned as ``
 """
 from __future__ import annotations
 
-import copy
 import logging
-
 
 from opaque_keys.edx.locator import DefinitionLocator
 from xblock.core import XBlockMixin
-from xblock.fields import Scope, ScopeIds
-from xblock.runtime import IdGenerator, IdReader, KvsFieldData, Mixologist, NullI18nService, Runtime
+from xblock.field_data import FieldData
+from xblock.fields import BlockScope, Scope, ScopeIds, UserScope
+from xblock.runtime import IdGenerator, IdReader, Mixologist, NullI18nService, Runtime
 
 from lc_runtime.blocks.error import ErrorBlock
-from lc_runtime.blocks.mixins import DEFAULT_MIXINS, INHERITABLE_FIELDS
 from lc_runtime.blocks.registry import load_block_class
 from lc_runtime.contract import BindForStudentMixin, RuntimeContractMixin
-from lc_runtime.fielddata import block_field_data
-from lc_runtime.keyvalue import LearningCoreKVS
 from lc_runtime.userstate import user_field_data
 
-from modulestore_compat.exceptions import ItemNotFoundError, SplitDataError
+from modulestore_compat.exceptions import ItemNotFoundError
 from modulestore_compat.split.fields import convert_references_to_keys
+from modulestore_compat.split.inheritance import InheritingFieldData, inheriting_field_data
+from modulestore_compat.split.kvs import DefinitionLazyLoader, SplitMongoKVS
+from modulestore_compat.split.mixins import XBLOCK_MIXINS
 from modulestore_compat.split.plans import StructurePlan
 
 log = logging.getLogger(__name__)
-_INHERITABLE = frozenset(INHERITABLE_FIELDS)
 
 
-class DefinitionLazyLoader:
-    """Fetches a block's definition the first time a content field is touched."""
+class ScopeRouting(FieldData):
+    """Authored scopes to the block's Split field data, every other scope to the user-state field data.
 
-    def __init__(self, fetch, course_key, block_type: str, definition_id):
-        self._fetch = fetch
-        self.course_key = course_key
-        self.definition_locator = DefinitionLocator(block_type, definition_id)
+    Authored: ``children``, ``parent`` and any scope without a user part on the usage or definition
+    (XBlock's unnamed ``Scope`` objects included, which hash differently from ``Scope.settings``).
+    """
 
-    def fetch(self) -> dict | None:
-        definition = self._fetch(self.definition_locator.definition_id)
-        return copy.deepcopy(definition) if definition is not None else None
+    def __init__(self, authored: FieldData, user_data: FieldData):
+        self.authored = authored
+        self.user_data = user_data
 
+    def _target(self, block, name) -> FieldData:
+        scope = block.fields[name].scope
+        if scope == Scope.children or scope == Scope.parent:
+            return self.authored
+        if scope.user == UserScope.NONE and scope.block in (BlockScope.USAGE, BlockScope.DEFINITION):
+            return self.authored
+        return self.user_data
 
-class SplitMongoKVS(LearningCoreKVS):
-    """Split's KVS: LearningCoreKVS's rules plus lazy definition loading for content."""
+    def get(self, block, name):
+        return self._target(block, name).get(block, name)
 
-    def __init__(self, definition_loader, fields, defaults, parent, block_type, course_key):
-        super().__init__(fields, parent=parent, defaults=defaults)
-        self._definition = definition_loader
-        self._block_type = block_type
-        self._course_key = course_key
+    def set(self, block, name, value):
+        self._target(block, name).set(block, name, value)
 
-    def _load_definition(self) -> bool:
-        """Merge the definition's fields (they win over same-named structure fields). True if loaded now."""
-        if self._definition is None:
-            return False
-        definition = self._definition.fetch()
-        self._definition = None
-        if definition is not None:
-            self._fields.update(convert_references_to_keys(self._course_key, self._block_type,
-                                                           definition.get("fields", {})))
-        return True
+    def delete(self, block, name):
+        self._target(block, name).delete(block, name)
 
-    def get(self, key):
-        if key.scope == Scope.content and key.field_name not in self._fields and self._load_definition():
-            if key.field_name not in self._fields:
-                return None  # Split's quirk: a definition loaded by this very call yields None
-        return super().get(key)
-
-    def set(self, key, value):
-        if key.scope == Scope.content:
-            self._load_definition()
-        super().set(key, value)
-
-    def delete(self, key):
-        if key.scope == Scope.content:
-            self._load_definition()
-        super().delete(key)
-
-    def has(self, key):
-        if key.scope == Scope.content:
-            self._load_definition()
-        return super().has(key)
-
-
-class InheritingFieldData(KvsFieldData):
-    """``default()`` walks up live parents: the nearest ancestor with the field set wins."""
+    def has(self, block, name):
+        return self._target(block, name).has(block, name)
 
     def default(self, block, name):
-        if name in _INHERITABLE:
-            parent = block.get_parent()
-            skip = (parent is not None and parent.scope_ids.block_type == "library_content"
-                    and self._kvs.has_default_value(name))
-            ancestor = None if skip else parent
-            field = block.fields[name]  # the child's field object reads the ancestor, as in Split
-            seen = {block.scope_ids.usage_id}
-            while ancestor is not None:
-                if ancestor.scope_ids.usage_id in seen:
-                    usage, looped = block.scope_ids.usage_id, ancestor.scope_ids.usage_id
-                    course = usage.course_key
-                    raise SplitDataError(
-                        f"Cycle in the parents of {usage.block_type}/{usage.block_id} in course "
-                        f"{course.for_branch(None).version_agnostic()}, branch {course.branch}, version "
-                        f"{course.version_guid}: {looped.block_type}/{looped.block_id} is its own ancestor")
-                seen.add(ancestor.scope_ids.usage_id)
-                if field.is_set_on(ancestor):
-                    return field.read_json(ancestor)
-                ancestor = ancestor.get_parent()
-        return super().default(block, name)
+        return self._target(block, name).default(block, name)
 
 
 class DropMissingChildren(XBlockMixin):
@@ -180,7 +132,7 @@ class SplitReferenceRuntime(RuntimeContractMixin, Runtime):
 
     user_id = None
 
-    def __init__(self, store, course_key, structure: dict, *, mixins=DEFAULT_MIXINS, lazy: bool = True,
+    def __init__(self, store, course_key, structure: dict, *, mixins=XBLOCK_MIXINS, lazy: bool = True,
                  user_state=None, field_decorator=None, services: dict | None = None):
         ids = _Ids()
         services = {"i18n": NullI18nService(), **(services or {})}
@@ -266,7 +218,7 @@ class SplitReferenceRuntime(RuntimeContractMixin, Runtime):
         log.error("Failed to load %s", self.course_key.make_usage_key(key[0], key[1]), exc_info=exc)
         error_locator = self.course_key.make_usage_key("error", key[1])
         block = self.construct_xblock_from_class(ErrorBlock, ScopeIds(None, "error", None, error_locator))
-        block._split_field_data = KvsFieldData(LearningCoreKVS({"error_msg": str(exc)}))
+        block._split_field_data = self.block_field_data(SplitMongoKVS(None, {"error_msg": str(exc)}, {}, None))
         return block
 
     def _field_data(self, key, block_data, cls):
@@ -276,12 +228,18 @@ class SplitReferenceRuntime(RuntimeContractMixin, Runtime):
         parent_key = self.course_key.make_usage_key(*parent) if parent else None
         loader = None
         if block_data.get("definition") is not None:
-            loader = DefinitionLazyLoader(self.modulestore.get_definition_doc, self.course_key, key[0],
-                                          block_data["definition"])
-        kvs = SplitMongoKVS(loader, fields, defaults, parent_key, key[0], self.course_key)
+            loader = DefinitionLazyLoader(
+                self.modulestore.get_definition_doc, key[0], block_data["definition"],
+                lambda values: convert_references_to_keys(self.course_key, key[0], values))
+        # No aside fields: this runtime serves no asides (``get_asides`` is empty).
+        kvs = SplitMongoKVS(loader, fields, defaults, parent_key, field_decorator=self.field_decorator)
         if not self.lazy:
             kvs._load_definition()
-        return block_field_data(InheritingFieldData(kvs), self._user_data)
+        return self.block_field_data(kvs)
+
+    def block_field_data(self, kvs) -> FieldData:
+        """A block's field data: Split's inheritance over ``kvs`` for authored scopes, user state for the rest."""
+        return ScopeRouting(inheriting_field_data(kvs), self._user_data)
 
     def service(self, block, service_name):
         if service_name in ("field-data", "field-data-unbound"):
@@ -303,4 +261,4 @@ class SplitReferenceRuntime(RuntimeContractMixin, Runtime):
         return []
 
 
-__all__ = ["ErrorBlock", "SplitReferenceRuntime"]
+__all__ = ["ErrorBlock", "InheritingFieldData", "SplitMongoKVS", "SplitReferenceRuntime"]

@@ -6,7 +6,6 @@ and standalone conformance runs, and its read path is what the Learning Core fac
 """
 from __future__ import annotations
 
-import re
 import threading
 from collections import namedtuple
 from contextlib import contextmanager
@@ -14,8 +13,6 @@ from typing import Any
 
 from opaque_keys.edx.keys import CourseKey, UsageKey
 from opaque_keys.edx.locator import BlockUsageLocator, CourseLocator, LibraryLocator
-
-from lc_runtime.blocks.mixins import DEFAULT_MIXINS
 
 from modulestore_compat.split.documents.base import DocumentStore
 from modulestore_compat.enums import DETACHED_CATEGORIES, Branch, BranchName, ModuleStoreType, RevisionOption
@@ -25,40 +22,14 @@ from modulestore_compat.exceptions import (
     UnsupportedRevisionError,
     VersionConflictError,
 )
+from modulestore_compat.split.matching import block_data_view, block_matches, name_matches, stored_fields_view
+from modulestore_compat.split.mixins import XBLOCK_MIXINS
 from modulestore_compat.split.runtime import SplitReferenceRuntime
 
 CourseEnvelope = namedtuple("CourseEnvelope", "course_key structure")
 CourseSummary = namedtuple("CourseSummary", "id display_name display_coursenumber display_organization")
 
 COURSE_INFO_FIELDS = ("display_name", "display_coursenumber", "display_organization")
-
-
-def value_matches(target, criteria) -> bool:
-    """Split's ``_value_matches``: lists match if any element does; regex, callables, $in/$nin, ==."""
-    if isinstance(target, list):
-        return any(value_matches(element, criteria) for element in target)
-    if isinstance(criteria, re.Pattern):
-        return isinstance(target, str) and criteria.search(target) is not None
-    if callable(criteria):
-        return criteria(target)
-    if isinstance(criteria, dict) and "$in" in criteria:
-        return target in criteria["$in"]
-    if isinstance(criteria, dict) and "$nin" in criteria:
-        return target not in criteria["$nin"]
-    return criteria == target
-
-
-def block_matches(data: dict, qualifiers: dict) -> bool:
-    """Split's ``_block_matches``: every key must be present ({'$exists': bool} tests presence)."""
-    for key, criteria in qualifiers.items():
-        is_set = key in data
-        if isinstance(criteria, dict) and "$exists" in criteria:
-            if is_set != criteria["$exists"]:
-                return False
-            continue
-        if not is_set or not value_matches(data[key], criteria):
-            return False
-    return True
 
 
 def has_path_to_root(key, root, parents_of, seen=None) -> bool:
@@ -103,7 +74,7 @@ class SplitModuleStore:
     STRUCTURE_CACHE_SIZE = 16
     KEY_CACHE_SIZE = 10_000  # memoised course keys (bulk-operation keys, version-pinned keys)
 
-    def __init__(self, documents: DocumentStore, *, xblock_mixins=DEFAULT_MIXINS,
+    def __init__(self, documents: DocumentStore, *, xblock_mixins=XBLOCK_MIXINS,
                  default_branch_setting: str = Branch.published_only, **store_options):
         """``store_options``: what MixedModuleStore passes every store (``contentstore``,
         ``doc_store_config``, ``fs_root``, ``render_template``, …) — accepted, not needed here."""
@@ -314,37 +285,32 @@ class SplitModuleStore:
         with self.bulk_operations(course_locator):
             envelope = self._lookup_course(course_locator)
             blocks = envelope.structure["blocks"]
+
+            def matches(block):
+                if not block_matches(block_data_view(block), qualifiers):
+                    return False
+                if not block_matches(stored_fields_view(block.get("fields", {})), settings):
+                    return False
+                if content:
+                    definition = self.get_definition_doc(block.get("definition")) or {"fields": {}}
+                    return block_matches(definition.get("fields", {}), content)
+                return True
+
+            if "name" in qualifiers:
+                # Split's special path: taken before ``category``/``children`` are translated, and
+                # without the orphan filter (see split-semantics, get_items).
+                name = qualifiers.pop("name")
+                found = [(b["block_type"], b["block_id"]) for b in blocks
+                         if name_matches(b["block_id"], name) and matches(b)]
+                return [self._load_item(envelope, key, **kwargs) for key in found]
             if "category" in qualifiers:
                 qualifiers["block_type"] = qualifiers.pop("category")
             if "children" in qualifiers:
                 settings["children"] = qualifiers.pop("children")
-            name = qualifiers.pop("name", None)
-
-            def matches(block):
-                if name is not None:
-                    if isinstance(name, str):
-                        if block["block_id"] != name:
-                            return False
-                    elif block["block_id"] not in name:
-                        return False
-                data = {"block_type": block["block_type"], "definition": block.get("definition"),
-                        "fields": block.get("fields", {}), "defaults": block.get("defaults", {}),
-                        "asides": block.get("asides", {}), "edit_info": block.get("edit_info", {}),
-                        "definition_loaded": False}
-                if not block_matches(data, qualifiers):
-                    return False
-                if settings and not block_matches(block.get("fields", {}), settings):
-                    return False
-                if content:
-                    definition = self.get_definition_doc(block.get("definition")) or {"fields": {}}
-                    if not block_matches(definition.get("fields", {}), content):
-                        return False
-                return True
-
             found = [(b["block_type"], b["block_id"]) for b in blocks if matches(b)]
-            if name is None and not include_orphans:
-                found = [key for key in found if self._has_path_to_root(envelope.structure, key)
-                         or key[0] in DETACHED_CATEGORIES]
+            if not include_orphans:
+                found = [key for key in found if key[0] in DETACHED_CATEGORIES
+                         or self._has_path_to_root(envelope.structure, key)]
             return [self._load_item(envelope, key, **kwargs) for key in found]
 
     @staticmethod

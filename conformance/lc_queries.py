@@ -1,0 +1,93 @@
+"""``get_items`` answered on the Learning Core side, without the Split reference's matcher.
+
+The reference (``modulestore_compat.split.matching``) matches qualifiers against stored Split documents
+(``BlockData`` attributes and raw ``fields``). Here the same question is asked of the Learning Core
+runtime's *blocks*, the way ``ModuleStoreRead._block_matches`` does when it is handed an XBlock: a
+setting is present when ``field.is_set_on(block)`` and its value is what the block reads. The two
+paths share no code, so a bug in either matcher, or a stored value that reads differently, is a
+``query.get_items`` difference.
+
+The query rules (``split.py get_items``) restated for blocks:
+
+* ``name``: exact block id for a string, membership otherwise; this path keeps every other
+  qualifier as given (``category`` is *not* translated there, and no block has a ``category``
+  attribute, so ``name`` + ``category`` matches nothing) and ignores ``include_orphans``.
+* ``category`` is the block type; ``children`` joins the settings criteria.
+* Other qualifier keys name Split's ``BlockData`` attributes, which a Learning Core block does not
+  have: they are absent (only ``{'$exists': False}`` passes).
+* Values: a list matches if any element does; regex ``search``; callables; ``$in``/``$nin`` recurse
+  into each candidate; otherwise equality. Children are compared as ``(block_type, block_id)``.
+"""
+from __future__ import annotations
+
+import re
+
+_ABSENT = object()
+
+
+def _criterion_holds(value, criteria) -> bool:
+    if isinstance(value, list):
+        for item in value:
+            if _criterion_holds(item, criteria):
+                return True
+        return False
+    if isinstance(criteria, re.Pattern):
+        return bool(criteria.search(value))
+    if callable(criteria):
+        return bool(criteria(value))
+    if isinstance(criteria, dict):
+        if "$in" in criteria:
+            return any(_criterion_holds(value, option) for option in criteria["$in"])
+        if "$nin" in criteria:
+            return all(not _criterion_holds(value, option) for option in criteria["$nin"])
+    return value == criteria
+
+
+def _all_hold(read, criteria_by_key: dict) -> bool:
+    """``read(key)`` gives a value or ``_ABSENT``."""
+    for key, criteria in criteria_by_key.items():
+        value = read(key)
+        present = value is not _ABSENT
+        if isinstance(criteria, dict) and criteria.get("$exists", _ABSENT) is not _ABSENT \
+                and criteria["$exists"] == present:
+            continue
+        if not present or not _criterion_holds(value, criteria):
+            return False
+    return True
+
+
+def _block_attribute(block, key):
+    """The ``BlockData`` attributes a qualifier may name; only the block type has a counterpart here."""
+    return block.scope_ids.block_type if key == "block_type" else _ABSENT
+
+
+def _explicit_setting(block, key):
+    field = block.fields.get(key)
+    if field is None or not field.is_set_on(block):
+        return _ABSENT
+    value = getattr(block, key)
+    if key == "children":
+        return [(child.block_type, child.block_id) for child in value]
+    return value
+
+
+def select_blocks(blocks, qualifiers: dict, settings: dict | None, include_orphans: bool,
+                  in_course_tree) -> list:
+    """The blocks ``get_items`` would return. ``in_course_tree(block)``: reachable from the root or detached."""
+    qualifiers = dict(qualifiers)
+    settings = dict(settings or {})
+    if "name" in qualifiers:
+        wanted = qualifiers.pop("name")
+        return [block for block in blocks
+                if (block.scope_ids.usage_id.block_id == wanted if isinstance(wanted, str)
+                    else block.scope_ids.usage_id.block_id in wanted)
+                and _all_hold(lambda key, b=block: _block_attribute(b, key), qualifiers)
+                and _all_hold(lambda key, b=block: _explicit_setting(b, key), settings)]
+    if "category" in qualifiers:
+        qualifiers["block_type"] = qualifiers.pop("category")
+    if "children" in qualifiers:
+        settings["children"] = qualifiers.pop("children")
+    return [block for block in blocks
+            if _all_hold(lambda key, b=block: _block_attribute(b, key), qualifiers)
+            and _all_hold(lambda key, b=block: _explicit_setting(b, key), settings)
+            and (include_orphans or in_course_tree(block))]

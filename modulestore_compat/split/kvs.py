@@ -1,0 +1,168 @@
+"""Split's key-value store for one block (``split_mongo/split_mongo_kvs.py`` ``SplitMongoKVS``).
+
+Written from the upstream rules, sharing nothing with ``lc_runtime.keyvalue``:
+
+* Valid scopes: ``parent``, ``children``, ``settings``, ``content``.
+* ``get``: a stored value is returned (an explicit ``None`` included). Missing: ``parent`` → the
+  parent key given at construction; ``children`` and ``settings`` → ``KeyError`` (the field data then
+  looks for an inherited or default value); ``content`` → the definition is loaded if it is still
+  lazy, and a name the definition lacks reads as ``None`` on that very call (``KeyError`` on later
+  calls); any other scope → ``InvalidScopeError``.
+* ``set``/``delete``: other scopes raise ``InvalidScopeError``; ``content`` loads the definition first
+  (so the definition's values cannot later overwrite the change). ``set`` on ``parent`` stores the
+  value like any field; ``delete`` of an absent name does nothing.
+* ``has``: other scopes → False; ``parent`` → always True; ``content`` loads the definition; else the
+  name is stored.
+* ``default``: the template defaults (``copy_from_template``) when they hold the name, else
+  ``KeyError``; ``has_default_value(name)`` says which.
+* Aside fields (``key.block_family`` is the aside entry point) live per aside type; ``children`` is
+  not a valid aside scope for writes.
+* Values are the stored objects (passed through ``field_decorator``), not copies: the initial values
+  are deep-copied once, so nothing a block does reaches the structure document.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable
+
+from opaque_keys.edx.locator import DefinitionLocator
+from xblock.core import XBlockAside
+from xblock.exceptions import InvalidScopeError
+from xblock.fields import Scope
+from xblock.runtime import KeyValueStore
+
+VALID_SCOPES = (Scope.parent, Scope.children, Scope.settings, Scope.content)
+
+
+class DefinitionLazyLoader:
+    """``definition_lazy_loader.py``: fetches a definition document on first need."""
+
+    def __init__(self, fetch: Callable[[Any], dict | None], block_type: str, definition_id,
+                 field_converter: Callable[[dict], dict]):
+        self._fetch = fetch
+        self.definition_locator = DefinitionLocator(block_type, definition_id)
+        self.field_converter = field_converter
+
+    def fetch(self) -> dict | None:
+        definition = self._fetch(self.definition_locator.definition_id)
+        return copy.deepcopy(definition) if definition is not None else None
+
+
+class SplitMongoKVS(KeyValueStore):
+    """One block's settings, children and (lazily) content, plus its parent; see the module docstring."""
+
+    VALID_SCOPES = VALID_SCOPES
+
+    def __init__(self, definition, initial_values: dict, default_values: dict | None, parent,
+                 aside_fields: dict | None = None, field_decorator: Callable | None = None):
+        self._fields = copy.deepcopy(initial_values)
+        self._definition = definition  # a DefinitionLazyLoader, or anything else when nothing is pending
+        self._defaults = default_values or {}
+        self.parent = parent
+        self.aside_fields = copy.deepcopy(aside_fields) if aside_fields else {}
+        self.field_decorator = field_decorator or (lambda value: value)
+        self.inherited_settings: dict = {}  # InheritanceKeyValueStore's attribute; Split leaves it empty
+
+    @property
+    def fields(self) -> dict:
+        """The stored values (definition merged once loaded); for writers, not a copy."""
+        return self._fields
+
+    @property
+    def definition_pending(self) -> bool:
+        return isinstance(self._definition, DefinitionLazyLoader)
+
+    @staticmethod
+    def _is_aside(key) -> bool:
+        return key.block_family == XBlockAside.entry_point
+
+    def get(self, key):
+        if self._is_aside(key):
+            return self._get_aside(key)
+        name = key.field_name
+        if name not in self._fields:
+            if key.scope == Scope.parent:
+                return self.parent
+            if key.scope in (Scope.children, Scope.settings):
+                raise KeyError(name)
+            if key.scope == Scope.content:
+                if not self.definition_pending:
+                    raise KeyError(name)
+                self._load_definition()
+            else:
+                raise InvalidScopeError(key)
+        if name in self._fields:
+            return self.field_decorator(self._fields[name])
+        return None  # a content name the definition just loaded does not have
+
+    def _get_aside(self, key):
+        if key.scope not in VALID_SCOPES:
+            raise InvalidScopeError(key, VALID_SCOPES)
+        aside_type = key.block_scope_id.block_type
+        if aside_type not in self.aside_fields:
+            self._load_definition()
+            if aside_type not in self.aside_fields:
+                raise KeyError(key.field_name)
+        values = self.aside_fields[aside_type]
+        if key.field_name not in values:
+            self._load_definition()
+        if key.field_name in values:
+            return self.field_decorator(values[key.field_name])
+        raise KeyError(key.field_name)
+
+    def set(self, key, value):
+        self._writable(key)
+        if self._is_aside(key):
+            self.aside_fields.setdefault(key.block_scope_id.block_type, {})[key.field_name] = value
+        else:
+            self._fields[key.field_name] = value
+
+    def delete(self, key):
+        self._writable(key)
+        if self._is_aside(key):
+            self.aside_fields.get(key.block_scope_id.block_type, {}).pop(key.field_name, None)
+        else:
+            self._fields.pop(key.field_name, None)
+
+    def _writable(self, key) -> None:
+        if key.scope not in VALID_SCOPES:
+            raise InvalidScopeError(key, VALID_SCOPES)
+        if key.scope == Scope.content:
+            self._load_definition()
+        if self._is_aside(key) and key.scope == Scope.children:
+            raise InvalidScopeError(key)
+
+    def has(self, key) -> bool:
+        """Explicitly set here: neither inherited nor a default."""
+        if key.scope not in VALID_SCOPES:
+            return False
+        if key.scope == Scope.content:
+            self._load_definition()
+        elif key.scope == Scope.parent:
+            return True
+        if self._is_aside(key):
+            if key.scope == Scope.children:
+                return False
+            return key.field_name in self.aside_fields.get(key.block_scope_id.block_type, {})
+        return key.field_name in self._fields
+
+    def has_default_value(self, field_name: str) -> bool:
+        return field_name in self._defaults
+
+    def default(self, key):
+        if key.field_name in self._defaults:
+            return self._defaults[key.field_name]
+        return self.inherited_settings[key.field_name]  # KeyError: the field's class default applies
+
+    def _load_definition(self) -> None:
+        """Merge the definition's fields (they win over same-named stored ones); once only."""
+        if not self.definition_pending:
+            return
+        loader = self._definition
+        definition = loader.fetch()  # a fetch that raises leaves the definition pending, as in Split
+        self._definition = None
+        if definition is None:
+            return
+        self._fields.update(loader.field_converter(definition.get("fields") or {}))
+        for aside_type, values in loader.field_converter(definition.get("aside_fields") or {}).items():
+            self.aside_fields.setdefault(aside_type, {}).update(values)

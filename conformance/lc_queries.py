@@ -44,31 +44,33 @@ def _criterion_holds(value, criteria) -> bool:
 
 
 def _all_hold(read, criteria_by_key: dict) -> bool:
-    """``read(key)`` gives a value or ``_ABSENT``."""
+    """``read(key)`` gives a zero-argument reader of the value, or ``_ABSENT``.
+
+    Values are read only when a criterion needs one: ``{'$exists': ...}`` asks about presence only,
+    so a field whose value cannot be read does not fail a presence query."""
     for key, criteria in criteria_by_key.items():
-        value = read(key)
-        present = value is not _ABSENT
+        reader = read(key)
+        present = reader is not _ABSENT
         if isinstance(criteria, dict) and criteria.get("$exists", _ABSENT) is not _ABSENT \
                 and criteria["$exists"] == present:
             continue
-        if not present or not _criterion_holds(value, criteria):
+        if not present or not _criterion_holds(reader(), criteria):
             return False
     return True
 
 
 def _block_attribute(block, key):
     """The ``BlockData`` attributes a qualifier may name; only the block type has a counterpart here."""
-    return block.scope_ids.block_type if key == "block_type" else _ABSENT
+    return (lambda: block.scope_ids.block_type) if key == "block_type" else _ABSENT
 
 
 def _explicit_setting(block, key):
     field = block.fields.get(key)
     if field is None or not field.is_set_on(block):
         return _ABSENT
-    value = getattr(block, key)
     if key == "children":
-        return [(child.block_type, child.block_id) for child in value]
-    return value
+        return lambda: [(child.block_type, child.block_id) for child in block.children]
+    return lambda: getattr(block, key)
 
 
 def select_blocks(blocks, qualifiers: dict, settings: dict | None, include_orphans: bool,

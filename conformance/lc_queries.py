@@ -51,9 +51,10 @@ def _all_hold(read, criteria_by_key: dict) -> bool:
     for key, criteria in criteria_by_key.items():
         reader = read(key)
         present = reader is not _ABSENT
-        if isinstance(criteria, dict) and criteria.get("$exists", _ABSENT) is not _ABSENT \
-                and criteria["$exists"] == present:
-            continue
+        if isinstance(criteria, dict) and criteria.get("$exists", _ABSENT) is not _ABSENT:
+            if criteria["$exists"] == present:
+                continue
+            return False  # Split then compares the value with the {'$exists': …} dict: never equal
         if not present or not _criterion_holds(reader(), criteria):
             return False
     return True

@@ -30,6 +30,8 @@ class CourseAdapter(Protocol):
 
     def dump(self, branch: str) -> dict: ...
 
+    def dump_of(self, branch: str, blocks: list) -> dict: ...
+
     def blocks(self, branch: str) -> list: ...
 
     def get_items(self, branch: str, qualifiers: dict, settings: dict | None = None,
@@ -71,8 +73,11 @@ class ModulestoreAdapter:
         return split_blocks(self.store, self.course_key, branch)
 
     def dump(self, branch):
+        return self.dump_of(branch, self.blocks(branch))
+
+    def dump_of(self, branch, blocks):
         """Split-shaped stores are dumped by the reference's own producer (same format as Learning Core's)."""
-        return course_dump(self.course_key, self.name, branch, self.blocks(branch))
+        return course_dump(self.course_key, self.name, branch, blocks)
 
     def get_items(self, branch, qualifiers, settings=None, include_orphans=True):
         return [plain_key(b.scope_ids.usage_id) for b in self.store.get_items(
@@ -155,7 +160,10 @@ class LearningCoreAdapter:
         return _learning_core_contentstore(branch)
 
     def dump(self, branch):
-        return make_dump(self.course_key, self.name, branch, self.blocks(branch))
+        return self.dump_of(branch, self.blocks(branch))
+
+    def dump_of(self, branch, blocks):
+        return make_dump(self.course_key, self.name, branch, blocks)
 
     def get_items(self, branch, qualifiers, settings=None, include_orphans=True):
         """Answered from the runtime's blocks by :mod:`conformance.lc_queries`, not the reference's matcher."""

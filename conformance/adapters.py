@@ -170,15 +170,16 @@ class LearningCoreAdapter:
         runtime = self.runtime(branch)
         snapshot = runtime.snapshot
         reachable = self._in_tree(snapshot)
-        blocks = [runtime.get_block(snapshot.key_of(ref)) for ref, record in snapshot.blocks.items()
-                  if record.kind != "upload"]  # course files are not blocks (Split keeps them apart)
+        entries = [(snapshot.key_of(ref), runtime.get_block(snapshot.key_of(ref)))
+                   for ref, record in snapshot.blocks.items()
+                   if record.kind != "upload"]  # course files are not blocks (Split keeps them apart)
 
-        def in_course_tree(block):
-            ref = (block.scope_ids.block_type, block.scope_ids.usage_id.block_id)
-            return ref in reachable or ref[0] in DETACHED_CATEGORIES
+        def in_course_tree(usage_key):
+            return (usage_key.block_type, usage_key.block_id) in reachable \
+                or usage_key.block_type in DETACHED_CATEGORIES
 
-        return [plain_key(block.scope_ids.usage_id)
-                for block in select_blocks(blocks, qualifiers, settings, include_orphans, in_course_tree)]
+        return [plain_key(key) for key in select_blocks(entries, qualifiers, settings, include_orphans,
+                                                          in_course_tree)]
 
     @staticmethod
     def _in_tree(snapshot) -> set:

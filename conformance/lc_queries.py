@@ -60,9 +60,9 @@ def _all_hold(read, criteria_by_key: dict) -> bool:
     return True
 
 
-def _block_attribute(block, key):
+def _block_attribute(usage_key, key):
     """The ``BlockData`` attributes a qualifier may name; only the block type has a counterpart here."""
-    return (lambda: block.scope_ids.block_type) if key == "block_type" else _ABSENT
+    return (lambda: usage_key.block_type) if key == "block_type" else _ABSENT
 
 
 def _explicit_setting(block, key):
@@ -74,23 +74,27 @@ def _explicit_setting(block, key):
     return lambda: getattr(block, key)
 
 
-def select_blocks(blocks, qualifiers: dict, settings: dict | None, include_orphans: bool,
-                  in_course_tree) -> list:
-    """The blocks ``get_items`` would return. ``in_course_tree(block)``: reachable from the root or detached."""
+def select_blocks(entries, qualifiers: dict, settings: dict | None, include_orphans: bool, in_course_tree) -> list:
+    """The usage keys ``get_items`` would return.
+
+    ``entries``: ``(usage_key, block)`` pairs — the stored identity (a block that failed to load is an
+    ``error`` block, but is stored, and matched, under its own type) and the block its fields are read
+    from. ``in_course_tree(usage_key)``: reachable from the root, or detached."""
     qualifiers = dict(qualifiers)
     settings = dict(settings or {})
+
+    def holds(usage_key, block):
+        return (_all_hold(lambda key: _block_attribute(usage_key, key), qualifiers)
+                and _all_hold(lambda key: _explicit_setting(block, key), settings))
+
     if "name" in qualifiers:
         wanted = qualifiers.pop("name")
-        return [block for block in blocks
-                if (block.scope_ids.usage_id.block_id == wanted if isinstance(wanted, str)
-                    else block.scope_ids.usage_id.block_id in wanted)
-                and _all_hold(lambda key, b=block: _block_attribute(b, key), qualifiers)
-                and _all_hold(lambda key, b=block: _explicit_setting(b, key), settings)]
+        return [usage_key for usage_key, block in entries
+                if (usage_key.block_id == wanted if isinstance(wanted, str) else usage_key.block_id in wanted)
+                and holds(usage_key, block)]
     if "category" in qualifiers:
         qualifiers["block_type"] = qualifiers.pop("category")
     if "children" in qualifiers:
         settings["children"] = qualifiers.pop("children")
-    return [block for block in blocks
-            if _all_hold(lambda key, b=block: _block_attribute(b, key), qualifiers)
-            and _all_hold(lambda key, b=block: _explicit_setting(b, key), settings)
-            and (include_orphans or in_course_tree(block))]
+    return [usage_key for usage_key, block in entries
+            if holds(usage_key, block) and (include_orphans or in_course_tree(usage_key))]

@@ -370,10 +370,10 @@ def test_get_items_split_specifics(greek_hero):
 def test_learning_core_side_query_rules_on_blocks(greek_hero):
     """The Learning Core side's ``select_blocks`` gives the same answers from blocks (XBlock mode)."""
     store, locator = greek_hero
-    blocks = store.get_items(locator)
+    entries = [(block.scope_ids.usage_id, block) for block in store.get_items(locator)]
 
     def select(qualifiers, settings=None):
-        return ids(select_blocks(blocks, qualifiers, settings, True, lambda block: True))
+        return sorted(key.block_id for key in select_blocks(entries, qualifiers, settings, True, lambda key: True))
 
     assert len(select({})) == 8
     assert len(select({"category": "chapter"})) == 4

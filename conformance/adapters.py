@@ -17,7 +17,7 @@ from opaque_keys.edx.locator import CourseLocator
 from lc_runtime.dump import lc_blocks, make_dump, plain_key
 from lc_runtime.runtime import LearningCoreRuntime
 from lc_runtime.storage.snapshot import load_snapshot
-from conformance.lc_queries import select_blocks
+from conformance.lc_queries import StoredBlock, select_blocks
 from modulestore_compat.enums import DETACHED_CATEGORIES
 from modulestore_compat.split.dump import BRANCH_NAMES, course_dump, split_blocks
 
@@ -170,7 +170,9 @@ class LearningCoreAdapter:
         runtime = self.runtime(branch)
         snapshot = runtime.snapshot
         reachable = self._in_tree(snapshot)
-        entries = [(snapshot.key_of(ref), runtime.get_block(snapshot.key_of(ref)))
+        entries = [StoredBlock(snapshot.key_of(ref), record.settings,
+                               list(record.children) if record.kind == "container" else None,
+                               self._fields_of(runtime, ref.block_type))
                    for ref, record in snapshot.blocks.items()
                    if record.kind != "upload"]  # course files are not blocks (Split keeps them apart)
 
@@ -180,6 +182,14 @@ class LearningCoreAdapter:
 
         return [plain_key(key) for key in select_blocks(entries, qualifiers, settings, include_orphans,
                                                           in_course_tree)]
+
+    @staticmethod
+    def _fields_of(runtime, block_type) -> dict:
+        """The fields of the class the runtime builds for ``block_type`` ({} if it cannot be loaded)."""
+        try:
+            return runtime.mixologist.mix(runtime.load_block_type(block_type)).fields
+        except Exception:  # noqa: BLE001 - a class that does not load is reported by the load checks
+            return {}
 
     @staticmethod
     def _in_tree(snapshot) -> set:

@@ -1,11 +1,12 @@
 """``get_items`` answered on the Learning Core side, without the Split reference's matcher.
 
 The reference (``modulestore_compat.split.matching``) matches qualifiers against stored Split documents
-(``BlockData`` attributes and raw ``fields``). Here the same question is asked of the Learning Core
-runtime's *blocks*, the way ``ModuleStoreRead._block_matches`` does when it is handed an XBlock: a
-setting is present when ``field.is_set_on(block)`` and its value is what the block reads. The two
-paths share no code, so a bug in either matcher, or a stored value that reads differently, is a
-``query.get_items`` difference.
+(``BlockData`` attributes and raw ``fields``). Here the same question is asked of what Learning Core
+stores for each block (its snapshot record: settings as JSON, children), each value read by the
+block class's own field (``from_json``), as the Learning Core runtime reads it. The two paths share
+no code, so a bug in either matcher, or a stored value that reads differently, is a
+``query.get_items`` difference. Matching stored data, as Split does, keeps a block that fails to
+construct out of the query check (``error.*`` reports it).
 
 The query rules (``split.py get_items``) restated for blocks:
 
@@ -21,6 +22,8 @@ The query rules (``split.py get_items``) restated for blocks:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any
 
 _ABSENT = object()
 
@@ -60,41 +63,51 @@ def _all_hold(read, criteria_by_key: dict) -> bool:
     return True
 
 
-def _block_attribute(usage_key, key):
+@dataclass(frozen=True)
+class StoredBlock:
+    """One block as Learning Core stores it: its usage key, explicit settings (JSON) and children."""
+
+    usage_key: Any
+    settings: dict
+    children: list | None  # (block_type, block_id) pairs; None for a leaf
+    fields: dict  # the block class's fields (name → Field), to read JSON values as the block would
+
+
+def _block_attribute(stored: StoredBlock, key):
     """The ``BlockData`` attributes a qualifier may name; only the block type has a counterpart here."""
-    return (lambda: usage_key.block_type) if key == "block_type" else _ABSENT
+    return (lambda: stored.usage_key.block_type) if key == "block_type" else _ABSENT
 
 
-def _explicit_setting(block, key):
-    field = block.fields.get(key)
-    if field is None or not field.is_set_on(block):
-        return _ABSENT
+def _explicit_setting(stored: StoredBlock, key):
     if key == "children":
-        return lambda: [(child.block_type, child.block_id) for child in block.children]
-    return lambda: getattr(block, key)
+        return _ABSENT if stored.children is None else (lambda: [tuple(child) for child in stored.children])
+    if key not in stored.settings:
+        return _ABSENT
+    field = stored.fields.get(key)
+    value = stored.settings[key]
+    return (lambda: field.from_json(value)) if field is not None and value is not None else (lambda: value)
 
 
 def select_blocks(entries, qualifiers: dict, settings: dict | None, include_orphans: bool, in_course_tree) -> list:
-    """The usage keys ``get_items`` would return.
+    """The usage keys ``get_items`` would return, from :class:`StoredBlock` entries.
 
-    ``entries``: ``(usage_key, block)`` pairs — the stored identity (a block that failed to load is an
-    ``error`` block, but is stored, and matched, under its own type) and the block its fields are read
-    from. ``in_course_tree(usage_key)``: reachable from the root, or detached."""
+    ``in_course_tree(usage_key)``: reachable from the root, or detached."""
     qualifiers = dict(qualifiers)
     settings = dict(settings or {})
 
-    def holds(usage_key, block):
-        return (_all_hold(lambda key: _block_attribute(usage_key, key), qualifiers)
-                and _all_hold(lambda key: _explicit_setting(block, key), settings))
+    def holds(stored):
+        return (_all_hold(lambda key: _block_attribute(stored, key), qualifiers)
+                and _all_hold(lambda key: _explicit_setting(stored, key), settings))
 
     if "name" in qualifiers:
         wanted = qualifiers.pop("name")
-        return [usage_key for usage_key, block in entries
-                if (usage_key.block_id == wanted if isinstance(wanted, str) else usage_key.block_id in wanted)
-                and holds(usage_key, block)]
+        return [stored.usage_key for stored in entries
+                if (stored.usage_key.block_id == wanted if isinstance(wanted, str)
+                    else stored.usage_key.block_id in wanted)
+                and holds(stored)]
     if "category" in qualifiers:
         qualifiers["block_type"] = qualifiers.pop("category")
     if "children" in qualifiers:
         settings["children"] = qualifiers.pop("children")
-    return [usage_key for usage_key, block in entries
-            if holds(usage_key, block) and (include_orphans or in_course_tree(usage_key))]
+    return [stored.usage_key for stored in entries
+            if holds(stored) and (include_orphans or in_course_tree(stored.usage_key))]

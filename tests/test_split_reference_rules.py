@@ -17,7 +17,7 @@ from xblock.exceptions import InvalidScopeError
 from xblock.fields import BlockScope, Scope, UserScope
 from xblock.runtime import KeyValueStore
 
-from conformance.lc_queries import select_blocks
+from conformance.lc_queries import StoredBlock, select_blocks
 from modulestore_compat.api import BranchName, MongoDocumentStore, SplitModuleStore, SplitWriter
 from modulestore_compat.split.inheritance import INHERITABLE_FIELDS
 from modulestore_compat.split.kvs import DefinitionLazyLoader, SplitMongoKVS
@@ -368,9 +368,15 @@ def test_get_items_split_specifics(greek_hero):
 
 
 def test_learning_core_side_query_rules_on_blocks(greek_hero):
-    """The Learning Core side's ``select_blocks`` gives the same answers from blocks (XBlock mode)."""
+    """The Learning Core side's ``select_blocks`` gives the same answers from stored settings read by the
+    block classes' fields."""
     store, locator = greek_hero
-    entries = [(block.scope_ids.usage_id, block) for block in store.get_items(locator)]
+    entries = [StoredBlock(block.scope_ids.usage_id,
+                           {name: field.to_json(getattr(block, name)) for name, field in block.fields.items()
+                            if field.scope == Scope.settings and field.is_set_on(block)},
+                           [(c.block_type, c.block_id) for c in block.children] if block.has_children else None,
+                           block.fields)
+               for block in store.get_items(locator)]
 
     def select(qualifiers, settings=None):
         return sorted(key.block_id for key in select_blocks(entries, qualifiers, settings, True, lambda key: True))

@@ -394,6 +394,7 @@ def test_learning_core_side_query_rules_on_blocks(greek_hero):
 # --------------------------------------------------------------------------------------------- dump
 
 
+@pytest.mark.slow
 def test_both_dump_producers_write_identical_json(demo_course):
     """The canonical format has two independent producers; over the same blocks they agree byte for byte."""
     from lc_runtime import dump as lc_dump

@@ -48,7 +48,7 @@ def compare(course_key, left, right, branches=("draft", "published"), *, render:
 
 
 def _dump(adapter, course_key, branch, blocks) -> dict:
-    """Each side's own dump producer (the Split reference has its own, ADR 0011)."""
+    """Each side's own dump producer (the Split reference has its own, ADR 0012)."""
     if hasattr(adapter, "dump_of"):
         return adapter.dump_of(branch, blocks)
     from lc_runtime.dump import make_dump

@@ -38,7 +38,7 @@ def test_no_upward_imports(package):
     assert not offenders, offenders
 
 
-#: What the Split reference must not share with the runtime it judges (issue #15, ADR 0011): its
+#: What the Split reference must not share with the runtime it judges (issue #15, ADR 0012): its
 #: key-value store, inheritance, mixin declarations and dump producer are its own.
 REFERENCE_MAY_NOT_USE = ("lc_runtime.keyvalue", "lc_runtime.fielddata", "lc_runtime.dump", "lc_runtime.blocks.mixins",
                          "lc_runtime.blocks.schema")

@@ -14,7 +14,8 @@ from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import UsageKey
 
 from lc_runtime.blocks.mixins import INHERITABLE_FIELDS
-from lc_runtime.dump import error_text
+from lc_runtime.dump import VERSIONED_KEY_PARTS as _VERSIONED
+from lc_runtime.dump import error_text, unversioned  # noqa: F401 - unversioned: part of this module's API
 
 from .unsupported import KNOWN_UNSUPPORTED, find_known
 
@@ -66,7 +67,6 @@ NORMALISATIONS = [
 ]
 
 _INHERITABLE = frozenset(INHERITABLE_FIELDS)
-_VERSIONED = re.compile(r"\+branch@[^+]+|\+version@[0-9a-f]{24}|branch@[^+/]+/|version@[0-9a-f]{24}/")
 
 
 @dataclass
@@ -133,17 +133,6 @@ class ComparisonResult:
 
     def not_applicable_list(self) -> list[dict]:
         return [{"check": c, "branch": b, "reason": r} for (c, b), r in sorted(self.not_applicable.items())]
-
-
-def unversioned(value):
-    """``value`` with branch and version removed from every usage key string inside it."""
-    if isinstance(value, str):
-        return _VERSIONED.sub("", value) if value.startswith("block-v1:") else value
-    if isinstance(value, list):
-        return [unversioned(v) for v in value]
-    if isinstance(value, dict):
-        return {unversioned(k): unversioned(v) for k, v in value.items()}
-    return value
 
 
 def block_type_of(block: str) -> str | None:

@@ -33,15 +33,18 @@ def register(subparsers, commands: dict) -> None:
     p.add_argument("course_key", nargs="*")
     p.add_argument("--all", action="store_true", help="every course in the Split store")
     p.add_argument("--org", default=None, help="every course of this organisation in the Split store")
-    p.add_argument("--to", required=True, choices=("components", "full"))
-    p.add_argument("--force", action="store_true", help="switch even with differences (they are recorded)")
+    p.add_argument("--to", required=True, choices=("components", "shadow", "full"),
+                   help="shadow (optional, before full): Split serves, sampled reads are compared with Learning "
+                        "Core; --to shadow again copies the course again after edits in Studio")
+    p.add_argument("--force", action="store_true", help="switch even with differences, or before the shadow "
+                                                        "reads agree (recorded in the stage history)")
     p.add_argument("--reports", default=None, help="directory for the per-course reports (default: reports/ "
                                                    "beside the --db file)")
     commands["migrate"] = cmd_migrate
 
     p = subparsers.add_parser("rollback", help="move a course back (Learning Core edits are written to Split first)")
     p.add_argument("course_key")
-    p.add_argument("--to", required=True, choices=("split", "components"))
+    p.add_argument("--to", required=True, choices=("split", "components", "shadow"))
     p.add_argument("--force", action="store_true",
                    help="move back even with new differences (those accepted by a forced migrate never block)")
     p.add_argument("--reports", default=None, help="directory for the reports (default: reports/ beside --db)")
@@ -286,8 +289,15 @@ def cmd_stage(args) -> int:
         print(f"lc-runtime: error: stage: course {key} is not known to Split nor to Learning Core "
               f"(run `lc-runtime split import-olx PATH` or `lc-runtime import-olx PATH` first)", file=sys.stderr)
         return 1
+    from modulestore_compat.shadow.api import promotion_refusal, shadow_status
+
+    shadow = shadow_status(key)
+    if shadow is not None:
+        refusal = promotion_refusal(key)
+        shadow = {**vars(shadow), "ready_for_full": refusal is None, "waiting_for": refusal}
     print(json.dumps({
         "course_key": args.course_key, "stage": stored_stage(args.course_key),
+        "shadow": shadow,
         "effective_stage": effective_stage(args.course_key), "stages": list(STAGES),
         "history": [{"from": h.from_stage, "to": h.to_stage, "changed": h.changed.isoformat(), "by": h.changed_by,
                      "reason": h.reason, "forced": h.forced, "differences": h.differences}

@@ -1,7 +1,12 @@
 """Stage changes, each checked by the conformance suite before it takes effect.
 
 ``migrate(course, to)``: split → components (copy from Split, compare Split vs hybrid), components →
-full (sync parents, compare Split vs Learning Core). ``rollback(course, to)``: edits made in
+full (sync parents, compare Split vs Learning Core). The ``shadow`` stage is optional, between the
+two (``--to shadow``): leaf edits go back to Split and the whole course is copied to Learning Core
+(compared as for full), then Split serves while sampled reads are compared with the facade
+(:mod:`modulestore_compat.shadow`); shadow → full needs ``LC_RUNTIME_SHADOW_MATCHES_TO_PROMOTE``
+matching reads and no mismatch or facade error, unless forced (recorded in the stage history).
+``migrate --to shadow`` at shadow copies the course again (after edits in Studio) and restarts the count. ``rollback(course, to)``: edits made in
 Learning Core are written back to Split first, then the stage flips back and Split is compared
 again. Each step runs in one transaction with its stage change: an interrupted run leaves the
 previous state, and running it again ends where an uninterrupted run would (idempotent).
@@ -18,7 +23,7 @@ from opaque_keys.edx.locator import CourseLocator
 
 from lc_runtime.concurrency import course_write_lock, retry_when_busy
 from lc_runtime.errors import LcRuntimeError
-from lc_runtime.models import STAGE_COMPONENTS, STAGE_FULL, STAGE_SPLIT
+from lc_runtime.models import STAGE_COMPONENTS, STAGE_FULL, STAGE_SHADOW, STAGE_SPLIT
 from lc_runtime.stages import accepted_differences, set_stage, stored_stage
 from modulestore_compat.facade.hybrid import HybridModuleStore
 from modulestore_compat.migration import (
@@ -29,17 +34,27 @@ from modulestore_compat.migration import (
     sync_to_learning_core,
     write_back_to_split,
 )
+from modulestore_compat.shadow.api import promotion_refusal, split_versions, start_shadowing
 from modulestore_compat.split.store import SplitModuleStore
 
 from .adapters import HybridAdapter, LearningCoreAdapter, ModulestoreAdapter
 from .report import ConformanceReport
 from .runner import compare
 
-ORDER = (STAGE_SPLIT, STAGE_COMPONENTS, STAGE_FULL)
+ORDER = (STAGE_SPLIT, STAGE_COMPONENTS, STAGE_SHADOW, STAGE_FULL)
 
 
 class StageOrderError(LcRuntimeError):
     """``migrate`` asked to go back, or ``rollback`` to go forward: says which command to run instead."""
+
+
+class ShadowNotAgreedError(LcRuntimeError):
+    """shadow → full refused: not enough matching shadow reads yet, or some differed."""
+
+    def __init__(self, course_key, why: str):
+        super().__init__(f"Course {course_key} stays at stage shadow: {why}; wait for more reads, or fix the "
+                         f"differences and run `lc-runtime migrate {course_key} --to shadow` to copy it again, "
+                         f"or run `lc-runtime migrate {course_key} --to full --force` (recorded in the stage history)")
 
 
 class ConformanceFailed(Exception):
@@ -60,7 +75,8 @@ class ConformanceFailed(Exception):
         self.new = report.differences if new is None else new
 
 
-RIGHT_FOR_STAGE = {STAGE_SPLIT: "split", STAGE_COMPONENTS: "hybrid", STAGE_FULL: "learning_core"}
+RIGHT_FOR_STAGE = {STAGE_SPLIT: "split", STAGE_COMPONENTS: "hybrid", STAGE_SHADOW: "learning_core",
+                   STAGE_FULL: "learning_core"}
 _BRANCH_OR_VERSION = re.compile(r"\+(?:branch|version)@[^+]*")
 
 
@@ -104,7 +120,7 @@ class StepResult:
 def adapter_for(stage: str, documents, course_key):
     if stage == STAGE_COMPONENTS:
         return HybridAdapter(HybridModuleStore(documents), course_key, "hybrid")
-    if stage == STAGE_FULL:
+    if stage in (STAGE_FULL, STAGE_SHADOW):  # shadow: the Learning Core copy the shadow reads compare with
         return LearningCoreAdapter(course_key, "learning_core")
     return ModulestoreAdapter(SplitModuleStore(documents), course_key, "split")
 
@@ -116,7 +132,8 @@ def check_stage(documents, course_key, stage: str, branches=("draft", "published
 
 
 def _step(documents, course_key, from_stage, to_stage, work, *, force, user, reason, report_dir,
-          check_against: str | None = None, accepted: set | None = None) -> StepResult | None:
+          check_against: str | None = None, accepted: set | None = None, gate: str | None = None,
+          ) -> StepResult | None:
     """``work`` then the check (Split vs ``check_against``, default the new stage) then the flip, atomically.
 
     The course's writer lock is held throughout, so an author's save waits for the step (and is then
@@ -138,7 +155,9 @@ def _step(documents, course_key, from_stage, to_stage, work, *, force, user, rea
         if new and not force:
             raise ConformanceFailed(course_key, to_stage, report, report_dir=report_dir,
                                     new=None if accepted is None else len(new))
-        set_stage(course_key, to_stage, changed_by=user, reason=reason, forced=bool(force and new),
+        if gate and force:
+            reason = f"{reason} (forced past the shadow reads: {gate})"
+        set_stage(course_key, to_stage, changed_by=user, reason=reason, forced=bool(force and (new or gate)),
                   differences=[vars(d) for d in report.result.differences][:1000])
     blocks = max((len(t) for t in report.result.blocks.values()), default=0)
     return StepResult(str(course_key), from_stage, to_stage, time.perf_counter() - started, blocks,
@@ -158,11 +177,34 @@ def migrate(documents, course_key, to_stage: str, *, force=False, user="", reaso
     if ORDER.index(to_stage) < ORDER.index(current):
         raise StageOrderError(f"Course {course_key} is at stage {current}; to go back to {to_stage} run "
                               f"`lc-runtime rollback {course_key} --to {to_stage}`")
+    if current == to_stage == STAGE_SHADOW:  # copy again (Split was edited): the shadow count starts over
+        def again():
+            changes = _copy_again_if_edited(documents, store, course_key)
+            start_shadowing(course_key, split_versions(documents, course_key))
+            return changes
+
+        step = retry_when_busy(f"copying {course_key} again for shadow reads", lambda: _step(
+            documents, course_key, STAGE_SHADOW, STAGE_SHADOW, again,
+            force=force, user=user, reason=reason or "copy again for shadow reads", report_dir=report_dir))
+        return [step] if step is not None else []
     while ORDER.index(current) < ORDER.index(to_stage):
         target = ORDER[ORDER.index(current) + 1]
+        if target == STAGE_SHADOW and to_stage == STAGE_FULL:
+            target = STAGE_FULL  # shadow is optional: components → full directly
+        gate = None
         if target == STAGE_COMPONENTS:
             def work():
                 return copy_to_learning_core(store, course_key).created
+        elif target == STAGE_SHADOW:
+            def work():
+                return _enter_shadow(documents, store, course_key)
+        elif current == STAGE_SHADOW:
+            gate = promotion_refusal(course_key)
+            if gate and not force:
+                raise ShadowNotAgreedError(course_key, gate)
+
+            def work():  # Split was the source of truth: its edits made during shadow come along
+                return _copy_again_if_edited(documents, store, course_key)
         else:
             def work():
                 # Leaf edits authors saved in Learning Core at ``components`` were what learners saw:
@@ -173,7 +215,7 @@ def migrate(documents, course_key, to_stage: str, *, force=False, user="", reaso
                     report.created + report.updated + report.deleted + report.published)
         step = retry_when_busy(f"migrating {course_key} to {target}", lambda: _step(
             documents, course_key, current, target, work, force=force, user=user,
-            reason=reason or f"migrate to {to_stage}", report_dir=report_dir))
+            reason=reason or f"migrate to {to_stage}", report_dir=report_dir, gate=gate))
         if step is not None:
             steps.append(step)
             if on_step is not None:
@@ -195,24 +237,60 @@ def rollback(documents, course_key, to_stage: str, *, force=False, user="", reas
     if ORDER.index(to_stage) > ORDER.index(current):
         raise StageOrderError(f"Course {course_key} is at stage {current}; to go forward to {to_stage} run "
                               f"`lc-runtime migrate {course_key} --to {to_stage}`")
-    kinds = BOTH_KINDS if current == STAGE_FULL and to_stage == STAGE_SPLIT else (
-        {PARENT} if current == STAGE_FULL else {LEAF})
+    if current == STAGE_SHADOW:
+        # Split held everything at shadow: nothing to write back. Back at components, Learning Core
+        # serves the leaves again: they take Split's state first (edits made in Studio during shadow).
+        def work():
+            if to_stage != STAGE_COMPONENTS:
+                return []
+            report = sync_to_learning_core(store, course_key, {LEAF})
+            return report.created + report.updated + report.deleted + report.published
 
-    def work():
-        report = write_back_to_split(store, course_key, kinds)
-        return report.created + report.updated + report.published
+        check_against = to_stage
+    else:
+        kinds = BOTH_KINDS if current == STAGE_FULL and to_stage in (STAGE_SPLIT, STAGE_SHADOW) else (
+            {PARENT} if current == STAGE_FULL else {LEAF})
+
+        def work():
+            report = write_back_to_split(store, course_key, kinds)
+            if to_stage == STAGE_SHADOW:
+                start_shadowing(course_key, split_versions(documents, course_key))
+            return report.created + report.updated + report.published
+
+        check_against = current
 
     # Nothing lost: after the write-back, Split must equal what the stage being left served, except for
     # the differences accepted when the course was forced forward (the escape hatch needs no --force).
     accepted = {difference_identity(d) for d in accepted_differences(course_key)}
     step = retry_when_busy(f"rolling {course_key} back to {to_stage}", lambda: _step(
         documents, course_key, current, to_stage, work, force=force, user=user,
-        reason=reason or f"rollback to {to_stage}", report_dir=report_dir, check_against=current,
+        reason=reason or f"rollback to {to_stage}", report_dir=report_dir, check_against=check_against,
         accepted=accepted))
     if step is None:  # another run moved the course while this one waited: start from where it is now
         return rollback(documents, course_key, to_stage, force=force, user=user, reason=reason,
                         report_dir=report_dir)
     return [step]
+
+
+def _enter_shadow(documents, store, course_key) -> list[str]:
+    """Leaf edits made in Learning Core go back to Split (which serves and holds everything at shadow),
+    then the whole course is copied to Learning Core and the shadow reads start counting."""
+    carried = write_back_to_split(store, course_key, {LEAF})
+    report = sync_to_learning_core(store, course_key, BOTH_KINDS)
+    start_shadowing(course_key, split_versions(documents, course_key))
+    return [f"carried {ref}" for ref in carried.created + carried.updated + carried.published] + (
+        report.created + report.updated + report.deleted + report.published)
+
+
+def _copy_again_if_edited(documents, store, course_key) -> list[str]:
+    """At shadow Learning Core holds a copy only: when Split was edited since the copy, copy it anew
+    (as split → components does; the copy's ids and history are not the course's)."""
+    from modulestore_compat.models import ShadowCourse
+
+    recorded = ShadowCourse.objects.filter(course_key=str(course_key)).values_list("split_versions", flat=True).first()
+    if recorded and recorded == split_versions(documents, course_key):
+        return []
+    return copy_to_learning_core(store, course_key).created
 
 
 def _key(course_key) -> CourseLocator:

@@ -138,8 +138,9 @@ class XBlockContainerVersion(ContainerVersion):
 
 STAGE_SPLIT = "split"
 STAGE_COMPONENTS = "components"
+STAGE_SHADOW = "shadow"  # Split serves and holds everything; sampled reads are compared with Learning Core's
 STAGE_FULL = "full"
-STAGES = (STAGE_SPLIT, STAGE_COMPONENTS, STAGE_FULL)
+STAGES = (STAGE_SPLIT, STAGE_COMPONENTS, STAGE_SHADOW, STAGE_FULL)
 
 
 class CourseStage(models.Model):

@@ -13,7 +13,9 @@ from django.db import transaction
 from edx_toggles.toggles import WaffleSwitch
 
 from .errors import StageWriteRefusedError
-from .models import KIND_COMPONENT, STAGE_COMPONENTS, STAGE_FULL, STAGE_SPLIT, STAGES, CourseStage, CourseStageHistory
+from .models import (
+    KIND_COMPONENT, STAGE_COMPONENTS, STAGE_FULL, STAGE_SHADOW, STAGE_SPLIT, STAGES, CourseStage, CourseStageHistory,
+)
 
 # .. toggle_name: lc_runtime.force_split
 # .. toggle_implementation: WaffleSwitch
@@ -116,7 +118,7 @@ def check_authoring_write(course_key, usage_key, *, kind: str) -> None:
     """Refuse a Learning Core edit that the course's effective stage would silently drop.
 
     ``full``: Learning Core holds everything. ``components``: Learning Core holds the leaves, Split
-    the structure (containers). ``split``: Split holds everything, unless the course lives only in
+    the structure (containers). ``shadow``: Split holds everything. ``split``: Split holds everything, unless the course lives only in
     Learning Core. Call inside the transaction that writes, after :func:`course_write_lock`.
     """
     stage = effective_stage(course_key)
@@ -128,6 +130,10 @@ def check_authoring_write(course_key, usage_key, *, kind: str) -> None:
             f"(edit them in Studio, or run `lc-runtime migrate {course_key} --to full`)")
     if not split_owns(course_key):
         return
+    if stage == STAGE_SHADOW:
+        raise StageWriteRefusedError(
+            course_key, usage_key, stage, "Split serves and holds it while its reads are shadowed (edit it in "
+            f"Studio; `lc-runtime migrate {course_key} --to full` once the shadow reads agree)")
     why = "the circuit breaker lc_runtime.force_split is on" if stored_stage(course_key) != STAGE_SPLIT else (
         "Split is its source of truth")
     raise StageWriteRefusedError(

@@ -1,10 +1,10 @@
-"""Django admin (inside edx-platform): migration runs, course by course, and where each block went. Read-only:
-runs are written by ``lc-runtime migrate`` only."""
+"""Django admin (inside edx-platform): migration runs, course by course, where each block went, and what the
+shadow stage saw. Read-only: ``lc-runtime migrate`` and the shadowed reads write these rows."""
 from __future__ import annotations
 
 from django.contrib import admin
 
-from modulestore_compat.models import MigratedBlock, MigrationRun, MigrationRunCourse
+from modulestore_compat.models import MigratedBlock, MigrationRun, MigrationRunCourse, ShadowCourse, ShadowMismatch
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -47,3 +47,18 @@ class MigratedBlockAdmin(ReadOnlyAdmin):
     list_display = ("usage_key", "status", "entity_id", "draft_version", "published_version", "reason")
     list_filter = ("status",)
     search_fields = ("usage_key", "run_course__course_key")
+
+
+@admin.register(ShadowCourse)
+class ShadowCourseAdmin(ReadOnlyAdmin):
+    list_display = ("course_key", "since", "matched", "mismatched", "errors", "stale", "dropped", "last_read")
+    search_fields = ("course_key",)
+    list_filter = ("since",)
+
+
+@admin.register(ShadowMismatch)
+class ShadowMismatchAdmin(ReadOnlyAdmin):
+    list_display = ("course_key", "call", "block", "field", "split_value", "facade_value", "seen")
+    list_filter = ("call", "seen")
+    search_fields = ("course_key", "block", "field")
+    date_hierarchy = "seen"

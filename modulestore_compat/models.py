@@ -216,3 +216,40 @@ class MigratedBlock(models.Model):
     class Meta:
         app_label = "modulestore_compat"
         ordering = ["id"]
+
+
+class ShadowCourse(models.Model):
+    """What the shadow stage observed for one course since it entered the stage (``shadow`` package)."""
+
+    course_key = models.CharField(max_length=255, unique=True)
+    since = models.DateTimeField()
+    split_versions = models.JSONField(default=dict)  # Split's branch → structure id the Learning Core copy reflects
+    matched = models.BigIntegerField(default=0)
+    mismatched = models.BigIntegerField(default=0)
+    errors = models.BigIntegerField(default=0)  # the facade's read (or the comparison) failed
+    stale = models.BigIntegerField(default=0)  # not compared: Split changed since the Learning Core copy
+    dropped = models.BigIntegerField(default=0)  # not compared: the comparison queue was full
+    last_error = models.TextField(blank=True, default="")
+    last_read = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "modulestore_compat"
+
+    def __str__(self) -> str:
+        return self.course_key
+
+
+class ShadowMismatch(models.Model):
+    """One difference between Split's answer (served) and the facade's (compared) to the same call."""
+
+    course_key = models.CharField(max_length=255, db_index=True)
+    call = models.CharField(max_length=64)  # get_item | get_course | get_items | has_changes
+    block = models.CharField(max_length=500)  # usage key without branch/version, or the query
+    field = models.CharField(max_length=255, blank=True, default="")
+    split_value = models.JSONField(null=True)
+    facade_value = models.JSONField(null=True)
+    seen = models.DateTimeField(db_index=True)
+
+    class Meta:
+        app_label = "modulestore_compat"
+        ordering = ["id"]

@@ -2,7 +2,8 @@
 
 ``LC_RUNTIME_FACADE_ENABLED = True`` puts two stores first in MixedModuleStore's ``stores``: the
 Learning Core store (answers ``has_course`` only for courses at stage ``full``) and the hybrid store
-(only stage ``components``), so every other course still falls through to Split. Inside the platform
+(only stage ``components``), then Split itself with shadowed reads (only stage ``shadow``:
+:mod:`modulestore_compat.shadow`), so every other course still falls through to Split. Inside the platform
 both are edx-platform's own ``DraftVersioningModuleStore`` with Learning Core as its persistence
 backend (see :mod:`modulestore_compat.backend.platform`); they take Split's ``DOC_STORE_CONFIG``
 (upstream's constructor builds its connection from it before the backend is swapped in; the hybrid
@@ -15,7 +16,8 @@ import copy
 
 FACADE_ENGINE = "modulestore_compat.backend.platform.LearningCoreModuleStore"
 HYBRID_ENGINE = "modulestore_compat.backend.platform.HybridModuleStore"
-ENGINES = {"learning_core": FACADE_ENGINE, "learning_core_hybrid": HYBRID_ENGINE}
+SHADOW_ENGINE = "modulestore_compat.backend.platform.ShadowModuleStore"
+ENGINES = {"learning_core": FACADE_ENGINE, "learning_core_hybrid": HYBRID_ENGINE, "learning_core_shadow": SHADOW_ENGINE}
 
 
 def facade_store_config(split_store: dict | None, *, name: str = "learning_core") -> dict:

@@ -250,7 +250,7 @@ def test_plugin_settings_put_the_facade_first_only_when_enabled():
     plugin_settings(enabled)
     plugin_settings(enabled)  # common then production: inserted once
     stores = enabled.MODULESTORE["default"]["OPTIONS"]["stores"]
-    assert [s["NAME"] for s in stores] == ["learning_core", "learning_core_hybrid", "split"]
+    assert [s["NAME"] for s in stores] == ["learning_core", "learning_core_hybrid", "learning_core_shadow", "split"]
     assert stores[0]["ENGINE"] == FACADE_ENGINE and stores[0]["OPTIONS"] == {"fs_root": "/data", "render_template": "r"}
     with pytest.raises(ValueError, match="MixedModuleStore"):
         plugin_settings(SimpleNamespace(LC_RUNTIME_FACADE_ENABLED=True, MODULESTORE={}))

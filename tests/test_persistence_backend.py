@@ -336,7 +336,7 @@ def test_standalone_the_engines_are_our_stores():
 def test_plugin_settings_name_the_platform_engines_with_splits_doc_store_config():
     from types import SimpleNamespace
 
-    from modulestore_compat.backend.platform import ENGINE_COMPONENTS, ENGINE_FULL
+    from modulestore_compat.backend.platform import ENGINE_COMPONENTS, ENGINE_FULL, ENGINE_SHADOW
     from modulestore_compat.plugin_settings import plugin_settings
 
     split = {"NAME": "split", "ENGINE": "xmodule.modulestore.split_mongo.split_draft.DraftVersioningModuleStore",
@@ -347,9 +347,9 @@ def test_plugin_settings_name_the_platform_engines_with_splits_doc_store_config(
     plugin_settings(settings)
     plugin_settings(settings)  # applied once
     stores = settings.MODULESTORE["default"]["OPTIONS"]["stores"]
-    assert [s["ENGINE"] for s in stores[:2]] == [ENGINE_FULL, ENGINE_COMPONENTS] and stores[2] is split
+    assert [s["ENGINE"] for s in stores[:3]] == [ENGINE_FULL, ENGINE_COMPONENTS, ENGINE_SHADOW] and stores[3] is split
     assert ENGINE_FULL == "modulestore_compat.backend.platform.LearningCoreModuleStore"
-    for entry in stores[:2]:
+    for entry in stores[:3]:
         assert entry["DOC_STORE_CONFIG"] == split["DOC_STORE_CONFIG"]
         assert entry["DOC_STORE_CONFIG"] is not split["DOC_STORE_CONFIG"]
         assert entry["OPTIONS"] == split["OPTIONS"]

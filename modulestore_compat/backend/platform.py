@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 ENGINE_FULL = f"{__name__}.LearningCoreModuleStore"
 ENGINE_COMPONENTS = f"{__name__}.HybridModuleStore"
+ENGINE_SHADOW = f"{__name__}.ShadowModuleStore"
 
 
 def xmodule_available() -> bool:
@@ -107,8 +108,35 @@ def platform_store_class(stage: str):
     return LearningCoreSplitModuleStore
 
 
+@cache
+def platform_shadow_class():
+    """Stage ``shadow``: the platform's own Split store (its own connection: Split serves and is written),
+    whose sampled reads are asked again of the platform's Learning Core store built with the same
+    arguments, and compared (:mod:`modulestore_compat.shadow.store`)."""
+    from xmodule.modulestore.split_mongo.split_draft import DraftVersioningModuleStore  # type: ignore
+
+    from modulestore_compat.shadow.store import ShadowReads
+
+    class ShadowModuleStore(ShadowReads, DraftVersioningModuleStore):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._facade_arguments = (args, kwargs)
+
+        def make_facade(self):
+            args, kwargs = self._facade_arguments
+            return platform_store_class("full")(*args, **kwargs)
+
+    return ShadowModuleStore
+
+
 def store_class(stage: str):
     """The LMS-facing store of ``stage``: the platform's Split over our backend, or standalone our own."""
+    if stage == "shadow":
+        if xmodule_available():
+            return platform_shadow_class()
+        from modulestore_compat.shadow.store import shadow_store_class
+
+        return shadow_store_class()
     if xmodule_available():
         return platform_store_class(stage)
     if stage == "full":
@@ -121,9 +149,11 @@ def store_class(stage: str):
 
 
 def __getattr__(name: str):
-    """``LearningCoreModuleStore`` / ``HybridModuleStore``: engine paths for MODULESTORE (built on first use)."""
+    """``LearningCoreModuleStore`` / ``HybridModuleStore`` / ``ShadowModuleStore``: engine paths for MODULESTORE (built on first use)."""
     if name == "LearningCoreModuleStore":
         return store_class("full")
     if name == "HybridModuleStore":
         return store_class("components")
+    if name == "ShadowModuleStore":
+        return store_class("shadow")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

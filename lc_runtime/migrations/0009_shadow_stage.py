@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lc_runtime', '0007_block_version_source'),
+        ('lc_runtime', '0008_course_role'),
     ]
 
     operations = [

@@ -132,12 +132,15 @@ def test_the_admin_lists_runs_filtered_by_status_and_date(rollback):
     runs.finish_run(done)
     running = runs.start_run(user="b", scope_kind="org", scope=["TestX"], to_stage="components")
     runs.claim_course(running, KEY, "split")
-    with override_settings(INSTALLED_APPS=[*settings.INSTALLED_APPS, "django.contrib.admin"]):
+    apps = settings.INSTALLED_APPS
+    with override_settings(INSTALLED_APPS=apps if "django.contrib.admin" in apps else [*apps, "django.contrib.admin"]):
         from django.contrib import admin
 
         from modulestore_compat import admin as run_admin
         from modulestore_compat.models import MigrationRun
 
+        if "django.contrib.admin" in apps:  # the standalone site (`lc-runtime serve`) found them
+            assert isinstance(admin.site._registry.get(MigrationRun), run_admin.MigrationRunAdmin)  # noqa: SLF001
         model_admin = run_admin.MigrationRunAdmin(MigrationRun, admin.AdminSite())
         assert "status" in model_admin.list_filter and "started" in model_admin.list_filter
         request = RequestFactory().get("/", {"status": "running", "started__year": str(datetime.now(tz=timezone.utc).year)})

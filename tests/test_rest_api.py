@@ -211,6 +211,8 @@ ENDPOINTS = [  # (method, path template, body, the least role that may call it)
     ("delete", "blocks/{h1}/", {"version": "{v}"}, "author"),
     ("post", "blocks/{v1}/publish/", {}, "publisher"),
     ("post", "blocks/{v1}/unpublish/", {}, "publisher"),
+    ("get", "courses/{course}/changes/", None, "viewer"),
+    ("post", "blocks/{h1}/restore/", {"to_version": "{v}"}, "publisher"),
     ("get", "roles/{course}/", None, "admin"),
     ("put", "roles/{course}/rest-nobody/", {"role": "viewer"}, "admin"),
 ]
@@ -239,7 +241,7 @@ def test_each_endpoint_refuses_lower_roles_and_changes_nothing(shared):
             body_json = assert_error(response, 403, "forbidden", course=course)
             assert body_json["needed"] == least, (method, template, name)
             refused += 1
-    assert refused == 30  # 2 reads × 1 + 7 author writes × 2 + 2 publishes × 3 + 2 role calls × 4
+    assert refused == 34  # 3 reads × 1 + 7 author writes × 2 + 3 publisher calls × 3 + 2 role calls × 4
     assert {k: authoring.get_block_info(keys[k]).version for k in snapshot} == snapshot
     assert roles.list_roles(str(course), user="rest-nobody") == []
 
@@ -296,6 +298,55 @@ def test_bad_input_is_a_json_4xx_and_changes_nothing(shared, method, template, b
     after = {name: authoring.get_block_info(keys[name]).version for name in versions}
     assert after == versions
     assert [str(k) for k in authoring.get_block_info(keys["v1"]).children] == [keys["h1"], keys["p1"]]
+
+
+def test_change_log_shows_who_did_what_with_old_and_new_values(users, course):
+    author, publisher = users["author"], users["publisher"]
+    h1, unit = b(course, "html", "h1"), b(course, "vertical", "v1")
+    info = read(author, h1)
+    author.patch(f"blocks/{h1}/", json={"fields": {"display_name": "Edited"}, "version": info["version"]})
+    publisher.post(f"blocks/{unit}/publish/", json={})
+    page = author.get(f"courses/{course}/changes/", params={"user": "rest-author"}).json()
+    assert [(e["operation"], e["block"], e["username"]) for e in page["results"]] == [("update", h1, "rest-author")]
+    edit = page["results"][0]
+    assert edit["changes"] == {"display_name": {"old": "Text 1", "new": "Edited"}}
+    assert edit["old_version"] == info["version"] and edit["published_in"] is not None
+    published = author.get(f"blocks/{h1}/changes/", params={"kind": "publish"}).json()["results"]
+    assert published[0]["username"] == "rest-publisher" and published[0]["publish"] == edit["published_in"]
+    first = author.get(f"courses/{course}/changes/", params={"limit": 1}).json()
+    second = author.get(f"courses/{course}/changes/", params={"limit": 1, "offset": first["next_offset"]}).json()
+    assert first["count"] == second["count"] > 2 and first["results"][0]["id"] != second["results"][0]["id"]
+    assert first["results"][0]["at"] >= second["results"][0]["at"]
+    assert_error(author.get(f"courses/{course}/changes/", params={"limti": 1}), 400, "invalid_request")
+    later = author.get(f"courses/{course}/changes/", params={"since": "2100-01-01T00:00:00Z"}).json()
+    assert later["count"] == 0 and later["results"] == []
+
+
+def test_undo_restores_a_subtree_with_its_structure_as_new_versions(users, course):
+    author, publisher = users["author"], users["publisher"]
+    unit, h1, p1 = b(course, "vertical", "v1"), b(course, "html", "h1"), b(course, "problem", "p1")
+    original = read(author, unit)
+    author.post(f"blocks/{unit}/children/", json={"type": "html", "block_id": "added"})
+    author.delete(f"blocks/{p1}/", headers={"If-Match": read(author, p1)["version"]})
+    author.patch(f"blocks/{h1}/", json={"fields": {"display_name": "Oops"}, "version": read(author, h1)["version"]})
+    current = read(author, unit)
+    assert current["children"] == [h1, b(course, "html", "added")]
+    assert_error(author.post(f"blocks/{unit}/restore/", json={"to_version": original["version"]}), 403, "forbidden")
+    stale = publisher.post(f"blocks/{unit}/restore/", json={"to_version": original["version"], "subtree": True,
+                                                            "version": original["version"]})
+    assert_error(stale, 412, "version_conflict")
+    restored = publisher.post(f"blocks/{unit}/restore/", json={"to_version": original["version"], "subtree": True},
+                              headers={"If-Match": current["version"]})
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["children"] == [h1, p1]
+    assert restored.json()["version"] not in (original["version"], current["version"])  # a new version
+    assert read(author, h1)["fields"]["settings"]["display_name"] == "Text 1"
+    assert read(author, p1)["fields"]["settings"]["max_attempts"] == 2
+    assert_error(author.get(f"blocks/{b(course, 'html', 'added')}/"), 404, "block_not_found")
+    log = author.get(f"courses/{course}/changes/", params={"user": "rest-publisher"}).json()["results"]
+    assert {(e["operation"], e["block"]) for e in log} >= {("update", unit), ("delete", b(course, "html", "added")),
+                                                           ("update", h1)}
+    assert_error(publisher.post(f"blocks/{unit}/restore/", json={"to_version": "999999999"}), 400, "invalid_request")
 
 
 def test_openapi_schema_lists_every_route_with_its_request_body(server):

@@ -18,7 +18,7 @@ from ..errors import VersionConflictError
 from ..roles.api import AUTHOR, PUBLISHER, VIEWER, require
 from . import api
 
-__all__ = ["check_version", "course_info", "create_block", "delete_block", "discard_changes", "move_block",
+__all__ = ["change_log", "check_version", "course_info", "restore_block", "create_block", "delete_block", "discard_changes", "move_block",
            "publish_block", "read_block", "reorder_children", "set_dates", "unpublish_block", "update_block"]
 
 
@@ -139,4 +139,20 @@ def discard_changes(user, usage_key, *, version=None) -> api.BlockInfo:
     usage_key = _usage(usage_key)
     with _writing(user, usage_key, AUTHOR, "discard changes", version):
         api.discard_changes(usage_key, user_id=user.pk)
+    return api.get_block_info(usage_key)
+
+
+def change_log(user, course_key, *, by=None, **filters) -> api.ChangePage:
+    """The course's (or, with ``block=``, one block's) change log page, ``by`` one user (id or username)
+    when given; viewers may read it."""
+    course = _course(course_key)
+    require(user, course, VIEWER, "read the change log")
+    return api.change_log(course, user=by, **filters)
+
+
+def restore_block(user, usage_key, to_version, *, subtree: bool = False, version=None) -> api.BlockInfo:
+    """Undo: the block (and with ``subtree`` its descendants and structure) as it was at ``to_version``."""
+    usage_key = _usage(usage_key)
+    with _writing(user, usage_key, PUBLISHER, "restore blocks", version):
+        api.restore_block(usage_key, to_version, user_id=user.pk, subtree=subtree)
     return api.get_block_info(usage_key)

@@ -55,6 +55,30 @@ class VersionOnly(Versioned):
     pass
 
 
+class RestoreBlock(Versioned):
+    to_version = serializers.CharField(max_length=64, help_text="a version id of this block (from its change log)")
+    subtree = serializers.BooleanField(required=False, default=False,
+                                       help_text="restore the descendants and the structure too")
+
+
+class ChangeQuery(Strict):
+    """Query parameters of the change log."""
+    block = serializers.CharField(required=False, max_length=1000)
+    user = serializers.CharField(required=False, max_length=150)
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+    kind = serializers.ChoiceField(choices=["all", "draft", "publish"], required=False, default="all")
+    offset = serializers.IntegerField(required=False, default=0, min_value=0)
+    limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=200)
+
+
+def change_json(entry) -> dict:
+    return {"id": entry.id, "operation": entry.operation, "block": str(entry.block), "user_id": entry.user_id,
+            "username": entry.username, "at": _iso(entry.at), "old_version": entry.old_version,
+            "new_version": entry.new_version, "changes": entry.changes, "publish": entry.publish,
+            "published_in": entry.published_in}
+
+
 class GrantRole(Strict):
     role = serializers.ChoiceField(choices=ROLES)
 

@@ -161,6 +161,34 @@ class DatesView(ApiView):
         return Response({"changed": [str(k) for k in changed]})
 
 
+class ChangesView(ApiView):
+    """The change log of a course (``?block=&user=&since=&until=&kind=&offset=&limit=``), newest first."""
+
+    def get(self, request, course_key=None, usage_key=None):
+        query = s.ChangeQuery(data={k: v for k, v in request.query_params.items()})
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
+        block = _usage(usage_key) if usage_key else (_usage(q["block"]) if q.get("block") else None)
+        course = block.course_key if usage_key else CourseKey.from_string(course_key)
+        kinds = ("draft", "publish") if q["kind"] == "all" else (q["kind"],)
+        page = permitted.change_log(request.user, course, block=block, by=q.get("user"), since=q.get("since"),
+                                    until=q.get("until"), kinds=kinds, offset=q["offset"], limit=q["limit"])
+        following = page.offset + page.limit
+        return Response({"count": page.total, "offset": page.offset, "limit": page.limit,
+                         "next_offset": following if following < page.total else None,
+                         "results": [s.change_json(e) for e in page.entries]})
+
+
+class RestoreView(ApiView):
+    """Undo: restore the block (``subtree``: with its descendants and structure) to one of its versions."""
+
+    def post(self, request, usage_key):
+        data = self.body(s.RestoreBlock)
+        return self.block(permitted.restore_block(request.user, _usage(usage_key), data["to_version"],
+                                                  subtree=data["subtree"],
+                                                  version=self.version(data, required=False)))
+
+
 class CourseView(ApiView):
     """The course's root block key and edit info."""
 

@@ -4,6 +4,7 @@ Each test imports its own small course (tests/olx_builder.py standard_course) un
 """
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -393,3 +394,22 @@ def test_roles_cli_grant_list_revoke(capsys, course):
     assert roles.role_of(get_user_model().objects.get(username="rest-cli"), course) is None
     assert cli.main(["roles", "grant", "no-such-user", str(course), "viewer"]) == 1
     assert "no user 'no-such-user'" in capsys.readouterr().err
+
+
+def test_the_python_api_behind_the_views_checks_roles_too(course):
+    from django.contrib.auth import get_user_model
+
+    from lc_runtime.authoring import permitted
+    from lc_runtime.errors import PermissionDeniedError
+
+    viewer, _ = get_user_model().objects.get_or_create(username="py-viewer")
+    roles.grant(viewer, str(course), "viewer")
+    h1 = b(course, "html", "h1")
+    before = authoring.get_block_info(h1)
+    assert permitted.read_block(viewer, h1).version == before.version
+    with pytest.raises(PermissionDeniedError, match=re.escape(f"py-viewer may not edit blocks in course {course}: it needs the author role, the user has viewer")):
+        permitted.update_block(viewer, h1, fields={"display_name": "no"}, version=before.version)
+    with pytest.raises(PermissionDeniedError):
+        permitted.publish_block(viewer, h1)
+    assert authoring.get_block_info(h1).version == before.version
+    assert authoring.get_block_info(h1).fields == before.fields

@@ -322,11 +322,22 @@ class AuthoringTest(TestCase):
                     authoring.create_block(KEY, "chapter", user_id=AUTHOR, parent=COURSE)
             assert len(sent) == 2 and sent[1]["published"]
             assert authoring.get_block_info(H1).edit_info.published_by == PUBLISHER  # each call's own user
+            with self.captureOnCommitCallbacks(execute=True):  # Split versions a block once per bulk operation
+                with authoring.bulk_operation(KEY, user_id=AUTHOR):
+                    chapter = authoring.create_block(KEY, "chapter", user_id=AUTHOR, parent=COURSE, block_id="bc")
+                    sequential = authoring.create_block(KEY, "sequential", user_id=AUTHOR, parent=chapter)
+                    unit = authoring.create_block(KEY, "vertical", user_id=AUTHOR, parent=sequential)
+                    authoring.publish_block(unit, user_id=PUBLISHER)
+            assert not authoring.has_changes(sequential) and not authoring.has_changes(chapter)
+            with self.captureOnCommitCallbacks(execute=True):  # split_draft.delete_item flags a publish event
+                authoring.delete_block(P1, user_id=AUTHOR)
+            assert sent[-1]["published"]
+            sent_before = len(sent)
             with pytest.raises(RuntimeError):
                 with authoring.bulk_operation(KEY, user_id=AUTHOR):
                     authoring.delete_block(V1, user_id=AUTHOR)
                     raise RuntimeError("abort")
-            assert children(S1) == [("vertical", "v1")] and len(sent) == 2
+            assert children(S1) == [("vertical", "v1")] and len(sent) == sent_before
         finally:
             authoring.COURSE_AUTHORED.disconnect(dispatch_uid="t-bulk")
 

@@ -72,6 +72,15 @@ def generated_id(session: AuthoringSession, block_type: str) -> str:
     return f"{block_type}{serial}"
 
 
+def same_split_version(session: AuthoringSession, entity_id: int, version_id: int) -> None:
+    """Split versions a block once per bulk operation (``version_block`` keeps an ``update_version``
+    already equal to the bulk's structure): a block's later draft versions in the same operation record
+    its first one as their source, so ``has_changes`` sees one version, as Split does."""
+    first = session.first_versions.setdefault(entity_id, version_id)
+    if first != version_id:
+        BlockVersionFields.objects.filter(entity_version_id=version_id).update(source_version_id=first)
+
+
 def write_children(session: AuthoringSession, ref: BlockRef, children: list[BlockRef]) -> None:
     """A new draft version of container ``ref`` listing ``children`` (its fields unchanged)."""
     draft = session.draft()
@@ -81,8 +90,10 @@ def write_children(session: AuthoringSession, ref: BlockRef, children: list[Bloc
     session.check(draft.key_of(ref), record.kind)
     draft.know(children)
     with session.drafts():
-        edits.write_block_version(draft, record, usage_key=draft.key_of(ref), settings=record.settings,
-                                  content=record.content, children=children, olx=None, user_id=session.user_id)
+        version = edits.write_block_version(draft, record, usage_key=draft.key_of(ref), settings=record.settings,
+                                            content=record.content, children=children, olx=None,
+                                            user_id=session.user_id)
+    same_split_version(session, record.entity_id, version.id)
 
 
 def _new_entity(session: AuthoringSession, ref: BlockRef, settings: dict, content: dict, olx: str) -> None:
@@ -136,6 +147,10 @@ def create(session: AuthoringSession, block_type: str, block_id: str | None, set
     record = memory_record(session.course_key, ref, kind, settings, content)
     olx = component_olx(runtime_for(session), record) or ""
     _new_entity(session, ref, settings, content, olx)
+    entity_id = LcBlock.objects.filter(course=session.course, block_type=ref.block_type,
+                                       block_id=ref.block_id).values_list("entity_id", flat=True).get()
+    same_split_version(session, entity_id, Draft.objects.filter(entity_id=entity_id).values_list(
+        "version_id", flat=True).get())
     if parent is not None and block_type not in DETACHED_TYPES:  # split.create_child skips 'detached' blocks
         children = list(session.draft().record(parent).children)
         children.insert(len(children) if position is None else position, ref)
@@ -167,8 +182,10 @@ def update(session: AuthoringSession, ref: BlockRef, fields: dict | None, unset,
         olx = component_olx(runtime, changed)
         draft.know(record.children)
         with session.drafts():
-            edits.write_block_version(draft, record, usage_key=usage_key, settings=settings, content=content,
-                                      children=list(record.children), olx=olx, user_id=session.user_id)
+            version = edits.write_block_version(draft, record, usage_key=usage_key, settings=settings,
+                                                content=content, children=list(record.children), olx=olx,
+                                                user_id=session.user_id)
+        same_split_version(session, record.entity_id, version.id)
     auto_publish(session, ref, ref.block_type)
 
 

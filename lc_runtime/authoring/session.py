@@ -53,6 +53,8 @@ class AuthoringSession:
         self._stack: ExitStack | None = None
         self._snapshots: dict[str, BranchView] = {}
         self._runtime = None
+        #: entity → its first draft version written by this operation (see ``operations.same_split_version``)
+        self.first_versions: dict[int, int] = {}
 
     # -- reading --------------------------------------------------------------------------------
     def snapshot(self, branch: str = BRANCH_DRAFT) -> BranchView:

@@ -54,9 +54,13 @@ def test_with_no_difference_the_reads_match_and_the_course_promotes(shadowed):
     lms_reads(store, BranchName.published)
     status = shadow_status(KEY)
     assert (status.matched, status.mismatched, status.errors, status.stale) == (10, 0, 0, 0)
+    # Split took an edit in Studio since the copy: promotion copies the course again, checked as always.
+    SplitWriter(documents).update_item(KEY, ("html", "h2"), content={"data": "<p>edited in Studio</p>"})
     [step] = migrate(documents, KEY, "full", user="tester")
     assert (step.from_stage, step.to_stage, step.differences) == ("shadow", "full", 0)
     assert stored_stage(KEY) == "full" and not stage_history(KEY)[-1].forced
+    assert lc_api.LearningCoreRuntime(KEY).get_block(KEY.make_usage_key("html", "h2")).data == (
+        "<p>edited in Studio</p>")
     assert store.has_course(KEY) is None  # now the Learning Core store's course
 
 

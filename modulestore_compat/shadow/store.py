@@ -65,11 +65,13 @@ class ShadowReads:
                      lambda facade: facade.get_item(_agnostic(usage_key), depth=depth, revision=revision))
         return answer
 
-    def get_course(self, course_id, depth=0, revision=None, **kwargs):
-        answer = super().get_course(course_id, depth=depth, revision=revision, **kwargs)
+    def get_course(self, course_id, depth=0, **kwargs):
+        # Upstream's get_course takes no ``revision`` of its own: whatever the caller passed is passed on.
+        answer = super().get_course(course_id, depth=depth, **kwargs)
         if answer is not None:
+            asked = {name: kwargs[name] for name in ("revision",) if name in kwargs}
             self._shadow("get_course", course_id, answer, plain_key(answer.location),
-                         lambda facade: facade.get_course(_agnostic(course_id), depth=depth, revision=revision))
+                         lambda facade: facade.get_course(_agnostic(course_id), depth=depth, **asked))
         return answer
 
     def get_items(self, course_locator, settings=None, content=None, qualifiers=None, include_orphans=True,

@@ -182,7 +182,10 @@ def journey(request, tmp_path_factory):
     assert fresh.returncode == 0, fresh.stderr
     out["fresh_dumps"] = json.loads(fresh.stdout.strip().splitlines()[-1])
     out["seconds"]["re-import (fresh process)"] = clock() - started
-    print(f"\n{request.param}: " + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in out["seconds"].items()))
+    on_disk = blocks_on_disk(root)
+    print(f"\n{request.param}: {len(on_disk['published'])} blocks published, {len(on_disk['draft'])} on the draft "
+          f"branch, {len(disk_files(root))} files, {len(out['class_transcripts'])} edx-val transcripts exported; "
+          + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in out["seconds"].items()))
     yield out
 
 

@@ -109,7 +109,7 @@ FRESH_IMPORT = """
 import json, sys
 from lc_runtime.cli import main
 db, course, key = sys.argv[1:4]
-if main(["--db", db, "import-olx", course]) != 0:
+if main(["--db", db, "import-olx", course, "--course-key", key]) != 0:
     sys.exit(1)
 from lc_runtime import api
 print(json.dumps({b: json.loads(api.dumps(api.dump_course(key, branch=b))) for b in ("draft", "published")}))

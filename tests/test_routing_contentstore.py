@@ -45,6 +45,7 @@ def test_the_setting_names_the_router_with_the_engine_it_had_only_when_enabled()
     assert disabled.CONTENTSTORE["ENGINE"] == EMBEDDED
 
 
+@pytest.mark.slow  # two imports and a stage switch; ~5-19 s on a loaded machine
 @pytest.mark.usefixtures("rollback")
 def test_a_full_course_is_answered_by_learning_core_and_the_others_by_split(tmp_path, capsys):
     olx = standard_course(tmp_path / "olx")

@@ -106,7 +106,7 @@ def _new_entity(session: AuthoringSession, ref: BlockRef, settings: dict, conten
             block = OlxBlock(ref.block_type, ref.block_id, node_xml="", olx=olx, source_path="",
                              detached=ref.block_type in DETACHED_TYPES,
                              fields=ParsedFields(content=content, settings=settings))
-            CourseWriter.attach(session.course, user_id=session.user_id)._write_block(
+            CourseWriter.attach(session.course, user_id=session.user_id, preload=False)._write_block(
                 block, ImportResult(session.course.course_key, session.learning_package_id))
             return
         entity_id, kind = existing

@@ -20,7 +20,7 @@ author left it.
 from __future__ import annotations
 
 from openedx_content import api as content_api
-from openedx_content.models_api import Draft, Published
+from openedx_content.models_api import Draft, PublishableEntity, Published
 
 from ..data import BlockRef
 from ..errors import NotPublishedError
@@ -73,10 +73,11 @@ def publish_shaped(session: AuthoringSession, ref: BlockRef, *, settings: dict, 
     entity_id = draft.entity_id(ref)
     child_ids = [draft.entity_id(c) for c in children]
     previous_draft = Draft.objects.filter(entity_id=entity_id).values_list("version_id", flat=True).first()
+    by_id = PublishableEntity.objects.in_bulk(child_ids)
     with session.drafts():
         fit_container(entity_id, ref.block_type, child_ids)
         version = content_api.create_next_container_version(
-            entity_id, title=title, entities=[content_api.get_publishable_entity(c) for c in child_ids],
+            entity_id, title=title, entities=[by_id[c] for c in child_ids],
             created=created or now(), created_by=session.user_id if created_by is ... else created_by)
         BlockVersionFields.objects.create(entity_version=version.publishable_entity_version, settings=settings,
                                           content=content, definition_id=definition, source_version_id=source)

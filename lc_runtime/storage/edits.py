@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from django.db import transaction
 from openedx_content import api as content_api
-from openedx_content.models_api import Draft, PublishableEntityVersion
+from openedx_content.models_api import Draft, PublishableEntity, PublishableEntityVersion
 
 from ..data import BlockRef, VersionInfo
 from ..errors import BlockNotFoundError, VersionConflictError
@@ -53,7 +53,8 @@ def write_block_version(snapshot, record, *, usage_key, settings: dict, content:
             entities = None
             if children != record.children:
                 entity_ids = _entity_ids(snapshot, children, usage_key)
-                entities = [content_api.get_publishable_entity(eid) for eid in entity_ids]
+                by_id = PublishableEntity.objects.in_bulk(entity_ids)  # one query, not one per child
+                entities = [by_id[eid] for eid in entity_ids]
                 fit_container(record.entity_id, record.ref.block_type, entity_ids)  # ADR 0010
             version = content_api.create_next_container_version(
                 record.entity_id, title=title, entities=entities, created=created, created_by=user_id,

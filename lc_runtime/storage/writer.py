@@ -93,14 +93,17 @@ class CourseWriter:
         self._media_types: dict[str, int] = {}
 
     @classmethod
-    def attach(cls, course: LcCourse, *, user_id: int | None = None) -> "CourseWriter":
-        """A writer that adds blocks to an existing course (no tree; the course's entities known)."""
+    def attach(cls, course: LcCourse, *, user_id: int | None = None, preload: bool = True) -> "CourseWriter":
+        """A writer that adds blocks to an existing course (no tree; the course's entities known unless
+        ``preload`` is False: enough for blocks created without children, as authoring creates them)."""
         from openedx_content.models_api import Container, PublishableEntity
 
         writer = cls(None, user_id=user_id, package_ref=course.course_key)
         writer.package, writer.course = course.learning_package, course
         writer.codes = CodeAllocator(set(Container.objects.filter(
             learning_package_id=course.learning_package_id).values_list("container_code", flat=True)))
+        if not preload:
+            return writer
         entities = PublishableEntity.objects.in_bulk(
             LcBlock.objects.filter(course=course).values_list("entity_id", flat=True))
         for entity_id, block_type, block_id, kind in LcBlock.objects.filter(course=course).values_list(

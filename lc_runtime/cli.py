@@ -80,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     from .roles.cli import register as register_roles
 
     register_roles(sub, COMMANDS)
+    from .authoring.cli import register as register_course
+
+    register_course(sub, COMMANDS)
     for register in EXTENSIONS:
         register(sub, COMMANDS)
     return parser

@@ -187,3 +187,4 @@ class CourseLock(models.Model):
 
 from .userstate_models import StudentBlockState, UserScopedField  # noqa: E402,F401 - registered with the app
 from .roles.models import CourseRole  # noqa: E402,F401 - registered with the app
+from .authoring.origin_models import CourseOrigin  # noqa: E402,F401 - registered with the app

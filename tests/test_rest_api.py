@@ -350,6 +350,49 @@ def test_undo_restores_a_subtree_with_its_structure_as_new_versions(users, cours
     assert_error(publisher.post(f"blocks/{unit}/restore/", json={"to_version": "999999999"}), 400, "invalid_request")
 
 
+def test_spoc_flow_copy_set_dates_delete_chapters_publish(server, users, course):
+    """The issue's SPOC flow through HTTP: copy a course into a new run, set dates, delete a chapter,
+    publish; the copy's change log names each step's user; the source is untouched."""
+    publisher = users["publisher"]
+    roles.grant(publisher.user, "org:SpocX", "publisher")
+    target = course.replace(org="SpocX", run=f"{course.run}-spoc")
+    copied = publisher.post(f"courses/{target}/copy/", json={"source": str(course)})
+    assert copied.status_code == 201, copied.text
+    assert copied.json()["blocks"] >= 10 and copied.json()["source"] == str(course)
+    assert_error(publisher.post(f"courses/{target}/copy/", json={"source": str(course)}), 409, "course_exists")
+    root, ch1, ch2 = b(target, "course", course.run), b(target, "chapter", "ch1"), b(target, "chapter", "ch2")
+    info = publisher.get(f"courses/{target}/").json()
+    assert info["root"] == root and info["copied_from"][0]["course"] == str(course)
+    assert info["copied_from"][0]["publish_log"] is not None
+    assert read(publisher, ch1)["children"] == [b(target, "sequential", "s1")]  # same ids, the new run's keys
+    fresh = publisher.get(f"courses/{target}/changes/", params={"kind": "draft", "limit": 200}).json()["results"]
+    assert {(e["operation"], e["username"]) for e in fresh} == {("create", "rest-publisher")}  # history starts fresh
+    dates = publisher.post(f"blocks/{root}/dates/", json={"dates": {root: {"start": "2031-09-01T00:00:00Z"},
+                                                                    ch1: {"due": "2031-12-01T00:00:00Z"}}})
+    assert dates.status_code == 200, dates.text
+    deleted = publisher.delete(f"blocks/{ch2}/", headers={"If-Match": read(publisher, ch2)["version"]})
+    assert deleted.status_code == 204
+    published = publisher.post(f"blocks/{root}/publish/", json={})
+    assert published.status_code == 200 and not published.json()["has_changes"]
+    assert read(publisher, root, branch="published")["children"] == [ch1]
+    assert read(publisher, ch1, branch="published")["fields"]["settings"]["due"] == "2031-12-01T00:00:00Z"
+    log = publisher.get(f"courses/{target}/changes/", params={"kind": "draft", "limit": 200}).json()["results"]
+    assert {(e["operation"], e["block"]) for e in log} >= {("update", root), ("update", ch1), ("delete", ch2)}
+    assert {e["username"] for e in log} == {"rest-publisher"}
+    assert [c for c in read(publisher, b(course, "course", course.run))["children"]] == [
+        b(course, "chapter", "ch1"), b(course, "chapter", "ch2")]
+    # a subtree copy keeps the chosen blocks and the parents above them only
+    partial = course.replace(org="SpocX", run=f"{course.run}-part")
+    response = publisher.post(f"courses/{partial}/copy/", json={"source": str(course),
+                                                               "subtrees": [b(course, "vertical", "v2")]})
+    assert response.status_code == 201, response.text
+    assert read(publisher, b(partial, "course", course.run))["children"] == [b(partial, "chapter", "ch2")]
+    assert read(publisher, b(partial, "vertical", "v2"))["children"] == [b(partial, "html", "h2")]
+    assert_error(publisher.get(f"blocks/{b(partial, 'chapter', 'ch1')}/"), 404, "block_not_found")
+    assert_error(users["author"].post(f"courses/{course.replace(run='x')}/copy/", json={"source": str(course)}),
+                 403, "forbidden")
+
+
 def test_openapi_schema_lists_every_route_with_its_request_body(server):
     from django.urls import get_resolver
 
@@ -413,3 +456,17 @@ def test_the_python_api_behind_the_views_checks_roles_too(course):
         permitted.publish_block(viewer, h1)
     assert authoring.get_block_info(h1).version == before.version
     assert authoring.get_block_info(h1).fields == before.fields
+
+
+def test_course_copy_cli(capsys, course):
+    import json
+
+    from lc_runtime import cli
+
+    target = course.replace(org="CliX")
+    assert cli.main(["course", "copy", str(course), str(target), "--subtree", b(course, "chapter", "ch1")]) == 0
+    assert json.loads(capsys.readouterr().out)["course"] == str(target)
+    assert [str(c) for c in authoring.get_block_info(b(target, "course", course.run)).children] == [
+        b(target, "chapter", "ch1")]
+    assert cli.main(["course", "copy", str(course), str(target)]) == 1
+    assert f"Course {target} already exists" in capsys.readouterr().err

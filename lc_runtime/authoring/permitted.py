@@ -18,7 +18,7 @@ from ..errors import VersionConflictError
 from ..roles.api import AUTHOR, PUBLISHER, VIEWER, require
 from . import api
 
-__all__ = ["change_log", "check_version", "course_info", "restore_block", "create_block", "delete_block", "discard_changes", "move_block",
+__all__ = ["change_log", "check_version", "copy_course", "course_info", "restore_block", "create_block", "delete_block", "discard_changes", "move_block",
            "publish_block", "read_block", "reorder_children", "set_dates", "unpublish_block", "update_block"]
 
 
@@ -156,3 +156,12 @@ def restore_block(user, usage_key, to_version, *, subtree: bool = False, version
     with _writing(user, usage_key, PUBLISHER, "restore blocks", version):
         api.restore_block(usage_key, to_version, user_id=user.pk, subtree=subtree)
     return api.get_block_info(usage_key)
+
+
+def copy_course(user, source_key, target_key, *, subtrees=None) -> api.CopyResult:
+    """A new course run from ``source_key`` (or its ``subtrees``): viewer on the source, publisher on the
+    new run (an org role, since the run does not exist yet)."""
+    source, target = _course(source_key), _course(target_key)
+    require(user, source, VIEWER, "copy the course")
+    require(user, target, PUBLISHER, "create a course run by copy")
+    return api.copy_course(source, target, user_id=user.pk, subtrees=subtrees)

@@ -79,6 +79,12 @@ def change_json(entry) -> dict:
             "published_in": entry.published_in}
 
 
+class CopyCourse(Strict):
+    source = serializers.CharField(max_length=255, help_text="the course key to copy")
+    subtrees = serializers.ListField(child=serializers.CharField(max_length=1000), required=False, default=list,
+                                     help_text="usage keys of the source to copy (with their parents); all if empty")
+
+
 class GrantRole(Strict):
     role = serializers.ChoiceField(choices=ROLES)
 

@@ -31,6 +31,8 @@ ROUTES = [
           {"post": ("Discard the subtree's draft changes", s.VersionOnly, 200)}),
     Route("v1/blocks/<str:usage_key>/dates/", views.DatesView, "dates",
           {"post": ("Set or clear start/due on blocks of the subtree in one transaction", s.SetDates, 200)}),
+    Route("v1/courses/<str:course_key>/copy/", views.CopyView, "copy",
+          {"post": ("Create this course run as a copy of another (whole, or chosen subtrees)", s.CopyCourse, 201)}),
     Route("v1/courses/<str:course_key>/changes/", views.ChangesView, "course-changes",
           {"get": ("The course's change log (?block, user, since, until, kind, offset, limit), newest first", None,
                    200)}),

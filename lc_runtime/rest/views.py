@@ -189,11 +189,24 @@ class RestoreView(ApiView):
                                                   version=self.version(data, required=False)))
 
 
+class CopyView(ApiView):
+    """Copy a course (or chosen subtrees of it) into the new course run named in the URL."""
+
+    def post(self, request, course_key):
+        data = self.body(s.CopyCourse)
+        result = permitted.copy_course(request.user, CourseKey.from_string(data["source"]),
+                                       CourseKey.from_string(course_key),
+                                       subtrees=[_usage(k) for k in data["subtrees"]])
+        return Response({"course": result.course_key, "source": result.source_course_key, "blocks": result.blocks,
+                         "origin": result.origin_id}, status=status.HTTP_201_CREATED)
+
+
 class CourseView(ApiView):
     """The course's root block key and edit info."""
 
     def get(self, request, course_key):
         key = CourseKey.from_string(course_key)
+        from ..authoring.api import origins
         from ..storage.snapshot import get_course
 
         edit = permitted.course_info(request.user, key)
@@ -204,6 +217,9 @@ class CourseView(ApiView):
             "created_by": edit.created_by, "created_on": s._iso(edit.created_on),
             "edited_by": edit.edited_by, "edited_on": s._iso(edit.edited_on),
             "published_by": edit.published_by, "published_on": s._iso(edit.published_on),
+            "copied_from": [{"course": o.source_course_key, "draft_change_log": o.source_draft_change_log,
+                             "publish_log": o.source_publish_log, "subtrees": o.subtrees,
+                             "copied_at": s._iso(o.copied_at)} for o in origins(key)],
         })
 
 

@@ -399,3 +399,13 @@ class AuthoringTest(TestCase):
             assert store.get_item(S2.for_branch("published-branch")).edited_by == AUTHOR  # its own publish, not the sync
         finally:
             COURSE_PUBLISHED.disconnect(dispatch_uid="t-facade")
+
+
+@pytest.mark.slow
+def test_the_authoring_benchmark_times_each_operation(rollback):
+    """``lc-runtime bench authoring`` (here on a 20-leaf course, inside a rolled-back transaction)."""
+    from lc_runtime.authoring.bench import OPERATIONS, run_authoring_bench
+
+    report = run_authoring_bench(leaf_blocks=20, runs=1)
+    assert set(report["operations"]) == set(OPERATIONS) and report["blocks"] > 20
+    assert all(op["median_seconds"] > 0 and op["sql_queries_median"] > 0 for op in report["operations"].values())

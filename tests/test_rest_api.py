@@ -393,6 +393,38 @@ def test_spoc_flow_copy_set_dates_delete_chapters_publish(server, users, course)
                  403, "forbidden")
 
 
+def test_compile_copies_a_chapter_from_another_course_with_new_ids_and_its_origin(users, course):
+    """The issue's compile flow: a chapter of another course added to this one (ids that collide get
+    new ones), dated and published, its origin recorded."""
+    author, publisher = users["author"], users["publisher"]
+    other = new_course("CompileX")
+    roles.grant(author.user, "org:CompileX", "viewer")
+    root = b(course, "course", course.run)
+    source_ch2 = b(other, "chapter", "ch2")
+    assert_error(users["viewer"].post(f"blocks/{root}/compile/", json={"sources": [source_ch2]}), 403, "forbidden")
+    assert_error(publisher.post(f"blocks/{root}/compile/", json={"sources": [source_ch2]}), 403, "forbidden")
+    done = author.post(f"blocks/{root}/compile/", json={"sources": [source_ch2]})
+    assert done.status_code == 201, done.text
+    mapping = done.json()["blocks"]
+    assert mapping == {source_ch2: b(course, "chapter", "chapter1"),
+                       b(other, "sequential", "s2"): b(course, "sequential", "sequential1"),
+                       b(other, "vertical", "v2"): b(course, "vertical", "vertical1"),
+                       b(other, "html", "h2"): b(course, "html", "html1")}
+    chapter = read(author, mapping[source_ch2])
+    assert chapter["fields"]["settings"]["display_name"] == "Chapter 2"
+    assert chapter["fields"]["settings"]["start"] == "2032-02-02T00:00:00Z"
+    assert read(author, root)["children"][-1] == mapping[source_ch2]
+    assert read(author, mapping[b(other, "html", "h2")])["fields"]["content"]["data"] == "<p>Second</p>"
+    origin = author.get(f"courses/{course}/").json()["copied_from"]
+    assert origin == [{**origin[0], "course": str(other), "kind": "compile", "subtrees": [source_ch2],
+                       "blocks": mapping}]
+    assert publisher.post(f"blocks/{mapping[b(other, 'vertical', 'v2')]}/publish/", json={}).status_code == 200
+    assert read(author, mapping[b(other, "html", "h2")], branch="published")["id"] == mapping[b(other, "html", "h2")]
+    assert_error(author.post(f"blocks/{root}/compile/", json={"sources": [b(other, "chapter", "nope")]}), 404,
+                 "block_not_found")
+    assert read(author, root)["children"][-1] == mapping[source_ch2]  # the refused compile added nothing
+
+
 def test_openapi_schema_lists_every_route_with_its_request_body(server):
     from django.urls import get_resolver
 

@@ -14,6 +14,9 @@ class CourseOrigin(models.Model):
     source_draft_change_log = models.BigIntegerField(null=True, blank=True)
     source_publish_log = models.BigIntegerField(null=True, blank=True)
     subtrees = models.JSONField(default=list)  # usage keys in the source; [] for the whole course
+    # compile: source usage key → usage key in this course (new ids where the source's would collide)
+    blocks = models.JSONField(default=dict)
+    kind = models.CharField(max_length=16, default="copy")  # copy | compile
     copied_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                   related_name="+")
     copied_at = models.DateTimeField(auto_now_add=True)

@@ -18,7 +18,7 @@ from ..errors import VersionConflictError
 from ..roles.api import AUTHOR, PUBLISHER, VIEWER, require
 from . import api
 
-__all__ = ["change_log", "check_version", "copy_course", "course_info", "restore_block", "create_block", "delete_block", "discard_changes", "move_block",
+__all__ = ["change_log", "check_version", "compile_into", "copy_course", "course_info", "restore_block", "create_block", "delete_block", "discard_changes", "move_block",
            "publish_block", "read_block", "reorder_children", "set_dates", "unpublish_block", "update_block"]
 
 
@@ -165,3 +165,12 @@ def copy_course(user, source_key, target_key, *, subtrees=None) -> api.CopyResul
     require(user, source, VIEWER, "copy the course")
     require(user, target, PUBLISHER, "create a course run by copy")
     return api.copy_course(source, target, user_id=user.pk, subtrees=subtrees)
+
+
+def compile_into(user, parent, sources, *, position=None, version=None) -> dict[str, str]:
+    """Copy ``sources`` (subtrees of other courses; viewer on each) under ``parent`` (author on its course)."""
+    parent = _usage(parent)
+    for source in sources:
+        require(user, _course(_usage(source).course_key), VIEWER, "copy blocks from the course")
+    with _writing(user, parent, AUTHOR, "compile blocks into the course", version):
+        return api.compile_into(parent, sources, user_id=user.pk, position=position)

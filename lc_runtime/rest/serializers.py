@@ -85,6 +85,12 @@ class CopyCourse(Strict):
                                      help_text="usage keys of the source to copy (with their parents); all if empty")
 
 
+class CompileBlocks(Versioned):
+    sources = serializers.ListField(child=serializers.CharField(max_length=1000), allow_empty=False,
+                                    help_text="usage keys in other courses, copied with their subtrees")
+    position = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+
+
 class GrantRole(Strict):
     role = serializers.ChoiceField(choices=ROLES)
 

@@ -201,6 +201,16 @@ class CopyView(ApiView):
                          "origin": result.origin_id}, status=status.HTTP_201_CREATED)
 
 
+class CompileView(ApiView):
+    """Copy subtrees of other courses under this block (new ids where they would collide)."""
+
+    def post(self, request, usage_key):
+        data = self.body(s.CompileBlocks)
+        mapping = permitted.compile_into(request.user, _usage(usage_key), [_usage(k) for k in data["sources"]],
+                                         position=data.get("position"), version=self.version(data, required=False))
+        return Response({"blocks": mapping}, status=status.HTTP_201_CREATED)
+
+
 class CourseView(ApiView):
     """The course's root block key and edit info."""
 
@@ -218,7 +228,8 @@ class CourseView(ApiView):
             "edited_by": edit.edited_by, "edited_on": s._iso(edit.edited_on),
             "published_by": edit.published_by, "published_on": s._iso(edit.published_on),
             "copied_from": [{"course": o.source_course_key, "draft_change_log": o.source_draft_change_log,
-                             "publish_log": o.source_publish_log, "subtrees": o.subtrees,
+                             "publish_log": o.source_publish_log, "subtrees": o.subtrees, "kind": o.kind,
+                             "blocks": o.blocks,
                              "copied_at": s._iso(o.copied_at)} for o in origins(key)],
         })
 

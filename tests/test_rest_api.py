@@ -4,17 +4,34 @@ Each test imports its own small course (tests/olx_builder.py standard_course) un
 """
 from __future__ import annotations
 
+import itertools
 import re
+import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 
 from lc_runtime.authoring import api as authoring
 from lc_runtime.roles import api as roles
 
-from .rest_live import Client, LiveServer, client, new_course
+from lc_runtime.rest.live import Client, LiveServer, client
+
+from .olx_builder import standard_course
 
 ORG = "RestX"
+_runs = itertools.count(1)
+
+
+def new_course(org: str):
+    """A freshly imported standard course (tests/olx_builder.py) with a run of its own; its key."""
+    from opaque_keys.edx.locator import CourseLocator
+
+    from lc_runtime import api as lc_api
+
+    run = f"r{next(_runs)}"
+    lc_api.import_olx(standard_course(Path(tempfile.mkdtemp()) / "course", org=org, run=run))
+    return CourseLocator(org, "T101", run)
 
 
 @pytest.fixture(scope="module")
@@ -502,3 +519,14 @@ def test_course_copy_cli(capsys, course):
         b(target, "chapter", "ch1")]
     assert cli.main(["course", "copy", str(course), str(target)]) == 1
     assert f"Course {target} already exists" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_rest_benchmark_reports_copy_round_trip_and_change_log_pages():
+    from lc_runtime.rest.bench import run_rest_bench
+
+    report = run_rest_bench(leaf_blocks=10, requests_count=5, changes=25)
+    assert report["copy"][0]["blocks"] > 10 and report["copy"][0]["seconds"] > 0
+    assert report["edit_round_trip"]["requests"] == 5
+    assert 0 < report["edit_round_trip"]["p50_seconds"] <= report["edit_round_trip"]["p95_seconds"]
+    assert report["change_log"]["changes"] >= 25 and set(report["change_log"]["pages"]) == {"first", "middle"}

@@ -14,6 +14,21 @@ def register(sub, commands) -> None:
     copy.add_argument("--user", default=None, help="username recorded as the copy's author")
     commands["course"] = cmd_course
 
+    p = sub.add_parser("bench-rest", help="benchmark the REST API: course copy, edit round trip, change-log "
+                                          "pages (JSON)")
+    p.add_argument("--blocks", type=int, default=1000)
+    p.add_argument("--requests", type=int, default=200)
+    p.add_argument("--changes", type=int, default=10000)
+    p.add_argument("--demo-olx", default=None)
+    commands["bench-rest"] = cmd_bench_rest
+
+
+def cmd_bench_rest(args) -> int:
+    from ..rest.bench import run_rest_bench
+
+    print(json.dumps(run_rest_bench(args.blocks, args.requests, args.changes, args.demo_olx), indent=2))
+    return 0
+
 
 def cmd_course(args) -> int:
     from django.contrib.auth import get_user_model

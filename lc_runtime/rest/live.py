@@ -1,24 +1,18 @@
-"""A live HTTP server for the REST API tests: Django's threaded WSGI server on a free port, in a thread.
+"""A live HTTP server for the REST API's tests and benchmark: Django's threaded WSGI server on a free
+port, in a thread, and a token-authenticated ``requests`` client.
 
-Requests go over real sockets (``requests``); the server's threads use their own database
-connections, so test data must be committed (these tests do not run inside a transaction).
+Requests go over real sockets; the server's threads use their own database connections, so the data
+they read must be committed.
 """
 from __future__ import annotations
 
-import itertools
-import tempfile
 import threading
-from pathlib import Path
 
 import requests
 from django.contrib.auth import get_user_model
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.core.wsgi import get_wsgi_application
 from rest_framework.authtoken.models import Token
-
-from .olx_builder import standard_course
-
-_runs = itertools.count(1)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -59,12 +53,3 @@ class Client(requests.Session):
         return super().request(method, self.base_url + url.lstrip("/"), *args, timeout=60, **kwargs)
 
 
-def new_course(org: str):
-    """A freshly imported standard course (tests/olx_builder.py) with a run of its own; its key."""
-    from opaque_keys.edx.locator import CourseLocator
-
-    from lc_runtime import api as lc_api
-
-    run = f"r{next(_runs)}"
-    lc_api.import_olx(standard_course(Path(tempfile.mkdtemp()) / "course", org=org, run=run))
-    return CourseLocator(org, "T101", run)

@@ -8,6 +8,7 @@ without branch or version. ``contentstore(branch)`` is where the side's course f
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Protocol
 
 from openedx_content import api as content_api
@@ -45,6 +46,10 @@ class CourseAdapter(Protocol):
 
     def contentstore(self, branch: str): ...
 
+    def request(self, branch: str):
+        """Context manager: ``load(usage_key) -> block`` from a NEW store or runtime instance, as one LMS
+        request gets (conformance/lms replays requests with it)."""
+
 
 def _learning_core_contentstore(branch):
     from modulestore_compat.contentstore.learning_core import LearningCoreContentStore
@@ -71,6 +76,15 @@ class ModulestoreAdapter:
 
     def blocks(self, branch):
         return split_blocks(self.store, self.course_key, branch)
+
+    @contextmanager
+    def request(self, branch):
+        """A new store of the same kind over the same documents, in one bulk operation (as a courseware
+        view reads a course): nothing is shared with earlier requests but what is stored."""
+        store = type(self.store)(self.store.documents)
+        with store.bulk_operations(self.course_key):
+            yield lambda usage_key, **kwargs: store.get_item(UsageKey.from_string(usage_key).map_into_course(
+                self._key(branch)), **kwargs)
 
     def dump(self, branch):
         return self.dump_of(branch, self.blocks(branch))
@@ -155,6 +169,13 @@ class LearningCoreAdapter:
 
     def blocks(self, branch):
         return lc_blocks(self.runtime(branch))
+
+    @contextmanager
+    def request(self, branch):
+        """A new runtime (its snapshot read again): nothing is shared with earlier requests but what is stored."""
+        runtime = LearningCoreRuntime(self.course_key, branch=branch)
+        yield lambda usage_key, **kwargs: runtime.get_block(UsageKey.from_string(usage_key).map_into_course(
+            runtime.course_key))
 
     def contentstore(self, branch):
         return _learning_core_contentstore(branch)

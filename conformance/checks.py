@@ -31,7 +31,19 @@ CHECKS = {
     "query.get_parent_location": "get_parent_location agrees for every block",
     "query.get_orphans": "get_orphans returns the same blocks",
     "query.has_changes": "has_changes agrees for the course, its sections and subsections (draft only)",
-    "render.student_view": "student_view of HTML blocks renders the same content",
+    "lms.render.student_view": "every block of every type (up to a per-type cap, default all) renders the same "
+                               "student_view HTML through the LMS binding harness (conformance/lms): keys "
+                               "stripped as MixedModuleStore hands them out, the runtime prepared for a learner, "
+                               "bound, rendered through the LMS's wrappers (/static/ URLs rewritten)",
+    "lms.learner.problem": "a capa problem answered through its problem_check handler is graded the same; the next "
+                           "request (a new store/runtime) sees the attempt and the score, a grade event reached "
+                           "the publish service and the learner's row",
+    "lms.learner.poll": "an xblock-poll vote is seen by the next request (choice and tally) and its completion "
+                        "event reached the publish service",
+    "lms.learner.done": "a done-xblock toggle is seen by the next request and its grade and edx.done.toggled "
+                        "events reached the publish service",
+    "lms.keys.derived": "values derived from the usage key as the LMS sees it are equal: a problem's per-student "
+                        "seed and html id, a discussion's discussion_id default",
     "olx.round_trip": "exporting the course to OLX and parsing it again gives the same authored fields "
                       "(right side, when it can export)",
     "assets": "every course file is the same in Split's contentstore and in what the stage serves "
@@ -54,7 +66,13 @@ NORMALISATIONS = [
     "usage keys inside field values (Reference, ReferenceList, ReferenceValueDict fields such as "
     "split_test.group_id_to_child) are compared without branch and version: Split turns stored references "
     "into keys of the block's own course context, branch and version included",
-    "rendered fragments are compared after removing branch/version from keys",
+    "lms.render.student_view: branch and version are removed from keys in the rendered HTML (a block handed "
+    "out by MixedModuleStore carries none; what remains comes from the store's own structure key)",
+    "lms.render.student_view: UUIDs in the rendered HTML are replaced by <uuid>: blocks generate them at "
+    "render time (word_cloud's element id is uuid.uuid1()), so two renders of the same block never agree "
+    "(stored UUIDs are compared by the field checks)",
+    "lms.* checks run each side in a savepoint rolled back afterwards: both sides share the LMS-keyed learner "
+    "tables (keys without branch/version), so one side's learner rows must not be seen by the other",
     "the OLX round trip ignores xml_attributes['filename'] (it records where the OLX file was)",
     "the OLX round trip is compared on what the block class itself would write again: a settings change is "
     "accepted only when a rule of conformance/round_trip.py explains every changed field (the class reads "
@@ -67,6 +85,7 @@ NORMALISATIONS = [
 ]
 
 _INHERITABLE = frozenset(INHERITABLE_FIELDS)
+VERSIONED_KEYS = _VERSIONED  # the lms checks normalise rendered HTML with it
 
 
 @dataclass
@@ -98,6 +117,7 @@ class ComparisonResult:
     known_unsupported: tuple = KNOWN_UNSUPPORTED  # entries that move an error finding out of the differences
     unsupported: list = field(default_factory=list)  # the findings they moved, each with its reason
     not_applicable: dict = field(default_factory=dict)  # (check, branch) -> why it does not run there
+    lms: list = field(default_factory=list)  # per branch: what the LMS harness exercised (types, blocks, time)
 
     def declare_not_applicable(self, check, branch, reason: str) -> None:
         self.not_applicable[(check, branch)] = reason
@@ -129,7 +149,7 @@ class ComparisonResult:
 
     def as_dict(self):
         return {"runs": [asdict(r) for r in self.runs], "differences": [asdict(d) for d in self.differences],
-                "known_unsupported": self.unsupported, "not_applicable": self.not_applicable_list()}
+                "known_unsupported": self.unsupported, "not_applicable": self.not_applicable_list(), "lms": self.lms}
 
     def not_applicable_list(self) -> list[dict]:
         return [{"check": c, "branch": b, "reason": r} for (c, b), r in sorted(self.not_applicable.items())]
@@ -281,37 +301,6 @@ def compare_queries(result, branch, left, right, dump: dict) -> None:
             lc, rc = left.has_changes(record["usage_key"]), right.has_changes(record["usage_key"])
             if lc != rc:
                 result.differ("query.has_changes", branch, record["usage_key"], None, lc, rc)
-
-
-def rendered(block) -> tuple[str | None, str | None]:
-    """``(content, None)`` with versioned keys normalised, or ``(None, error)``: errors are not content."""
-    try:
-        fragment = block.runtime.render(block, "student_view", {})
-        return _VERSIONED.sub("", fragment.content), None
-    except Exception as exc:  # noqa: BLE001 - reported as an error finding by the caller
-        return None, error_text(exc)
-
-
-def compare_rendering(result, branch, left_blocks, right_blocks, limit: int = 25) -> None:
-    rights = {str(b.scope_ids.usage_id.for_branch(None).version_agnostic()) if hasattr(
-        b.scope_ids.usage_id, "for_branch") else str(b.scope_ids.usage_id): b for b in right_blocks}
-    done = 0
-    for block in left_blocks:
-        if block.scope_ids.block_type != "html" or done >= limit:
-            continue
-        key = str(block.scope_ids.usage_id.for_branch(None).version_agnostic())
-        other = rights.get(key)
-        if other is None:
-            continue
-        done += 1
-        result.add_run("render.student_view", branch)
-        (lv, left_error), (rv, right_error) = rendered(block), rendered(other)
-        if left_error or right_error:
-            result.error(branch, key, None, "render.student_view", left_error, right_error)
-        elif lv != rv:
-            result.differ("render.student_view", branch, key, None, lv[:500], rv[:500])
-    if done == 0:
-        result.declare_not_applicable("render.student_view", branch, "no html block on both sides of this branch")
 
 
 def _without_filename(settings: dict) -> dict:

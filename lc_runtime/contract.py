@@ -55,18 +55,38 @@ class RuntimeContractMixin:
     applicable_aside_types_override = None
     wrap_asides_override = None
     # what blocks read
-    resources_fs = None  # Split keeps no course filesystem either; capa copes with None
     STATIC_URL = "/static/"
     anonymous_student_id = None
     user_is_staff = False
-    seed = 1
 
     def _init_contract(self) -> None:
         self.wrappers = []
         self.wrappers_asides = []
         self.errors: list[str] = []
 
+    # -- ModuleStoreRuntime.get / set: the LMS sets ``position`` this way on every get_block_for_descriptor ----
+    def get(self, attr):
+        return self.__dict__.get(attr)
+
+    def set(self, attr, value) -> None:
+        self.__dict__[attr] = value
+
+    @property
+    def resources_fs(self):
+        """Split's runtime gets ``OSFS(fs_root / structure root)``: a course directory that holds nothing for
+        a course kept in a database. capa joins ``<script system_path>`` onto its ``root_path`` (a None
+        here broke every such problem): an empty directory gives the same answer as Split's."""
+        return empty_course_fs()
+
     # -- the _ModuleSystemShim properties ------------------------------------------------------------------
+    @property
+    def seed(self) -> int:
+        """``_ModuleSystemShim.seed``: the current user's id from the ``user`` service, 0 without one."""
+        service = self._services.get("user")
+        if service is None or not hasattr(service, "get_current_user"):
+            return 0
+        return service.get_current_user().opt_attrs.get("edx-platform.user_id") or 0
+
     @property
     def course_id(self):
         return self.course_key
@@ -165,3 +185,15 @@ class RuntimeContractMixin:
 
 
 _NOT_CONTRACT = object()
+_EMPTY_FS: list = []
+
+
+def empty_course_fs():
+    """One empty OSFS per process (created on first use; blocks only read it, and find nothing)."""
+    if not _EMPTY_FS:
+        import tempfile
+
+        from fs.osfs import OSFS
+
+        _EMPTY_FS.append(OSFS(tempfile.mkdtemp(prefix="lc-runtime-course-fs-")))
+    return _EMPTY_FS[0]

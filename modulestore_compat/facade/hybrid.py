@@ -23,15 +23,16 @@ class HybridRuntime(SplitReferenceRuntime):
         self.lc_snapshot = load_snapshot(self.course_key.for_branch(None).version_agnostic(), branch) \
             if branch else None
 
-    def _field_data(self, key, block_data, cls):
+    def _field_data(self, key, block_data, cls, course_key=None):
         if self.lc_snapshot is None or getattr(mixed_class(key[0]), "has_children", False):
-            return super()._field_data(key, block_data, cls)
+            return super()._field_data(key, block_data, cls, course_key)
         record = self.lc_snapshot.blocks.get(tuple(key)) if self.lc_snapshot else None
         if record is None:
-            return super()._field_data(key, block_data, cls)
-        fields = convert_references_to_keys(self.course_key, key[0], {**record.settings, **record.content})
+            return super()._field_data(key, block_data, cls, course_key)
+        course_key = course_key if course_key is not None else self.course_key
+        fields = convert_references_to_keys(course_key, key[0], {**record.settings, **record.content})
         parent = self.parent_map.get(key)
-        parent_key = self.course_key.make_usage_key(*parent) if parent else None
+        parent_key = course_key.make_usage_key(*parent) if parent else None
         return self.block_field_data(SplitMongoKVS(None, fields, {}, parent_key))
 
 

@@ -366,12 +366,16 @@ class FacadeRuntime(SplitReferenceRuntime):
         super().__init__(store, course_key, structure, **kwargs)
         self._plan = store.structure_plan(course_key, structure)  # shared by every runtime of the structure
 
-    def _xblock_from_json(self, key, block_data, for_parent):
+    def _xblock_from_json(self, key, block_data, for_parent, course_key=None):
         try:
-            plan = self.plan.plan(key)
+            # another course context (a key without branch/version, as MixedModuleStore strips them): the
+            # shared plan of the same structure read in that context
+            structure_plan = self.plan if course_key in (None, self.course_key) else self.modulestore.structure_plan(
+                course_key, self.structure)
+            plan = structure_plan.plan(key)
             cls = self.mixologist.mix(load_block_class(key[0]))
-            field_data = PlannedFieldData(plan, self.plan, self.modulestore.get_definition_doc, self._user_data,
-                                          lazy=self.lazy)
+            field_data = PlannedFieldData(plan, structure_plan, self.modulestore.get_definition_doc,
+                                          self._user_data, lazy=self.lazy)
             block = cls(runtime=self, field_data=None, scope_ids=plan.scope_ids, for_parent=for_parent)
             block._split_field_data = field_data
         except Exception as exc:  # noqa: BLE001 - Split turns any failure into an ErrorBlock

@@ -170,29 +170,41 @@ class SplitReferenceRuntime(RuntimeContractMixin, Runtime):
         return self.plan.parent_map
 
     def _load_unbound(self, usage_id, for_parent=None):
-        return self.load_block((usage_id.block_type, usage_id.block_id), for_parent=for_parent)
+        return self.load_block((usage_id.block_type, usage_id.block_id), for_parent=for_parent,
+                               course_key=usage_id.course_key)
 
-    def load_block(self, key: tuple, for_parent=None):
-        """The block ``(block_type, block_id)`` of this structure (one instance per runtime)."""
-        cached = self._instances.get(key)
+    def course_context(self, course_key=None, field_decorator=None):
+        """The course key a block is built in: the caller's (Split's ``_load_item`` trusts the key it is
+        given: a key MixedModuleStore's ``strip_key`` stripped loads a block with stripped keys), the
+        runtime's by default; ``field_decorator`` (what MixedModuleStore passes to ``get_item``) applied."""
+        context = course_key if course_key is not None else self.course_key
+        return field_decorator(context) if field_decorator is not None else context
+
+    def load_block(self, key: tuple, for_parent=None, course_key=None, field_decorator=None):
+        """The block ``(block_type, block_id)`` of this structure, in the course context ``course_key``
+        (default: the runtime's); one instance per runtime and context."""
+        context = self.course_context(course_key, field_decorator)
+        cache_key = tuple(key) if context == self.course_key else (context, tuple(key))
+        cached = self._instances.get(cache_key)
         if cached is not None:
             return cached
-        block_data = self.blocks.get(key)
+        block_data = self.blocks.get(tuple(key))
         if block_data is None:
-            raise ItemNotFoundError(self.course_key.make_usage_key(key[0], key[1]))
-        block = self._xblock_from_json(key, block_data, for_parent)
-        self._instances[key] = block
+            raise ItemNotFoundError(context.make_usage_key(key[0], key[1]))
+        block = self._xblock_from_json(tuple(key), block_data, for_parent, context)
+        self._instances[cache_key] = block
         return block
 
-    def _xblock_from_json(self, key, block_data, for_parent):
-        locator = self.course_key.make_usage_key(key[0], key[1])
+    def _xblock_from_json(self, key, block_data, for_parent, course_key=None):
+        course_key = course_key if course_key is not None else self.course_key
+        locator = course_key.make_usage_key(key[0], key[1])
         definition_id = block_data.get("definition")
         definition_locator = DefinitionLocator(key[0], definition_id) if definition_id else None
         try:
             cls = load_block_class(key[0])
             block = self.construct_xblock_from_class(
                 cls, ScopeIds(None, key[0], definition_locator, locator), for_parent=for_parent)
-            block._split_field_data = self._field_data(key, block_data, cls)
+            block._split_field_data = self._field_data(key, block_data, cls, course_key)
         except Exception as exc:  # noqa: BLE001 - Split turns any failure into an ErrorBlock
             return self._error_block(key, exc)
         return self._with_edit_info(block, key, block_data, definition_locator)
@@ -221,16 +233,18 @@ class SplitReferenceRuntime(RuntimeContractMixin, Runtime):
         block._split_field_data = self.block_field_data(SplitMongoKVS(None, {"error_msg": str(exc)}, {}, None))
         return block
 
-    def _field_data(self, key, block_data, cls):
-        fields = convert_references_to_keys(self.course_key, key[0], block_data.get("fields", {}))
-        defaults = convert_references_to_keys(self.course_key, key[0], block_data.get("defaults", {}))
+    def _field_data(self, key, block_data, cls, course_key=None):
+        """References converted in the block's own course context (Split: ``usage_id.context_key``)."""
+        course_key = course_key if course_key is not None else self.course_key
+        fields = convert_references_to_keys(course_key, key[0], block_data.get("fields", {}))
+        defaults = convert_references_to_keys(course_key, key[0], block_data.get("defaults", {}))
         parent = self.parent_map.get(key)
-        parent_key = self.course_key.make_usage_key(*parent) if parent else None
+        parent_key = course_key.make_usage_key(*parent) if parent else None
         loader = None
         if block_data.get("definition") is not None:
             loader = DefinitionLazyLoader(
                 self.modulestore.get_definition_doc, key[0], block_data["definition"],
-                lambda values: convert_references_to_keys(self.course_key, key[0], values))
+                lambda values: convert_references_to_keys(course_key, key[0], values))
         # No aside fields: this runtime serves no asides (``get_asides`` is empty).
         kvs = SplitMongoKVS(loader, fields, defaults, parent_key, field_decorator=self.field_decorator)
         if not self.lazy:

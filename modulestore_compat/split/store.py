@@ -250,7 +250,8 @@ class SplitModuleStore:
 
     def _load_item(self, envelope, block_key, **kwargs):
         runtime = self._runtime(envelope, lazy=kwargs.get("lazy", True), field_decorator=kwargs.get("field_decorator"))
-        return runtime.load_block(tuple(block_key), for_parent=kwargs.get("for_parent"))
+        return runtime.load_block(tuple(block_key), for_parent=kwargs.get("for_parent"),
+                                  field_decorator=kwargs.get("field_decorator"))
 
     # -- ModuleStoreRead -------------------------------------------------------------------------------
     def get_item(self, usage_key, depth=0, revision=None, **kwargs):

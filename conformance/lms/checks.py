@@ -1,0 +1,208 @@
+"""The ``lms.*`` checks: what a learner gets through the LMS binding harness, Split side against the other.
+
+* ``lms.render.student_view`` — every block (all block types; per type up to ``cap`` blocks, default
+  all) rendered as the LMS renders it, HTML compared after the ``lms.*`` entries of ``conformance.checks.NORMALISATIONS``.
+* ``lms.learner.problem`` / ``lms.learner.poll`` / ``lms.learner.done`` — the flows of :mod:`.flows`.
+* ``lms.keys.derived`` — values derived from the usage key as the LMS sees it (:func:`.flows.key_derived_values`).
+
+An exception on either side is an ``error.*`` finding (``ComparisonResult.error``), never equal; a block
+type known not to render standalone is listed in ``conformance/unsupported.py`` with its reason.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+from lc_runtime.dump import error_text
+
+from ..checks import VERSIONED_KEYS, ComparisonResult
+from .flows import FLOWS, LearnerFlowError, NotExercisable, key_derived_values, rolled_back
+from .harness import LmsRequest, lms_request
+
+#: Learner flows tried per check and branch (each is two requests per side).
+DEFAULT_FLOW_CAP = 3
+
+
+
+@dataclass
+class LmsCounts:
+    """What the lms checks exercised on one branch (measured into the report's notes)."""
+
+    branch: str
+    block_types: int = 0
+    blocks_rendered: int = 0
+    flows: int = 0
+    seconds: float = 0.0
+
+
+#: A UUID a block generates at render time (word_cloud's element id: ``uuid.uuid1()``): never equal twice.
+RENDER_TIME_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def normalised_html(html: str) -> str:
+    """Keys without branch/version; render-time UUIDs replaced by ``<uuid>`` (see NORMALISATIONS)."""
+    return RENDER_TIME_UUID.sub("<uuid>", VERSIONED_KEYS.sub("", html))
+
+
+def render_all(adapter, branch: str, keys: list[str]) -> dict:
+    """``{usage_key: (html, None) | (None, error)}``: one LMS request renders every block of ``keys``."""
+    out: dict = {}
+    with rolled_back(), lms_request(adapter, branch, user_id=4243) as request:
+        for key in keys:
+            try:
+                out[key] = (normalised_html(LmsRequest.render(request.block(key))), None)
+            except Exception as exc:  # noqa: BLE001 - an error finding, never a value
+                out[key] = (None, error_text(exc))
+    return out
+
+
+def select_blocks(dump: dict, block_types: set | None = None, cap: int | None = None) -> dict:
+    """``{block_type: [usage_key, …]}`` in the dump's order (tree first), at most ``cap`` per type."""
+    chosen: dict = {}
+    for record in dump["blocks"]:
+        if block_types is not None and record["block_type"] not in block_types:
+            continue
+        keys = chosen.setdefault(record["block_type"], [])
+        if cap is None or len(keys) < cap:
+            keys.append(record["usage_key"])
+    return chosen
+
+
+def compare_lms_rendering(result: ComparisonResult, branch: str, left, right, left_dump: dict, right_dump: dict,
+                          cap: int | None = None) -> LmsCounts:
+    """``lms.render.student_view`` for every block type present on both sides."""
+    both = {b["usage_key"] for b in right_dump["blocks"]}
+    shared = {**left_dump, "blocks": [b for b in left_dump["blocks"] if b["usage_key"] in both]}
+    chosen = select_blocks(shared, cap=cap)
+    keys = [k for ks in chosen.values() for k in ks]
+    lefts, rights = render_all(left, branch, keys), render_all(right, branch, keys)
+    for key in keys:
+        result.add_run("lms.render.student_view", branch)
+        (lv, left_error), (rv, right_error) = lefts[key], rights[key]
+        if left_error or right_error:
+            result.error(branch, key, None, "lms.render.student_view", left_error, right_error)
+        elif lv != rv:
+            result.differ("lms.render.student_view", branch, key, None, _around_first_change(lv, rv),
+                          _around_first_change(rv, lv))
+    if not keys:
+        result.declare_not_applicable("lms.render.student_view", branch, "no block on both sides of this branch")
+    return LmsCounts(branch, block_types=len(chosen), blocks_rendered=len(keys))
+
+
+def _around_first_change(text: str, other: str, width: int = 240) -> str:
+    """The part of ``text`` around its first difference with ``other`` (whole HTML would drown the report)."""
+    at = next((i for i, (a, b) in enumerate(zip(text, other)) if a != b), min(len(text), len(other)))
+    start = max(0, at - width // 2)
+    return ("…" if start else "") + text[start:at + width // 2] + ("…" if at + width // 2 < len(text) else "")
+
+
+def compare_learner_flows(result: ComparisonResult, branch: str, left, right, left_dump: dict, right_dump: dict,
+                          cap: int = DEFAULT_FLOW_CAP) -> int:
+    """Each learner flow on up to ``cap`` blocks of its type the left side can exercise; returns flows run."""
+    both = {b["usage_key"] for b in right_dump["blocks"]}
+    ran = 0
+    for check, (block_type, flow) in FLOWS.items():
+        candidates = [b["usage_key"] for b in left_dump["blocks"]
+                      if b["block_type"] == block_type and b["usage_key"] in both]
+        done, skipped = 0, []
+        for key in candidates:
+            if done >= cap:
+                break
+            left_value, left_error = _run_flow(flow, left, branch, key)
+            if isinstance(left_error, NotExercisable):
+                skipped.append(f"{key}: {left_error}")
+                continue
+            right_value, right_error = _run_flow(flow, right, branch, key)
+            done += 1
+            result.add_run(check, branch)
+            if left_error or right_error:
+                result.error(branch, key, None, check, _text(left_error), _text(right_error))
+            elif left_value != right_value:
+                result.differ(check, branch, key, None, left_value, right_value)
+        ran += done
+        if not done:
+            why = f"no {block_type} block in this branch" if not candidates else (
+                f"no {block_type} block a learner can act on: " + "; ".join(skipped[:5]))
+            result.declare_not_applicable(check, branch, why)
+        for entry in skipped:  # tried, not exercisable: listed, never silently passed over
+            key, _, why = entry.partition(": ")
+            result.notes.append({"branch": branch, "side": left.name, "kind": f"{check}: not exercised",
+                                 "block": key, "detail": why})
+    return ran
+
+
+def _run_flow(flow, adapter, branch, key):
+    try:
+        return flow(adapter, branch, key), None
+    except NotExercisable as exc:
+        return None, exc
+    except Exception as exc:  # noqa: BLE001 - an error finding (LearnerFlowError included), never a value
+        return None, exc
+
+
+def _text(error) -> str | None:
+    if error is None:
+        return None
+    if isinstance(error, (LearnerFlowError, NotExercisable)):
+        return f"{type(error).__name__}: {error}"
+    return error_text(error)
+
+
+KEY_DERIVED_TYPES = ("problem", "discussion")
+
+
+def compare_key_derived(result: ComparisonResult, branch: str, left, right, left_dump: dict, right_dump: dict,
+                        cap: int | None = None) -> None:
+    """``lms.keys.derived``: per-student seed and html id of problems, discussion ids, as the LMS sees them."""
+    both = {b["usage_key"] for b in right_dump["blocks"]}
+    shared = {**left_dump, "blocks": [b for b in left_dump["blocks"] if b["usage_key"] in both]}
+    keys = [k for ks in select_blocks(shared, set(KEY_DERIVED_TYPES), cap).values() for k in ks]
+    if not keys:
+        result.declare_not_applicable("lms.keys.derived", branch, "no problem or discussion block on both sides")
+        return
+    sides = []
+    for adapter in (left, right):
+        try:
+            sides.append((_values_per_block(adapter, branch, keys), None))
+        except Exception as exc:  # noqa: BLE001
+            sides.append(({}, error_text(exc)))
+    (lvalues, lerror), (rvalues, rerror) = sides
+    for key in keys:
+        lv, rv = lvalues.get(key), rvalues.get(key)
+        for name in sorted(set(lv or {}) | set(rv or {})):
+            result.add_run("lms.keys.derived", branch)
+            le = lerror or (lv or {}).get("error")
+            re_ = rerror or (rv or {}).get("error")
+            if le or re_:
+                result.error(branch, key, name, "lms.keys.derived", le, re_)
+                break
+            if lv.get(name) != rv.get(name):
+                result.differ("lms.keys.derived", branch, key, name, lv.get(name), rv.get(name))
+
+
+def _values_per_block(adapter, branch, keys) -> dict:
+    out = {}
+    for key in keys:  # one block at a time: a failing block is an error finding of its own
+        try:
+            out.update(key_derived_values(adapter, branch, [key]))
+        except Exception as exc:  # noqa: BLE001
+            out[key] = {"error": error_text(exc)}
+    return out
+
+
+def compare_lms(result: ComparisonResult, branch: str, left, right, left_dump: dict, right_dump: dict, *,
+                cap: int | None = None, flow_cap: int = DEFAULT_FLOW_CAP) -> LmsCounts:
+    """Every ``lms.*`` check on one branch; the counts measured go into the report's notes."""
+    import time
+
+    started = time.perf_counter()
+    counts = compare_lms_rendering(result, branch, left, right, left_dump, right_dump, cap)
+    counts.flows = compare_learner_flows(result, branch, left, right, left_dump, right_dump, flow_cap)
+    compare_key_derived(result, branch, left, right, left_dump, right_dump, cap)
+    counts.seconds = round(time.perf_counter() - started, 3)
+    result.lms.append(asdict(counts))
+    return counts
+
+
+__all__ = ["DEFAULT_FLOW_CAP", "LmsCounts", "compare_lms", "compare_lms_rendering",
+           "compare_learner_flows", "compare_key_derived"]

@@ -81,7 +81,7 @@ class ModulestoreAdapter:
     def request(self, branch):
         """A new store of the same kind over the same documents, in one bulk operation (as a courseware
         view reads a course): nothing is shared with earlier requests but what is stored."""
-        store = type(self.store)(self.store.documents)
+        store = _lms_store_class(self.store)(self.store.documents)
         with store.bulk_operations(self.course_key):
             yield lambda usage_key, **kwargs: store.get_item(UsageKey.from_string(usage_key).map_into_course(
                 self._key(branch)), **kwargs)
@@ -120,6 +120,21 @@ class ModulestoreAdapter:
             return contentstore_for(documents, branch=branch)
         except ContentStoreError:
             return None
+
+
+def _lms_store_class(store):
+    """The LMS reads through ``DraftVersioningModuleStore`` (a branchless key, e.g. LTI's
+    ``runtime.modulestore.get_course(course_id)``, maps to its branch setting), never the bare Split store."""
+    from modulestore_compat.hybrid import DraftVersioningHybridModuleStore, HybridModuleStore
+    from modulestore_compat.store import DraftVersioningModuleStore, SplitModuleStore
+
+    if isinstance(store, DraftVersioningModuleStore):
+        return type(store)
+    if isinstance(store, HybridModuleStore):
+        return DraftVersioningHybridModuleStore
+    if isinstance(store, SplitModuleStore):
+        return DraftVersioningModuleStore
+    return type(store)
 
 
 class HybridAdapter(ModulestoreAdapter):

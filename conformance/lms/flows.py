@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 from django.db import transaction
 from webob import Request
+from xblock.exceptions import ProcessingError
 
 from lc_runtime.userstate_models import StudentBlockState
 
@@ -54,20 +55,23 @@ def _grade_row(usage_key: str):
 
 # -- capa problem -------------------------------------------------------------------------------------
 def problem_answers(problem) -> list[tuple[str, str]]:
-    """POST fields answering every input of ``problem`` with its correct answer where capa knows it.
+    """POST fields for every input the learner saw (render first): capa's correct answer where it
+    knows one for that input, else ``"1"``.
 
-    Raises NotExercisable for a problem a learner cannot submit now (closed, nothing to answer)."""
+    Raises NotExercisable for a problem a learner cannot submit now (closed, no input)."""
     if problem.closed():
         raise NotExercisable("closed (past due or out of attempts)")
-    answers = problem.lcp.get_question_answers()
-    if not answers:
-        raise NotExercisable("no input with a known answer")
+    known = problem.lcp.get_question_answers()
+    input_ids = sorted(problem.lcp.inputs)
+    if not input_ids:
+        raise NotExercisable("no input to answer")
     fields = []
-    for answer_id, answer in sorted(answers.items()):
+    for input_id in input_ids:
+        answer = known.get(input_id, "1")
         if isinstance(answer, (list, tuple)):
-            fields += [(f"input_{answer_id}[]", str(a)) for a in answer]
+            fields += [(f"input_{input_id}[]", str(a)) for a in answer]
         else:
-            fields.append((f"input_{answer_id}", str(answer)))
+            fields.append((f"input_{input_id}", str(answer)))
     return fields
 
 
@@ -78,9 +82,17 @@ def problem_flow(adapter, branch: str, usage_key: str) -> dict:
         publisher = EventCollector(LEARNER)
         with lms_request(adapter, branch, LEARNER, publisher) as request:
             problem = request.block(usage_key)
+            LmsRequest.render(problem)  # the learner sees the problem first (capa builds its inputs)
             fields = problem_answers(problem)
-            response = LmsRequest.handle(problem, "xmodule_handler", _post(fields), "problem_check")
+            try:
+                response = LmsRequest.handle(problem, "xmodule_handler", _post(fields), "problem_check")
+            except ProcessingError as exc:  # capa's answer to a grader failure (its cause is logged)
+                cause = exc.__cause__ or exc
+                raise NotExercisable(f"the grader refused the harness's answers: {str(cause)[:200]}") from exc
             body = json.loads(response.body)
+        if "contents" not in body and not body.get("attempts_used"):
+            # capa answered without grading (python graders need codejail, which the LMS configures)
+            raise NotExercisable(f"not graded standalone: {body.get('success')}")
         if "success" not in body or "contents" not in body:
             raise LearnerFlowError(f"problem_check answered {body!r} for {usage_key}")
         with lms_request(adapter, branch, LEARNER, EventCollector(LEARNER)) as request:

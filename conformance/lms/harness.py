@@ -161,6 +161,7 @@ LMS_SETTINGS = {
     "ALL_LANGUAGES": _languages,
     "COMPLETION_VIDEO_COMPLETE_PERCENTAGE": lambda: 0.95,
     "LMS_ROOT_URL": lambda: "http://localhost:18000",
+    "LMS_BASE": lambda: "localhost:18000",
     "AI_TRANSLATIONS_API_URL": lambda: "",
     "YOUTUBE_API_KEY": lambda: None,
     "YOUTUBE": lambda: {"API": "https://www.youtube.com/iframe_api", "TEST_TIMEOUT": 1500,

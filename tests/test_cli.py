@@ -93,7 +93,7 @@ def test_migrate_stage_rollback_conformance_and_the_pytest_plugin(tmp_path):
     assert checked.returncode == 0, checked.stdout + checked.stderr
     report = json.loads((tmp_path / "c.json").read_text())
     assert report["summary"]["differences"] == 0 and report["summary"]["checks_run"] > 1000
-    assert {c["check"] for c in report["checks"]} >= {"field.value", "query.get_items", "render.student_view"}
+    assert {c["check"] for c in report["checks"]} >= {"field.value", "query.get_items", "lms.render.student_view"}
 
     back = run(tmp_path, "rollback", key, "--to", "split", "--reports", str(tmp_path / "reports"))
     assert back.returncode == 0 and "full → split" in back.stdout, back.stderr

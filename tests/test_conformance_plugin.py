@@ -11,16 +11,16 @@ COURSE = "course-v1:PlugX+P1+2026"
 
 
 def fabricated_result() -> ComparisonResult:
-    """Every check ran on both branches except: render.student_view [draft] ran 0 times, undeclared;
+    """Every check ran on both branches except: lms.render.student_view [draft] ran 0 times, undeclared;
     olx.round_trip [published] ran 0 times, declared not applicable; query.has_changes [published]
     declared not applicable. One field.value difference (draft), one error.both finding (published)."""
     result = ComparisonResult()
     for branch in ("draft", "published"):
         for check in CHECKS:
-            if (check, branch) not in {("render.student_view", "draft"), ("olx.round_trip", "published"),
+            if (check, branch) not in {("lms.render.student_view", "draft"), ("olx.round_trip", "published"),
                                        ("query.has_changes", "published")}:
                 result.add_run(check, branch, 3)
-    result.add_run("render.student_view", "draft", 0)  # started, compared nothing
+    result.add_run("lms.render.student_view", "draft", 0)  # started, compared nothing
     result.declare_not_applicable("olx.round_trip", "published", "this side does not export OLX")
     result.declare_not_applicable("query.has_changes", "published", "asked on the draft branch only")
     block = "block-v1:PlugX+P1+2026+type@html+block@h1"
@@ -52,8 +52,8 @@ def test_the_plugin_fails_a_check_that_never_ran_and_skips_only_declared_ones(tm
         return outcomes.by_name[f"lc-conformance {COURSE} {check} [{branch}]"]
 
     assert len(outcomes.by_name) == 2 * (len(CHECKS) + len(ERRORS))
-    assert seen("render.student_view", "draft")[0] == "failed"
-    assert "ran 0 times and was not declared not applicable" in seen("render.student_view", "draft")[1]
+    assert seen("lms.render.student_view", "draft")[0] == "failed"
+    assert "ran 0 times and was not declared not applicable" in seen("lms.render.student_view", "draft")[1]
     assert seen("olx.round_trip", "published")[0] == "skipped"
     assert "this side does not export OLX" in seen("olx.round_trip", "published")[1]
     assert seen("query.has_changes", "published")[0] == "skipped"
@@ -62,7 +62,7 @@ def test_the_plugin_fails_a_check_that_never_ran_and_skips_only_declared_ones(tm
     assert "during field.value" in seen("error.both", "published")[1]
     failed = {name for name, (outcome, _) in outcomes.by_name.items() if outcome == "failed"}
     assert failed == {f"lc-conformance {COURSE} {c} [{b}]" for c, b in (
-        ("render.student_view", "draft"), ("field.value", "draft"), ("error.both", "published"))}
+        ("lms.render.student_view", "draft"), ("field.value", "draft"), ("error.both", "published"))}
 
 
 @pytest.mark.parametrize("runs, declared, verdict", [

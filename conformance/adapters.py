@@ -125,8 +125,8 @@ class ModulestoreAdapter:
 def _lms_store_class(store):
     """The LMS reads through ``DraftVersioningModuleStore`` (a branchless key, e.g. LTI's
     ``runtime.modulestore.get_course(course_id)``, maps to its branch setting), never the bare Split store."""
-    from modulestore_compat.hybrid import DraftVersioningHybridModuleStore, HybridModuleStore
-    from modulestore_compat.store import DraftVersioningModuleStore, SplitModuleStore
+    from modulestore_compat.facade.api import DraftVersioningHybridModuleStore, HybridModuleStore
+    from modulestore_compat.split.api import DraftVersioningModuleStore, SplitModuleStore
 
     if isinstance(store, DraftVersioningModuleStore):
         return type(store)

@@ -29,10 +29,8 @@ from lc_runtime import api as lc_api
 from lc_runtime.blocks import registry
 from lc_runtime.dump import make_dump
 from lc_runtime.olx.reader import read_course
-from modulestore_compat.api import DjangoDocumentStore, SplitWriter
-from modulestore_compat.facade import LearningCoreModuleStore
-from modulestore_compat.hybrid import HybridModuleStore
-from modulestore_compat.store import SplitModuleStore
+from modulestore_compat.facade.api import HybridModuleStore, LearningCoreModuleStore
+from modulestore_compat.split.api import DjangoDocumentStore, SplitModuleStore, SplitWriter
 
 from .olx_builder import standard_course
 from .test_conformance_checks import class_variant, loading, with_patches

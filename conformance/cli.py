@@ -17,6 +17,8 @@ def register(subparsers, commands: dict) -> None:
     p.add_argument("--branch", choices=("draft", "published", "both"), default="both")
     p.add_argument("--json", default=None, help="write the JSON report here")
     p.add_argument("--html", default=None, help="write the HTML report here")
+    p.add_argument("--render-cap", type=int, default=None, metavar="N",
+                   help="lms.render.student_view: render at most N blocks of each block type (default: all)")
     commands["conformance"] = cmd_conformance
 
     p = subparsers.add_parser("conformance-authoring",
@@ -82,7 +84,7 @@ def cmd_conformance(args) -> int:
     require_split_course(documents, key)
     left = adapter_for("split", documents, key)
     branches = ("draft", "published") if args.branch == "both" else (args.branch,)
-    report = compare(key, left, _right_adapter(args.right, documents, key), branches)
+    report = compare(key, left, _right_adapter(args.right, documents, key), branches, render_cap=args.render_cap)
     if args.json:
         report.write_json(Path(args.json))
     if args.html:

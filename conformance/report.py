@@ -37,6 +37,7 @@ class ConformanceReport:
             "checks": [asdict(run) for run in self.result.runs],
             "differences": [asdict(d) for d in self.result.differences],
             "unusual_blocks": self.result.notes,
+            "lms_harness": self.result.lms,  # per branch: block types and blocks rendered, learner flows, seconds
             "not_applicable": self.result.not_applicable_list(),
             "known_unsupported": {
                 "entries": [asdict(e) for e in self.result.known_unsupported],

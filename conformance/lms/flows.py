@@ -21,6 +21,9 @@ from lc_runtime.userstate_models import StudentBlockState
 from .harness import LmsRequest, lms_request, stripped
 from .services import EventCollector
 
+#: capa's message when a problem's python needs codejail, which only the LMS configures.
+CODEJAIL_MISSING = "safe_exec has not been configured"
+
 #: The learner every flow acts as (any id: the rows are rolled back).
 LEARNER = 4242
 
@@ -61,8 +64,14 @@ def problem_answers(problem) -> list[tuple[str, str]]:
     Raises NotExercisable for a problem a learner cannot submit now (closed, no input)."""
     if problem.closed():
         raise NotExercisable("closed (past due or out of attempts)")
-    known = problem.lcp.get_question_answers()
-    input_ids = sorted(problem.lcp.inputs)
+    try:
+        lcp = problem.lcp
+    except Exception as exc:
+        if CODEJAIL_MISSING in str(exc):  # the LMS configures codejail; a standalone run has none
+            raise NotExercisable(f"its python script needs codejail: {CODEJAIL_MISSING}") from exc
+        raise
+    known = lcp.get_question_answers()
+    input_ids = sorted(lcp.inputs)
     if not input_ids:
         raise NotExercisable("no input to answer")
     fields = []
@@ -92,7 +101,7 @@ def problem_flow(adapter, branch: str, usage_key: str) -> dict:
             body = json.loads(response.body)
         if "contents" not in body and not body.get("attempts_used"):
             # capa answered without grading (python graders need codejail, which the LMS configures)
-            raise NotExercisable(f"not graded standalone: {body.get('success')}")
+            raise NotExercisable(f"not graded standalone: {body.get('success')}")  # e.g. CODEJAIL_MISSING
         if "success" not in body or "contents" not in body:
             raise LearnerFlowError(f"problem_check answered {body!r} for {usage_key}")
         with lms_request(adapter, branch, LEARNER, EventCollector(LEARNER)) as request:

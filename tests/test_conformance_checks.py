@@ -186,10 +186,13 @@ def split_orphan(documents):
 
 REAL_EDITS = {
     # name: (edit, expected findings)
+    # the problem shows the learner its attempts left ("You have used 0 of 5 attempts"): rendered differently
     "lc: a field value changed": (
-        lambda d: edit_lc(d, "problem", "p1", set_attr("max_attempts", 5)), on("field.value")),
+        lambda d: edit_lc(d, "problem", "p1", set_attr("max_attempts", 5)),
+        on("field.value") | on("lms.render.student_view")),
     "split: a field value changed": (
-        lambda d: edit_split(d, "problem", "p1", settings={"max_attempts": 5}), on("field.value")),
+        lambda d: edit_split(d, "problem", "p1", settings={"max_attempts": 5}),
+        on("field.value") | on("lms.render.student_view")),
     "lc: children reordered": (
         lambda d: edit_lc(d, "vertical", "v1", reverse_children), on("tree.children")),
     "split: children reordered": (split_children_reversed, on("tree.children")),
@@ -209,7 +212,7 @@ REAL_EDITS = {
     "split: an orphan added": (split_orphan, on("query.get_orphans", ["draft"]) | on("query.get_items", ["draft"])),
     "split: an unpublished edit (draft only)": (
         lambda d: edit_split(d, "problem", "p1", publish=False, settings={"max_attempts": 5}),
-        on("field.value", ["draft"]) | on("query.has_changes", ["draft"])),
+        on("field.value", ["draft"]) | on("query.has_changes", ["draft"]) | on("lms.render.student_view", ["draft"])),
 }
 
 

@@ -15,7 +15,7 @@ from opaque_keys.edx.keys import UsageKey
 
 from lc_runtime.blocks.mixins import INHERITABLE_FIELDS
 from lc_runtime.dump import VERSIONED_KEY_PARTS as _VERSIONED
-from lc_runtime.dump import error_text, unversioned  # noqa: F401 - unversioned: part of this module's API
+from lc_runtime.dump import unversioned  # noqa: F401 - part of this module's API
 
 from .unsupported import KNOWN_UNSUPPORTED, find_known
 

@@ -23,8 +23,14 @@ def _bench_facade(args) -> dict:
     return report
 
 
+def _bench_split_authoring(args) -> dict:
+    from modulestore_compat.split.bench import run_split_authoring_bench
+
+    return run_split_authoring_bench(leaf_blocks=args.blocks)
+
+
 DUMP_SOURCES = {"split": _dump_split}
-BENCH_TARGETS = {"facade": _bench_facade}
+BENCH_TARGETS = {"facade": _bench_facade, "split-authoring": _bench_split_authoring}
 
 
 def register(subparsers, commands: dict) -> None:

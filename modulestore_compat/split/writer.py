@@ -92,6 +92,7 @@ class SplitWriter:
         self.user_id = user_id
         self.auto_publish = auto_publish
         self._pending: dict = {}
+        self._structures: dict = {}  # structure id -> document: immutable once stored, so read once
         self.files_imported = None  # what the last import_tree stored in the contentstore (count, warnings)
 
     # -- bulk operations -------------------------------------------------------------------------
@@ -132,6 +133,7 @@ class SplitWriter:
         for structure, blocks in pending.branches.values():
             structure["blocks"] = list(blocks.values())
             self.store.insert_structure(structure)
+            self._structures = {structure["_id"]: structure, **dict(list(self._structures.items())[:3])}
         when = utcnow()
         if pending.new_index is not None:
             index = pending.new_index
@@ -167,14 +169,23 @@ class SplitWriter:
         structure_id = self._index_of(course_key)["versions"].get(branch)
         if structure_id is None:
             return None
-        return blocks_by_key(self.store.get_structure(structure_id))
+        return blocks_by_key(self._stored_structure(structure_id))
+
+    def _stored_structure(self, structure_id) -> dict:
+        """A stored structure, read-only (callers copy before changing anything)."""
+        found = self._structures.get(structure_id)
+        if found is None:
+            found = self.store.get_structure(structure_id)
+            if found is not None:
+                self._structures = {structure_id: found, **dict(list(self._structures.items())[:3])}
+        return found
 
     def _root(self, course_key, branch=BranchName.draft) -> tuple:
         pending = self._active(course_key)
         if branch in pending.branches:
             return tuple(pending.branches[branch][0]["root"])
         structure_id = self._index_of(course_key)["versions"][branch]
-        return tuple(self.store.get_structure(structure_id)["root"])
+        return tuple(self._stored_structure(structure_id)["root"])
 
     def _write(self, course_key, branch: str = BranchName.draft):
         """``(structure, blocks, when)``: the branch's new version in this operation (made on first write)."""
@@ -184,7 +195,7 @@ class SplitWriter:
             structure_id = self._index_of(course_key)["versions"].get(branch)
             if structure_id is None:
                 raise ItemNotFoundError(f"{course_key}: no {branch}")
-            structure = self._versioned(self.store.get_structure(structure_id), when)
+            structure = self._versioned(self._stored_structure(structure_id), when)
             pending.branches[branch] = (structure, blocks_by_key(structure))
         structure, blocks = pending.branches[branch]
         return structure, blocks, when

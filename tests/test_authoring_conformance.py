@@ -12,8 +12,13 @@ KEY = "block-v1:AuthC+Conf+base+type@{}+block@{}"
 
 @pytest.fixture(scope="module")
 def session():
-    """The base course on both sides, imported once (committed); each scenario is rolled back."""
-    return AuthoringSession().setup()
+    """The base course on both sides, imported once for the module and rolled back after it (other
+    tests count the courses of the embedded store); each scenario is rolled back on its own."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        yield AuthoringSession().setup()
+        transaction.set_rollback(True)
 
 
 def explain(findings) -> str:

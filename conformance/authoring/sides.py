@@ -79,8 +79,8 @@ class SplitSide:
     def _apply(self, writer, step: Step) -> None:
         course, key = self.course_key, step.block
         if step.op == "bulk":
-            writer.user_id = AUTHOR  # one request, one user (Learning Core's bulk operation has one too)
-            for inner in step.steps:
+            for inner in step.steps:  # each call names its user, inside a bulk operation too
+                writer.user_id = user_for(inner)
                 self._apply(writer, inner)
         elif step.op == "create":
             settings, content = partition(key[0], step.fields)

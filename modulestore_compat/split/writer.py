@@ -61,6 +61,29 @@ def _is_detached(block_type: str) -> bool:
     return block_type in DETACHED_CATEGORIES
 
 
+class _OwnedBlocks(dict):
+    """``(type, id) → block`` of a structure version being written, sharing the previous version's
+    block documents until one is looked up by key (``blocks[key]``): then it is copied, so the
+    previous version (cached, immutable) is never changed and a write copies only what it touches.
+    ``get``, ``in`` and iteration read the shared documents: use them only to read."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._owned: set = set()
+
+    def __getitem__(self, key):
+        block = super().__getitem__(key)
+        if key not in self._owned:
+            block = copy.deepcopy(block)
+            super().__setitem__(key, block)
+            self._owned.add(key)
+        return block
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        self._owned.add(key)
+
+
 class _Pending:
     """One course's open bulk operation: the index as read, each branch's new structure version."""
 
@@ -195,8 +218,9 @@ class SplitWriter:
             structure_id = self._index_of(course_key)["versions"].get(branch)
             if structure_id is None:
                 raise ItemNotFoundError(f"{course_key}: no {branch}")
-            structure = self._versioned(self._stored_structure(structure_id), when)
-            pending.branches[branch] = (structure, blocks_by_key(structure))
+            stored = self._stored_structure(structure_id)
+            structure = self._versioned(stored, when)
+            pending.branches[branch] = (structure, _OwnedBlocks(blocks_by_key(stored)))
         structure, blocks = pending.branches[branch]
         return structure, blocks, when
 
@@ -343,7 +367,7 @@ class SplitWriter:
             fields = olx_block.fields
             settings = stored_fields(key[0], fields.settings)
             content = stored_fields(key[0], fields.content)
-            existing = blocks.get(key)
+            existing = blocks[key] if key in blocks else None  # an owned copy (see _OwnedBlocks)
             if fields.children:  # as import_tree: no children, no key (the settings are replaced whole)
                 settings["children"] = [[c.block_type, c.block_id] for c in fields.children]
             if existing is None:
@@ -683,7 +707,9 @@ class SplitWriter:
         return index
 
     def _versioned(self, structure: dict, when) -> dict:
-        new = copy.deepcopy(structure)
+        """The next version's header (its blocks are set when it is written)."""
+        new = {key: copy.deepcopy(value) for key, value in structure.items() if key != "blocks"}
+        new["blocks"] = []
         new["_id"] = ObjectId()
         new["previous_version"] = structure["_id"]
         new["edited_by"] = self.user_id

@@ -3,8 +3,9 @@ counted against the OLX on disk.
 
 import-olx → split import-olx → migrate --to components → --to full → conformance through the facade →
 export-olx and re-import into a fresh database (a separate ``lc-runtime`` process) → rollback --to split.
-Each course runs once (module-scoped, inside one transaction rolled back at the end); the tests below
-read what each stage left, and ``journey["seconds"]`` how long each stage took. Steps are first tried
+Each course is one test (so pytest-xdist never runs a course's journey twice), inside one transaction
+rolled back at the end; the checks below read what each stage left, and ``journey["seconds"]`` how
+long each stage took. Steps are first tried
 without force; a refused step is recorded with its differences and then forced, so the later stages
 are still exercised (and rollback must then need no force: the differences were accepted on the way in).
 
@@ -141,13 +142,12 @@ def fresh_database(path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module", params=list(COURSES))
-def journey(request, tmp_path_factory):
-    root, course_key = COURSES[request.param]
+def run_journey(name: str, work: Path) -> dict:
+    """The whole journey of one course; what each stage left, for the checks below."""
+    root, course_key = COURSES[name]
     if not root.is_dir():
         pytest.fail(f"The fixture course is missing at {root} (CI needs ../shared beside the checkout)")
-    work = tmp_path_factory.mktemp(request.param)
-    out = {"name": request.param, "root": root, "refused": {}, "steps": {}, "seen": {}, "seconds": {}}
+    out = {"name": name, "root": root, "refused": {}, "steps": {}, "seen": {}, "seconds": {}}
     clock = time.perf_counter
     with transaction.atomic():
         started = clock()
@@ -187,10 +187,10 @@ def journey(request, tmp_path_factory):
     out["fresh_dumps"] = json.loads(fresh.stdout.strip().splitlines()[-1])
     out["seconds"]["re-import (fresh process)"] = clock() - started
     on_disk = blocks_on_disk(root)
-    print(f"\n{request.param}: {len(on_disk['published'])} blocks published, {len(on_disk['draft'])} on the draft "
+    print(f"\n{name}: {len(on_disk['published'])} blocks published, {len(on_disk['draft'])} on the draft "
           f"branch, {len(disk_files(root))} files, {len(out['class_transcripts'])} edx-val transcripts exported; "
           + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in out["seconds"].items()))
-    yield out
+    return out
 
 
 def class_transcripts(root: Path) -> set[str]:
@@ -228,7 +228,15 @@ def describe(differences) -> Counter:
 
 
 # -- what every stage must show -------------------------------------------------------------------------
-def test_every_block_and_file_at_every_stage(journey):
+@pytest.mark.parametrize("name", list(COURSES))
+def test_the_course_goes_through_every_stage_with_nothing_lost(name, tmp_path):
+    """One test per course, so that pytest-xdist never runs one course's journey on two workers."""
+    journey = run_journey(name, tmp_path)
+    for check in CHECKS:
+        check(journey)
+
+
+def check_every_block_and_file_at_every_stage(journey):
     expected_blocks, expected_files = blocks_on_disk(journey["root"]), disk_files(journey["root"])
     assert journey["seen"].keys() == {"import-olx", "split import-olx", "components", "full", "rolled back"}
     for stage, sides in journey["seen"].items():
@@ -238,11 +246,11 @@ def test_every_block_and_file_at_every_stage(journey):
                 check_against_disk(files[branch], expected_files)  # bytes, md5, locked, import path
 
 
-def test_the_export_holds_every_block(journey):
+def check_the_export_holds_every_block(journey):
     assert journey["exported_blocks"] == blocks_on_disk(journey["root"])
 
 
-def test_the_export_holds_the_course_files_and_only_the_video_class_transcripts_besides(journey):
+def check_the_export_holds_the_course_files_and_only_the_video_class_transcripts_besides(journey):
     on_disk, exported = disk_files(journey["root"]), journey["exported_files"]
     assert exported.keys() - on_disk.keys() == journey["class_transcripts"] - on_disk.keys()
     for name, facts in on_disk.items():  # the same bytes, path and locked flag (assets.json written again)
@@ -250,17 +258,17 @@ def test_the_export_holds_the_course_files_and_only_the_video_class_transcripts_
             k: facts[k] for k in ("size", "md5", "import_path", "locked")}, name
 
 
-def test_reimport_into_a_fresh_database_gives_the_same_dump_but_for_class_rewrites(journey):
+def check_reimport_into_a_fresh_database_gives_the_same_dump_but_for_class_rewrites(journey):
     for branch in ("draft", "published"):
         assert journey["fresh_dumps"][branch]["course_key"] == journey["dumps"][branch]["course_key"]
         assert dump_differences(journey["dumps"][branch], journey["fresh_dumps"][branch]) == [], branch
 
 
-def test_rollback_needs_no_force_and_ends_at_split(journey):
+def check_rollback_needs_no_force_and_ends_at_split(journey):
     assert journey["refused"]["rollback --to split"] is None and journey["stage"] == "split"
 
 
-def test_every_step_has_no_difference_and_no_error(journey):
+def check_every_step_has_no_difference_and_no_error(journey):
     for name in ("migrate --to components", "migrate --to full", "rollback --to split"):
         assert journey["refused"][name] is None, (name, describe(journey["refused"][name]))
         for step in journey["steps"][name]:
@@ -275,6 +283,13 @@ def test_every_step_has_no_difference_and_no_error(journey):
                     ("lms.keys.derived", "draft"), ("field.inherited", "published"), ("assets", "draft")} <= ran
 
 
-def test_the_facade_has_no_difference(journey):
+def check_the_facade_has_no_difference(journey):
     """The facade compiles orphans too (Split keeps them in the draft structure), so it answers as Split."""
     assert describe(journey["facade"]) == Counter()
+
+
+CHECKS = (check_every_block_and_file_at_every_stage, check_the_export_holds_every_block,
+          check_the_export_holds_the_course_files_and_only_the_video_class_transcripts_besides,
+          check_reimport_into_a_fresh_database_gives_the_same_dump_but_for_class_rewrites,
+          check_rollback_needs_no_force_and_ends_at_split, check_every_step_has_no_difference_and_no_error,
+          check_the_facade_has_no_difference)

@@ -442,6 +442,22 @@ def test_compile_copies_a_chapter_from_another_course_with_new_ids_and_its_origi
     assert read(author, root)["children"][-1] == mapping[source_ch2]  # the refused compile added nothing
 
 
+def test_create_an_empty_course_and_fill_it(users, course):
+    publisher = users["publisher"]
+    roles.grant(publisher.user, "org:EmptyX", "publisher")
+    new = course.replace(org="EmptyX")
+    assert_error(users["author"].post(f"courses/{new}/", json={}), 403, "forbidden")
+    created = publisher.post(f"courses/{new}/", json={"display_name": "Fresh <run>"})
+    assert created.status_code == 201, created.text
+    root = created.json()["root"]
+    assert read(publisher, root)["children"] == [] and read(publisher, root)["fields"]["settings"]["display_name"] == \
+        "Fresh <run>"
+    assert_error(publisher.post(f"courses/{new}/", json={}), 409, "course_exists")
+    chapter = publisher.post(f"blocks/{root}/children/", json={"type": "chapter", "fields": {"display_name": "One"}})
+    assert chapter.status_code == 201 and read(publisher, root, branch="published")["children"] == [
+        chapter.json()["id"]]
+
+
 def test_openapi_schema_lists_every_route_with_its_request_body(server):
     from django.urls import get_resolver
 

@@ -37,12 +37,13 @@ from .session import authoring
 from .changelog import ChangeEntry, ChangePage, change_log
 from .compile import compile_into
 from .copy import CopyResult, copy_course, origins
+from .courses import create_course
 from .structure import DATE_FIELDS, reorder_children, set_dates
 from .undo import restore_block
 
 __all__ = [
     "AuthoringError", "BlockInfo", "DATE_FIELDS", "reorder_children", "set_dates",
-    "ChangeEntry", "ChangePage", "change_log", "restore_block", "CopyResult", "copy_course", "origins", "compile_into", "BlockNotFoundError", "COURSE_AUTHORED", "CourseEditInfo",
+    "ChangeEntry", "ChangePage", "change_log", "restore_block", "CopyResult", "copy_course", "origins", "compile_into", "create_course", "BlockNotFoundError", "COURSE_AUTHORED", "CourseEditInfo",
     "DIRECT_ONLY_CATEGORIES", "DirectOnlyError", "DuplicateBlockError", "EditInfo", "InvalidFieldError",
     "InvalidFieldValueError", "InvalidMoveError", "NotPublishedError", "RootBlockError", "StageWriteRefusedError",
     "VersionConflictError", "bulk_operation", "create_block", "delete_block", "discard_changes", "duplicate_block",

@@ -18,7 +18,7 @@ from ..errors import VersionConflictError
 from ..roles.api import AUTHOR, PUBLISHER, VIEWER, require
 from . import api
 
-__all__ = ["change_log", "check_version", "compile_into", "copy_course", "course_info", "restore_block", "create_block", "delete_block", "discard_changes", "move_block",
+__all__ = ["change_log", "check_version", "compile_into", "copy_course", "course_info", "create_course", "restore_block", "create_block", "delete_block", "discard_changes", "move_block",
            "publish_block", "read_block", "reorder_children", "set_dates", "unpublish_block", "update_block"]
 
 
@@ -174,3 +174,10 @@ def compile_into(user, parent, sources, *, position=None, version=None) -> dict[
         require(user, _course(_usage(source).course_key), VIEWER, "copy blocks from the course")
     with _writing(user, parent, AUTHOR, "compile blocks into the course", version):
         return api.compile_into(parent, sources, user_id=user.pk, position=position)
+
+
+def create_course(user, course_key, *, display_name=None) -> str:
+    """A new empty course run: publisher on it (an org role, since it does not exist yet)."""
+    course = _course(course_key)
+    require(user, course, PUBLISHER, "create a course run")
+    return api.create_course(course, user_id=user.pk, display_name=display_name)

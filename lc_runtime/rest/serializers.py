@@ -79,6 +79,10 @@ def change_json(entry) -> dict:
             "published_in": entry.published_in}
 
 
+class CreateCourse(Strict):
+    display_name = serializers.CharField(required=False, max_length=255)
+
+
 class CopyCourse(Strict):
     source = serializers.CharField(max_length=255, help_text="the course key to copy")
     subtrees = serializers.ListField(child=serializers.CharField(max_length=1000), required=False, default=list,

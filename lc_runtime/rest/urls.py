@@ -13,7 +13,8 @@ app_name = "lc_runtime_rest"
 #: (path, view, name, {method: (summary, request body serializer or None, success status)})
 ROUTES = [
     Route("v1/courses/<str:course_key>/", views.CourseView, "course",
-          {"get": ("The course: root block, version and edit info", None, 200)}),
+          {"get": ("The course: root block, version, edit info, copy origins", None, 200),
+           "post": ("Create an empty course run (publisher on its org)", s.CreateCourse, 201)}),
     Route("v1/blocks/<str:usage_key>/", views.BlockView, "block",
           {"get": ("Read a block (?branch=draft|published, ?scope=settings|content); ETag = version", None, 200),
            "patch": ("Update fields (needs If-Match or version)", s.UpdateBlock, 200),

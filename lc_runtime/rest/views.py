@@ -212,7 +212,15 @@ class CompileView(ApiView):
 
 
 class CourseView(ApiView):
-    """The course's root block key and edit info."""
+    """GET the course's root block key, edit info and origins; POST creates it empty."""
+
+    def post(self, request, course_key):
+        data = self.body(s.CreateCourse)
+        permitted.create_course(request.user, CourseKey.from_string(course_key),
+                                display_name=data.get("display_name"))
+        response = self.get(request, course_key)
+        response.status_code = status.HTTP_201_CREATED
+        return response
 
     def get(self, request, course_key):
         key = CourseKey.from_string(course_key)

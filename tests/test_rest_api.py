@@ -458,6 +458,24 @@ def test_create_an_empty_course_and_fill_it(users, course):
         chapter.json()["id"]]
 
 
+def test_undo_a_whole_course_to_a_publish(users, course):
+    author, publisher = users["author"], users["publisher"]
+    root, ch1, ch2 = b(course, "course", course.run), b(course, "chapter", "ch1"), b(course, "chapter", "ch2")
+    publisher.post(f"blocks/{root}/publish/", json={})
+    publish = author.get(f"blocks/{root}/changes/", params={"kind": "publish"}).json()["results"][0]["publish"]
+    author.delete(f"blocks/{ch2}/", headers={"If-Match": read(author, ch2)["version"]})
+    author.patch(f"blocks/{ch1}/", json={"fields": {"display_name": "Renamed"}, "version": read(author, ch1)["version"]})
+    assert read(author, root, branch="published")["children"] == [ch1]  # chapters publish at once
+    assert_error(publisher.post(f"blocks/{root}/restore/", json={"to_publish": publish, "to_version": "1"}), 400,
+                 "invalid_request")
+    restored = publisher.post(f"blocks/{root}/restore/", json={"to_publish": publish, "subtree": True})
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["children"] == [ch1, ch2]
+    assert read(author, ch1)["fields"]["settings"]["display_name"] == "Chapter 1"
+    assert read(author, b(course, "html", "h2"))["fields"]["content"]["data"] == "<p>Second</p>"
+    assert read(author, root, branch="published")["children"] == [ch1, ch2]  # direct-only: published again
+
+
 def test_openapi_schema_lists_every_route_with_its_request_body(server):
     from django.urls import get_resolver
 

@@ -150,11 +150,13 @@ def change_log(user, course_key, *, by=None, **filters) -> api.ChangePage:
     return api.change_log(course, user=by, **filters)
 
 
-def restore_block(user, usage_key, to_version, *, subtree: bool = False, version=None) -> api.BlockInfo:
-    """Undo: the block (and with ``subtree`` its descendants and structure) as it was at ``to_version``."""
+def restore_block(user, usage_key, to_version=None, *, to_publish=None, subtree: bool = False,
+                  version=None) -> api.BlockInfo:
+    """Undo: the block (and with ``subtree`` its descendants and structure) as it was at ``to_version``
+    (or as publish ``to_publish`` left it published)."""
     usage_key = _usage(usage_key)
     with _writing(user, usage_key, PUBLISHER, "restore blocks", version):
-        api.restore_block(usage_key, to_version, user_id=user.pk, subtree=subtree)
+        api.restore_block(usage_key, to_version, to_publish=to_publish, user_id=user.pk, subtree=subtree)
     return api.get_block_info(usage_key)
 
 

@@ -1,16 +1,22 @@
-"""Undo: restore a block, or its subtree with its structure, to the state of one of its versions, as
-new versions (history is never rewritten: the restore is one more change in the change log).
+"""Undo: restore a block, or its subtree with its structure, to the state of one of its versions or of
+a publish (for the whole course: restore the root's subtree to a publish), as new versions (history is never rewritten: the restore is one more change in the change log).
 
 The target state is the course's draft as it stood right after the change that created that version
 (its Learning Core draft change log, ``L``): each block's draft version then is the newest change-log
-record up to ``L``. A restored block gets a new version with the target's fields and children; with
+record up to ``L``; for a publish ``P``, each block's published version right after ``P``. A restored block gets a new version with the target's fields and children; with
 ``subtree``, its target children are restored the same way (blocks deleted since come back at their
 version of then, blocks moved away come back, blocks added since are deleted, history kept).
 """
 from __future__ import annotations
 
 from openedx_content import api as content_api
-from openedx_content.models_api import DraftChangeLogRecord, EntityListRow, PublishableEntityVersion
+from openedx_content.models_api import (
+    DraftChangeLogRecord,
+    EntityListRow,
+    PublishableEntityVersion,
+    PublishLog,
+    PublishLogRecord,
+)
 
 from ..data import BlockRef
 from ..errors import AuthoringError, InvalidMoveError
@@ -22,25 +28,44 @@ from .publishing import auto_publish, parents_in, subtree as subtree_of
 from .session import authoring
 
 
-def restore_block(usage_key, to_version, *, user_id, subtree: bool = False, expected_version=None):
-    """Restore ``usage_key`` (and with ``subtree`` its descendants) to version ``to_version`` of it."""
+def restore_block(usage_key, to_version=None, *, to_publish=None, user_id, subtree: bool = False,
+                  expected_version=None):
+    """Restore ``usage_key`` (and with ``subtree`` its descendants) to version ``to_version`` of it, or to
+    what publish ``to_publish`` (a publish log id of the course) left on the published branch."""
     from .api import _usage, get_block_info
 
     course, ref = _usage(usage_key)
+    if (to_version is None) == (to_publish is None):
+        raise AuthoringError(usage_key, "restore needs exactly one of a version id and a publish id")
     with authoring(course, user_id=user_id) as session:
         draft = session.draft()
         key = draft.key_of(ref)
         operations.check_expected(session, ref, expected_version)
         entity_id = draft.entity_id(ref)
-        target = PublishableEntityVersion.objects.filter(pk=_int(key, to_version), entity_id=entity_id).first()
-        if target is None:
-            raise AuthoringError(key, f"{to_version!r} is no version of this block")
-        # the change that created the version (later records may point the draft back at it for a moment)
-        moment = DraftChangeLogRecord.objects.filter(entity_id=entity_id, new_version_id=target.pk).order_by(
-            "draft_change_log_id").values_list("draft_change_log_id", flat=True).first()
-        if moment is None:
-            raise AuthoringError(key, f"version {to_version} was never this block's draft (no change log record)")
-        _Restore(session, moment, subtree).block(ref, target.pk)
+        if to_publish is not None:
+            publish = _int(key, to_publish)
+            if not PublishLog.objects.filter(pk=publish, learning_package_id=session.learning_package_id).exists():
+                raise AuthoringError(key, f"{to_publish!r} is no publish of this course")
+            state = _Restore.published_after(publish)
+            version_id = state(entity_id)
+            if version_id is None:
+                raise AuthoringError(key, f"it was not published after publish {to_publish}")
+        else:
+            target = PublishableEntityVersion.objects.filter(pk=_int(key, to_version), entity_id=entity_id).first()
+            if target is None:
+                raise AuthoringError(key, f"{to_version!r} is no version of this block")
+            # the change that created the version (later records may point the draft back at it for a moment)
+            moment = DraftChangeLogRecord.objects.filter(entity_id=entity_id, new_version_id=target.pk).order_by(
+                "draft_change_log_id").values_list("draft_change_log_id", flat=True).first()
+            if moment is None:
+                raise AuthoringError(key, f"version {to_version} was never this block's draft (no change log record)")
+            state, version_id = _Restore.draft_after(moment), target.pk
+        restorer = _Restore(session, state, subtree)
+        restorer.block(ref, version_id)
+        # direct-only blocks publish as any edit of them does, parents first (a revived chapter must be
+        # listed by its published parent before its sequentials can publish)
+        for each in restorer.order:
+            auto_publish(session, each, each.block_type)
     return get_block_info(usage_key)
 
 
@@ -52,16 +77,26 @@ def _int(key, value) -> int:
 
 
 class _Restore:
-    def __init__(self, session, moment: int, subtree: bool):
-        self.session, self.moment, self.subtree = session, moment, subtree
+    def __init__(self, session, version_at, subtree: bool):
+        self.session, self.version_at, self.subtree = session, version_at, subtree
         self.done: set[BlockRef] = set()
+        self.order: list[BlockRef] = []
         course = session.course
         self.ref_of = {e: BlockRef(t, i) for e, t, i in LcBlock.objects.filter(course=course).values_list(
             "entity_id", "block_type", "block_id")}
 
-    def version_at(self, entity_id: int) -> int | None:
-        return DraftChangeLogRecord.objects.filter(
-            entity_id=entity_id, draft_change_log_id__lte=self.moment).order_by("-draft_change_log_id").values_list(
+    @staticmethod
+    def draft_after(moment: int):
+        """Each entity's draft version right after draft change log ``moment``."""
+        return lambda entity_id: DraftChangeLogRecord.objects.filter(
+            entity_id=entity_id, draft_change_log_id__lte=moment).order_by("-draft_change_log_id").values_list(
+            "new_version_id", flat=True).first()
+
+    @staticmethod
+    def published_after(publish: int):
+        """Each entity's published version right after publish log ``publish``."""
+        return lambda entity_id: PublishLogRecord.objects.filter(
+            entity_id=entity_id, publish_log_id__lte=publish).order_by("-publish_log_id").values_list(
             "new_version_id", flat=True).first()
 
     def target_children(self, version_id: int) -> list[BlockRef]:
@@ -72,6 +107,7 @@ class _Restore:
     def block(self, ref: BlockRef, version_id: int) -> None:
         session = self.session
         self.done.add(ref)
+        self.order.append(ref)
         draft = session.draft()
         if ref not in draft.blocks:  # deleted since: it comes back at its version of then
             with session.drafts():
@@ -110,4 +146,3 @@ class _Restore:
             with session.drafts():
                 edits.write_block_version(draft, record, usage_key=draft.key_of(ref), settings=settings,
                                           content=content, children=children, olx=olx, user_id=session.user_id)
-        auto_publish(session, ref, ref.block_type)

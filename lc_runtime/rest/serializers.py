@@ -56,7 +56,15 @@ class VersionOnly(Versioned):
 
 
 class RestoreBlock(Versioned):
-    to_version = serializers.CharField(max_length=64, help_text="a version id of this block (from its change log)")
+    to_version = serializers.CharField(max_length=64, required=False,
+                                       help_text="a version id of this block (from its change log)")
+    to_publish = serializers.IntegerField(required=False, min_value=1,
+                                          help_text="or a publish id (change log 'publish'): the state it published")
+
+    def validate(self, attrs):
+        if ("to_version" in attrs) == ("to_publish" in attrs):
+            raise serializers.ValidationError({"to_version": ["give exactly one of to_version and to_publish"]})
+        return attrs
     subtree = serializers.BooleanField(required=False, default=False,
                                        help_text="restore the descendants and the structure too")
 

@@ -184,8 +184,8 @@ class RestoreView(ApiView):
 
     def post(self, request, usage_key):
         data = self.body(s.RestoreBlock)
-        return self.block(permitted.restore_block(request.user, _usage(usage_key), data["to_version"],
-                                                  subtree=data["subtree"],
+        return self.block(permitted.restore_block(request.user, _usage(usage_key), data.get("to_version"),
+                                                  to_publish=data.get("to_publish"), subtree=data["subtree"],
                                                   version=self.version(data, required=False)))
 
 

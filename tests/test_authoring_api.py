@@ -354,6 +354,20 @@ class AuthoringTest(TestCase):
             authoring.delete_block(H1, user_id=AUTHOR)  # changes the unit: Split holds containers
         assert children(V1) == [("html", "h1"), ("problem", "p1")]
 
+    def test_the_facade_course_index_names_who_created_the_course(self):
+        """Split's course index ``edited_by``: the user who created the course (#11 item 4)."""
+        from modulestore_compat.facade.store import LearningCoreModuleStore
+
+        from .olx_builder import write_course
+
+        other = CourseLocator("AuthY", "T101", "2026")
+        lc_api.import_olx(write_course(Path(tempfile.mkdtemp()) / "c", org="AuthY"), user_id=PUBLISHER)
+        set_stage(other, "full", changed_by="test")
+        set_stage(KEY, "full", changed_by="test")
+        store = LearningCoreModuleStore()
+        assert store.get_course_index_info(other)["edited_by"] == PUBLISHER
+        assert store.get_course_index_info(KEY)["edited_by"] is None  # imported by nobody
+
     def test_the_facade_serves_each_operation_and_course_published_is_sent_once(self):
         """After commit the facade's compiled Split documents show the operation, and Split's
         course_published is sent once per published change (split_draft._flag_publish_event)."""

@@ -14,7 +14,7 @@ from typing import Iterable, NamedTuple
 from django.db import transaction
 
 from lc_runtime.blocks.registry import load_block_class
-from lc_runtime.models import STAGE_FULL, LcCourse
+from lc_runtime.models import STAGE_FULL, LcBlock, LcCourse
 from lc_runtime.stages import effective_stage
 
 from modulestore_compat.facade import freshness
@@ -54,6 +54,15 @@ def stamp_of(rows: dict) -> tuple:
             + tuple(rows[b].structure_id if b in rows else None for b in BRANCHES))
 
 
+def _course_creator(course_key: str):
+    """Split's index ``edited_by``: who created the course — the creator of its root block's entity."""
+    from django.db.models import F
+
+    return LcBlock.objects.filter(
+        course__course_key=course_key, block_type=F("course__root_block_type"),
+        block_id=F("course__root_block_id")).values_list("entity__created_by_id", flat=True).first()
+
+
 def _index_document(course_key: str, rows: dict) -> dict:
     """Split's course index over the compiled rows of each branch."""
     from bson import ObjectId
@@ -62,7 +71,8 @@ def _index_document(course_key: str, rows: dict) -> dict:
 
     org, course, run = course_key[len("course-v1:"):].split("+")
     newest = max(row.compiled for row in rows.values())
-    return {"_id": object_id("index", course_key), "org": org, "course": course, "run": run, "edited_by": None,
+    return {"_id": object_id("index", course_key), "org": org, "course": course, "run": run,
+            "edited_by": _course_creator(course_key),
             "edited_on": newest, "versions": {b: ObjectId(r.structure_id) for b, r in rows.items()},
             "schema_version": 1, "search_targets": {}, "last_update": newest}
 

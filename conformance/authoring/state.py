@@ -9,12 +9,15 @@ Normalised only where the two stores cannot agree by design:
 * exceptions: each side raises its own types; :data:`ERROR_EQUIVALENTS` says which Learning Core
   error stands for which Split one.
 
-Fields: every field a block has set explicitly, and every inheritable field (set or inherited),
+Fields (content and settings scopes: user state is not authored): every field a block has set
+explicitly, and every inheritable field (set or inherited),
 with its value and whether it is set. A field neither set nor inheritable reads its class default,
 and both sides build the same class (``split.fields.mixed_class``), so reading it proves nothing and
 would triple the cost of a snapshot.
 """
 from __future__ import annotations
+
+from xblock.fields import Scope
 
 from lc_runtime.blocks.mixins import INHERITABLE_FIELDS
 from lc_runtime.dump import SKIPPED_FIELDS, error_text, jsonable, plain_key
@@ -23,6 +26,7 @@ from modulestore_compat.enums import BranchName
 from modulestore_compat.exceptions import ItemNotFoundError
 
 _INHERITABLE = frozenset(INHERITABLE_FIELDS)
+_AUTHORED = (Scope.content, Scope.settings)
 
 BRANCHES = {"draft": BranchName.draft, "published": BranchName.published}
 
@@ -50,7 +54,7 @@ def block_facts(block) -> dict:
     """One block: set and inheritable fields (see the module docstring), children, parent."""
     fields = {}
     for name, field in block.fields.items():
-        if name in SKIPPED_FIELDS:
+        if name in SKIPPED_FIELDS or field.scope not in _AUTHORED:  # user state is not authoring's
             continue
         try:
             explicit = bool(field.is_set_on(block))

@@ -553,6 +553,16 @@ def test_course_copy_cli(capsys, course):
         b(target, "chapter", "ch1")]
     assert cli.main(["course", "copy", str(course), str(target)]) == 1
     assert f"Course {target} already exists" in capsys.readouterr().err
+    unit = b(target, "vertical", "v1")
+    assert cli.main(["course", "set-dates", b(target, "chapter", "ch1"), "--start", "2035-01-01T00:00:00Z",
+                     "--clear-descendants"]) == 0
+    assert json.loads(capsys.readouterr().out)["changed"] == [b(target, "chapter", "ch1"), b(target, "sequential", "s1"),
+                                                              b(target, "problem", "p1")]
+    assert authoring.get_block_info(b(target, "chapter", "ch1")).fields["settings"]["start"] == "2035-01-01T00:00:00Z"
+    assert cli.main(["course", "compile", unit, b(course, "html", "h2")]) == 0
+    assert json.loads(capsys.readouterr().out)["blocks"] == {b(course, "html", "h2"): b(target, "html", "h2")}
+    assert cli.main(["course", "set-dates", unit, "--due", "soon"]) == 1
+    assert "Invalid value for field 'due'" in capsys.readouterr().err
 
 
 @pytest.mark.slow

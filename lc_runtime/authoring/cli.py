@@ -1,4 +1,5 @@
-"""``lc-runtime course copy SOURCE TARGET [--subtree KEY]...``: the course copy of the REST API, as the system."""
+"""``lc-runtime course copy|compile|set-dates`` (the REST API's course flows, run as the system) and
+``lc-runtime bench-rest``."""
 from __future__ import annotations
 
 import json
@@ -12,6 +13,17 @@ def register(sub, commands) -> None:
     copy.add_argument("target")
     copy.add_argument("--subtree", action="append", default=[], help="a usage key of SOURCE to copy (repeatable)")
     copy.add_argument("--user", default=None, help="username recorded as the copy's author")
+    compile_ = actions.add_parser("compile", help="copy subtrees of other courses (SOURCE usage keys) under PARENT")
+    compile_.add_argument("parent")
+    compile_.add_argument("sources", nargs="+")
+    compile_.add_argument("--user", default=None)
+    dates = actions.add_parser("set-dates", help="set start/due on BLOCK in one transaction ('none' clears)")
+    dates.add_argument("block")
+    dates.add_argument("--start", default=None)
+    dates.add_argument("--due", default=None)
+    dates.add_argument("--clear-descendants", action="store_true",
+                       help="blocks below lose their own start/due (they inherit BLOCK's)")
+    dates.add_argument("--user", default=None)
     commands["course"] = cmd_course
 
     p = sub.add_parser("bench-rest", help="benchmark the REST API: course copy, edit round trip, change-log "
@@ -41,6 +53,23 @@ def cmd_course(args) -> int:
         user_id = get_user_model().objects.filter(username=args.user).values_list("pk", flat=True).first()
         if user_id is None:
             raise InvalidRoleError(f"no user {args.user!r}")
+    if args.course_action == "compile":
+        from .compile import compile_into
+
+        print(json.dumps({"blocks": compile_into(args.parent, args.sources, user_id=user_id)}))
+        return 0
+    if args.course_action == "set-dates":
+        from opaque_keys.edx.keys import UsageKey
+
+        from .structure import set_dates
+
+        values = {name: (None if value.lower() == "none" else value)
+                  for name, value in (("start", args.start), ("due", args.due)) if value is not None}
+        block = UsageKey.from_string(args.block)
+        changed = set_dates(block.course_key, {block: values} if values else {}, user_id=user_id,
+                            clear_below=block if args.clear_descendants else None)
+        print(json.dumps({"changed": [str(k) for k in changed]}))
+        return 0
     result = copy_course(args.source, args.target, user_id=user_id, subtrees=args.subtree or None)
     print(json.dumps({"course": result.course_key, "source": result.source_course_key, "blocks": result.blocks}))
     return 0

@@ -74,8 +74,8 @@ def create_block(user, parent, block_type: str, *, block_id=None, fields=None, p
 def update_block(user, usage_key, *, fields=None, unset=(), version) -> api.BlockInfo:
     usage_key = _usage(usage_key)
     with _writing(user, usage_key, AUTHOR, "edit blocks"):
-        api.update_block(usage_key, user_id=user.pk, fields=fields, unset=unset, expected_version=version)
-    return api.get_block_info(usage_key)
+        # the block info the operation read back inside its session (no second read of the course)
+        return api.update_block(usage_key, user_id=user.pk, fields=fields, unset=unset, expected_version=version)
 
 
 def delete_block(user, usage_key, *, version) -> None:

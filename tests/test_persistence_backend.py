@@ -201,12 +201,13 @@ def test_a_staged_backend_lists_only_courses_at_its_stage(lc_course):
     def listed(backend, **kwargs):
         return [i["course"] for i in backend.find_matching_course_indexes(DRAFT, **kwargs)]
 
+    # Other tests of the same worker may have left courses of their own: judge this course only.
     full = LearningCorePersistenceBackend(stage="full")
-    assert listed(full) == ["T101"] and listed(full, course_keys=[KEY]) == ["T101"]
-    assert listed(LearningCorePersistenceBackend(stage="components")) == []
+    assert "T101" in listed(full) and listed(full, course_keys=[KEY]) == ["T101"]
+    assert "T101" not in listed(LearningCorePersistenceBackend(stage="components"))
     set_stage(KEY, "components", changed_by="test")
-    assert listed(full) == [] and listed(full, course_keys=[KEY]) == []
-    assert listed(LearningCorePersistenceBackend()) == ["T101"]  # no stage: every compiled course
+    assert "T101" not in listed(full) and listed(full, course_keys=[KEY]) == []
+    assert "T101" in listed(LearningCorePersistenceBackend())  # no stage: every compiled course
     set_stage(KEY, "full", changed_by="test")
     switch = Switch.objects.create(name="lc_runtime.force_split", active=True)  # the circuit breaker
     switch.flush()

@@ -10,8 +10,22 @@ from pathlib import Path
 from .checks import NORMALISATIONS, ComparisonResult
 
 
+class WritesReportFiles:
+    """The JSON and HTML files of a report (the read suite's and the authoring suite's): ``as_dict`` and ``html``."""
+
+    def write_json(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.as_dict(), indent=1, sort_keys=True, default=str) + "\n")
+        return path
+
+    def write_html(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.html())
+        return path
+
+
 @dataclass
-class ConformanceReport:
+class ConformanceReport(WritesReportFiles):
     course_key: str
     left: str
     right: str
@@ -45,15 +59,8 @@ class ConformanceReport:
             },
         }
 
-    def write_json(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.as_dict(), indent=1, sort_keys=True, default=str) + "\n")
-        return path
-
-    def write_html(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render_html(self))
-        return path
+    def html(self) -> str:
+        return render_html(self)
 
 
 STYLE = """

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..report import STYLE
+from ..report import STYLE, WritesReportFiles
 from .known import KNOWN_DIFFERENCES
 from .runner import AuthoringSession, ScenarioResult
 from .scenarios import SCENARIOS
@@ -24,7 +24,7 @@ NORMALISATIONS = [
 
 
 @dataclass
-class AuthoringReport:
+class AuthoringReport(WritesReportFiles):
     results: list[ScenarioResult]
     seconds: float = 0.0
     created: str = field(default_factory=lambda: datetime.now(tz=timezone.utc).isoformat())
@@ -43,15 +43,8 @@ class AuthoringReport:
             "scenarios": [{**asdict(r), "ok": r.ok, "seconds": round(r.seconds, 3)} for r in self.results],
         }
 
-    def write_json(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.as_dict(), indent=1, sort_keys=True, default=str) + "\n")
-        return path
-
-    def write_html(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render_html(self))
-        return path
+    def html(self) -> str:
+        return render_html(self)
 
 
 def run_all(names=None, progress=None) -> AuthoringReport:

@@ -221,3 +221,17 @@ def test_runtime_seed_get_and_set_follow_module_store_runtime(documents, rollbac
     assert runtime.seed == 7
     runtime.set("position", 3)
     assert runtime.get("position") == 3 and runtime.get("missing") is None
+
+
+def test_block_libraries_log_nothing_below_critical_while_the_harness_runs_and_as_before_after():
+    """``./run demo`` printed 84 capa tracebacks; each of those errors is a finding in the report already."""
+    import logging
+
+    from conformance.lms.checks import quiet_block_libraries
+
+    capa = logging.getLogger("xblocks_contrib.problem.capa_block")
+    before = logging.getLogger("xblocks_contrib").level
+    with quiet_block_libraries():
+        assert not capa.isEnabledFor(logging.ERROR) and capa.isEnabledFor(logging.CRITICAL)
+        assert logging.getLogger("lc_runtime").isEnabledFor(logging.ERROR) or logging.getLogger().level > logging.ERROR
+    assert logging.getLogger("xblocks_contrib").level == before

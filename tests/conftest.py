@@ -24,14 +24,6 @@ DEMO_OLX = SHARED / "fixtures" / "olx" / "demo-course" / "course"
 DEMO_KEY = "course-v1:OpenedX+DemoX+DemoCourse"
 
 
-def pytest_collection_modifyitems(items):
-    """Tests marked ``slow`` (whole courses, several processes: minutes each) are collected first, so
-    pytest-xdist starts them while the many short tests fill the other workers; collected last, one of
-    them ran alone at the end while the other core idled (a clean CI run: 23.6 CPU-minutes in 22.6 minutes
-    on 2 workers). The sort is stable: every other test keeps its order."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
-
 def pytest_report_header(config):
     return f"lc-runtime test database: {os.environ['LC_RUNTIME_DB']}; demo OLX: {DEMO_OLX}"
 

@@ -60,24 +60,25 @@ def run_all(names=None, progress=None) -> AuthoringReport:
     return AuthoringReport(results, time.perf_counter() - started)
 
 
+def _finding_row(css_class: str, scenario: str, finding, *, pre: bool) -> str:
+    """One table row of a finding (a difference, or a known one): both sides' values as JSON."""
+    def value(side) -> str:
+        text = html.escape(json.dumps(side, default=str))
+        return f"<pre>{text}</pre>" if pre else text
+
+    return (f'<tr class="{css_class}"><td>{html.escape(scenario)}</td><td>{finding.step}: {html.escape(finding.operation)}</td>'
+            f"<td>{html.escape(finding.check)}</td><td>{html.escape(finding.block)}</td><td>{html.escape(finding.detail)}</td>"
+            f"<td>{value(finding.split)}</td><td>{value(finding.learning_core)}</td></tr>")
+
+
 def render_html(report: AuthoringReport) -> str:
     verdict = ("ok", "no differences") if report.differences == 0 else ("bad", f"{report.differences} differences")
     rows = "".join(
         f'<tr class="scenario"><td>{html.escape(r.name)}</td><td>{html.escape(r.upstream)}</td><td>{r.steps}</td>'
         f'<td class="{"ok" if r.ok else "bad"}">{len(r.findings)}</td><td>{r.seconds:.2f} s</td></tr>'
         for r in report.results)
-    findings = "".join(
-        f'<tr class="difference"><td>{html.escape(r.name)}</td><td>{f.step}: {html.escape(f.operation)}</td>'
-        f"<td>{html.escape(f.check)}</td><td>{html.escape(f.block)}</td><td>{html.escape(f.detail)}</td>"
-        f"<td><pre>{html.escape(json.dumps(f.split, default=str))}</pre></td>"
-        f"<td><pre>{html.escape(json.dumps(f.learning_core, default=str))}</pre></td></tr>"
-        for r in report.results for f in r.findings)
-    known = "".join(
-        f'<tr class="known"><td>{html.escape(r.name)}</td><td>{f.step}: {html.escape(f.operation)}</td>'
-        f"<td>{html.escape(f.check)}</td><td>{html.escape(f.block)}</td><td>{html.escape(f.detail)}</td>"
-        f"<td>{html.escape(json.dumps(f.split, default=str))}</td>"
-        f"<td>{html.escape(json.dumps(f.learning_core, default=str))}</td></tr>"
-        for r in report.results for f in r.known)
+    findings = "".join(_finding_row("difference", r.name, f, pre=True) for r in report.results for f in r.findings)
+    known = "".join(_finding_row("known", r.name, f, pre=False) for r in report.results for f in r.known)
     reasons = "".join(f"<li><b>{html.escape(k.check)}</b> {html.escape(', '.join(k.details))} "
                       f"{html.escape(', '.join(k.scenarios))}: {html.escape(k.reason)}</li>" for k in KNOWN_DIFFERENCES)
     normalisations = "".join(f"<li>{html.escape(n)}</li>" for n in NORMALISATIONS)

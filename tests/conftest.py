@@ -24,6 +24,14 @@ DEMO_OLX = SHARED / "fixtures" / "olx" / "demo-course" / "course"
 DEMO_KEY = "course-v1:OpenedX+DemoX+DemoCourse"
 
 
+def pytest_collection_modifyitems(items):
+    """Tests marked ``slow`` (whole courses, several processes: minutes each) are collected first, so
+    pytest-xdist starts them while the many short tests fill the other workers; collected last, one of
+    them ran alone at the end while the other core idled (a clean CI run: 23.6 CPU-minutes in 22.6 minutes
+    on 2 workers). The sort is stable: every other test keeps its order."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_report_header(config):
     return f"lc-runtime test database: {os.environ['LC_RUNTIME_DB']}; demo OLX: {DEMO_OLX}"
 
@@ -42,6 +50,17 @@ def demo_course(demo_olx):
 
     tree, result = api.import_olx(demo_olx, replace=True)
     return tree, result
+
+
+@pytest.fixture(autouse=True)
+def _earlier_rollbacks_settled():
+    """Files an earlier test's import saved inside a transaction its ``rollback`` fixture then rolled back
+    are deleted at this thread's next outermost ``atomic_with_files`` (lc_runtime/storage/filejournal.py).
+    Settle them before each test, so that they do not vanish in the middle of a later test that compares
+    the media directory before and after (seen in CI when the test order changed)."""
+    from lc_runtime.storage import filejournal
+
+    filejournal.settle_pending()
 
 
 @pytest.fixture

@@ -1,17 +1,14 @@
 """Course copy: a whole course run, or chosen subtrees of it, into a new course run.
 
-The source is exported as OLX (draft and published state, files) and read back under the new run's
-key, so the copy has the same block ids with the new run's usage keys, its own Learning Core package
-and a fresh history; a :class:`CourseOrigin` row points at the source and the source's version then
+The source's Learning Core rows are copied in bulk (:mod:`lc_runtime.storage.package_copy`: draft and
+published state, course files), so the copy has the same block ids with the new run's usage keys, its
+own Learning Core package and a fresh history; a :class:`CourseOrigin` row points at the source and the source's version then
 (its newest draft change log and publish log). With ``subtrees``, only those blocks' subtrees and the
 chain of parents above them are kept (the parents lose their other children).
 """
 from __future__ import annotations
 
-import shutil
-import tempfile
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 
 from openedx_content.models_api import DraftChangeLog, PublishLog
 from opaque_keys.edx.keys import CourseKey, UsageKey
@@ -29,6 +26,7 @@ class CopyResult:
     source_course_key: str
     blocks: int
     origin_id: int
+    files: int = 0
 
 
 def _course(key) -> CourseKey:
@@ -53,24 +51,39 @@ def _kept(source_key, source, subtrees) -> set[BlockRef]:
     return keep
 
 
-def _prune(tree, keep: set[BlockRef]):
-    root = tree.root
-    keep = keep | {root}
-    blocks = {ref: replace(block, children=[c for c in block.children if c in keep])
-              for ref, block in tree.blocks.items() if ref in keep or block.detached}
-    drafts = {ref: replace(block, children=[c for c in block.children if c in keep])
-              for ref, block in tree.drafts.items() if ref in keep}
-    placements = [p for p in tree.draft_placements if p.ref in keep]
-    return replace(tree, blocks=blocks, drafts=drafts, draft_placements=placements)
+def reference_rewriter(target_key):
+    """Stored reference fields (usage keys of the source run) as keys of ``target_key``: Split keeps a
+    reference as a block id of its own course, so its rerun's references name the new run."""
+    from xblock.fields import Reference, ReferenceList, ReferenceValueDict
+
+    from ..blocks.registry import load_block_class
+    from ..olx.references import convert_reference_fields
+
+    import json
+
+    fields_by_type: dict[str, dict] = {}
+
+    def rewrite(block_type: str, values: dict) -> dict:
+        if not values or "block-v1:" not in json.dumps(values):  # stored references are block-v1 keys
+            return values
+        fields = fields_by_type.get(block_type)
+        if fields is None:
+            fields = fields_by_type[block_type] = {
+                name: field for name, field in getattr(load_block_class(block_type), "fields", {}).items()
+                if isinstance(field, (Reference, ReferenceList, ReferenceValueDict))}
+        if not fields or not any(name in fields for name in values):
+            return values
+        return convert_reference_fields(fields, values, target_key, path=None, block=block_type)
+
+    return rewrite
 
 
-def copy_course(source_key, target_key, *, user_id=None, subtrees=None) -> CopyResult:
-    """Copy ``source_key`` (or its ``subtrees``: usage keys) into the new course run ``target_key``."""
-    from .. import api as lc_api
-    from ..olx.reader import read_course
+def copy_course(source_key, target_key, *, user_id=None, subtrees=None, progress=None) -> CopyResult:
+    """Copy ``source_key`` (or its ``subtrees``: usage keys) into the new course run ``target_key``,
+    row by row (:mod:`lc_runtime.storage.package_copy`); ``progress(step, done, total)`` follows it."""
     from ..reimport import course_exists
     from ..storage.filejournal import atomic_with_files
-    from ..storage.writer import write_course
+    from ..storage.package_copy import copy_package
 
     source_key, target_key = _course(source_key), _course(target_key)
     source = get_course(source_key)
@@ -80,28 +93,29 @@ def copy_course(source_key, target_key, *, user_id=None, subtrees=None) -> CopyR
     for key in keys:
         if _course(key.course_key) != source_key:
             raise AuthoringError(key, f"it is not a block of the source course {source_key}")
-    workdir = Path(tempfile.mkdtemp(prefix="lc-copy-"))
-    try:
-        exported = lc_api.export_course_olx(source_key, workdir / "course")
-        with atomic_with_files():
-            tree = read_course(exported, str(target_key))
-            if keys:
-                keep = _kept(source_key, source, keys)
-                missing = [str(k) for k in keys if BlockRef(k.block_type, k.block_id) not in keep]
-                if missing:
-                    raise AuthoringError(keys[0], f"no such block in {source_key}: {', '.join(missing)}")
-                tree = _prune(tree, keep)
-            result = write_course(tree, user_id=user_id)
-            origin = CourseOrigin.objects.create(
-                course_key=str(target_key), source_course_key=str(source_key),
-                source_draft_change_log=DraftChangeLog.objects.filter(
-                    learning_package_id=source.learning_package_id).order_by("-id").values_list("id", flat=True).first(),
-                source_publish_log=PublishLog.objects.filter(
-                    learning_package_id=source.learning_package_id).order_by("-id").values_list("id", flat=True).first(),
-                subtrees=[str(k) for k in keys], copied_by_id=user_id)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return CopyResult(str(target_key), str(source_key), sum(result.blocks_by_type.values()), origin.pk)
+    with atomic_with_files():
+        keep = None
+        if keys:
+            kept = _kept(source_key, source, keys)
+            missing = [str(k) for k in keys if BlockRef(k.block_type, k.block_id) not in kept]
+            if missing:
+                raise AuthoringError(keys[0], f"no such block in {source_key}: {', '.join(missing)}")
+            keep = lambda ref, detached: ref in kept  # noqa: E731
+        source_logs = _source_version(source)
+        copied = copy_package(source, str(target_key), user_id=user_id, keep=keep,
+                              rewrite_fields=reference_rewriter(target_key), progress=progress)
+        origin = CourseOrigin.objects.create(
+            course_key=str(target_key), source_course_key=str(source_key), source_draft_change_log=source_logs[0],
+            source_publish_log=source_logs[1], subtrees=[str(k) for k in keys], copied_by_id=user_id)
+    return CopyResult(str(target_key), str(source_key), copied.blocks, origin.pk, copied.files)
+
+
+def _source_version(course) -> tuple[int | None, int | None]:
+    """The source's version at copy time: its newest draft change log and publish log."""
+    return (DraftChangeLog.objects.filter(learning_package_id=course.learning_package_id).order_by("-id")
+            .values_list("id", flat=True).first(),
+            PublishLog.objects.filter(learning_package_id=course.learning_package_id).order_by("-id")
+            .values_list("id", flat=True).first())
 
 
 def origins(course_key) -> list[CourseOrigin]:

@@ -135,3 +135,46 @@ def test_a_copied_course_is_edited_and_published_like_any_other(copied, copier):
     authoring.publish_block(copied.make_usage_key("vertical", "v2"), user_id=copier.id)
     assert authoring.get_block_info(h2, branch="published").fields["settings"]["display_name"] == "Edited"
     assert not authoring.has_changes(copied.make_usage_key("vertical", "v2"))
+
+
+def test_compile_brings_the_course_files_the_copied_blocks_link_to(source, copier):
+    """h1 links /static/img.png: compiling its unit into another course copies that file (published at
+    once, like an upload in edx), and maps its asset key; a file the target already has is kept."""
+    from lc_runtime.storage.upload_edits import save_upload
+    from lc_runtime.storage.uploads import load_uploads, read_upload
+
+    targets = []
+    for run in ("c1", "c2"):
+        lc_api.import_olx(standard_course(Path(tempfile.mkdtemp()) / "course", org="CompX", run=run))
+        targets.append(CourseLocator("CompX", "T101", run))
+    save_upload(targets[1], "img.png", b"the target's own", user_id=copier.id)
+    for target in targets:
+        mapping = authoring.compile_into(target.make_usage_key("sequential", "s2"),
+                                         [source.make_usage_key("vertical", "v1")], user_id=copier.id)
+        asset = {str(source.make_asset_key("asset", "img.png")): str(target.make_asset_key("asset", "img.png"))}
+        assert (set(asset.items()) <= set(mapping.items())) == (target == targets[0])
+        files = {u.path: read_upload(u) for u in load_uploads(target, "draft")}
+        assert files == {"img.png": PNG if target == targets[0] else b"the target's own"}
+    assert {u.path: read_upload(u) for u in load_uploads(targets[0], "published")} == {"img.png": PNG}
+    origin = authoring.origins(targets[0])[-1]
+    assert origin.kind == "compile" and origin.blocks[str(source.make_asset_key("asset", "img.png"))] == str(
+        targets[0].make_asset_key("asset", "img.png"))
+
+
+def test_the_progress_bar_redraws_in_place_on_a_terminal():
+    import io
+
+    from lc_runtime.progress import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    progress = Progress("copy", stream)
+    progress("entities", 1, 4)
+    progress("done", 4, 4)
+    progress.finish("copied 3 blocks")
+    first, last = stream.getvalue().split("\r")[1:]
+    assert first == "copy [#######.......................] 1/4 entities\033[K"
+    assert last.startswith("copy [" + "#" * 30 + "] 4/4 done\033[K\ncopied 3 blocks in ")

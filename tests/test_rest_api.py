@@ -548,7 +548,12 @@ def test_course_copy_cli(capsys, course):
 
     target = course.replace(org="CliX")
     assert cli.main(["course", "copy", str(course), str(target), "--subtree", b(course, "chapter", "ch1")]) == 0
-    assert json.loads(capsys.readouterr().out)["course"] == str(target)
+    out, err = capsys.readouterr()
+    assert json.loads(out)["course"] == str(target)
+    lines = err.splitlines()  # not a terminal: one plain progress line per step, then the summary
+    assert lines[0] == "copy: 0/5 reading the source" and lines[-2] == "copy: 5/5 done" and "\r" not in err
+    assert re.fullmatch(rf"copied {re.escape(str(course))} into {re.escape(str(target))}: 6 blocks, 0 course files "
+                        r"in \d+\.\d s", lines[-1]), lines[-1]
     assert [str(c) for c in authoring.get_block_info(b(target, "course", course.run)).children] == [
         b(target, "chapter", "ch1")]
     assert cli.main(["course", "copy", str(course), str(target)]) == 1
@@ -560,7 +565,10 @@ def test_course_copy_cli(capsys, course):
                                                               b(target, "problem", "p1")]
     assert authoring.get_block_info(b(target, "chapter", "ch1")).fields["settings"]["start"] == "2035-01-01T00:00:00Z"
     assert cli.main(["course", "compile", unit, b(course, "html", "h2")]) == 0
-    assert json.loads(capsys.readouterr().out)["blocks"] == {b(course, "html", "h2"): b(target, "html", "h2")}
+    out, err = capsys.readouterr()
+    assert json.loads(out)["blocks"] == {b(course, "html", "h2"): b(target, "html", "h2")}
+    assert err.splitlines()[0] == f"compile: 1/1 {b(course, 'html', 'h2')}"
+    assert err.splitlines()[-1].startswith(f"compiled 1 subtree(s) under {unit}: 1 blocks, 0 course files in ")
     assert cli.main(["course", "set-dates", unit, "--due", "soon"]) == 1
     assert "Invalid value for field 'due'" in capsys.readouterr().err
 

@@ -46,6 +46,7 @@ def cmd_course(args) -> int:
     from django.contrib.auth import get_user_model
 
     from ..errors import InvalidRoleError
+    from ..progress import Progress
     from .copy import copy_course
 
     user_id = None
@@ -56,20 +57,33 @@ def cmd_course(args) -> int:
     if args.course_action == "compile":
         from .compile import compile_into
 
-        print(json.dumps({"blocks": compile_into(args.parent, args.sources, user_id=user_id)}))
+        progress = Progress("compile")
+        mapping = compile_into(args.parent, args.sources, user_id=user_id, progress=progress)
+        print(json.dumps({"blocks": mapping}))
+        files = sum(1 for key in mapping if key.startswith("asset-v1:"))
+        progress.finish(f"compiled {len(args.sources)} subtree(s) under {args.parent}: "
+                        f"{len(mapping) - files} blocks, {files} course files")
         return 0
     if args.course_action == "set-dates":
         from opaque_keys.edx.keys import UsageKey
 
         from .structure import set_dates
 
+        progress = Progress("set-dates")
         values = {name: (None if value.lower() == "none" else value)
                   for name, value in (("start", args.start), ("due", args.due)) if value is not None}
         block = UsageKey.from_string(args.block)
+        progress("setting dates", 0, 1)
         changed = set_dates(block.course_key, {block: values} if values else {}, user_id=user_id,
                             clear_below=block if args.clear_descendants else None)
+        progress("done", 1, 1)
         print(json.dumps({"changed": [str(k) for k in changed]}))
+        progress.finish(f"set dates under {block}: {len(changed)} blocks changed")
         return 0
-    result = copy_course(args.source, args.target, user_id=user_id, subtrees=args.subtree or None)
-    print(json.dumps({"course": result.course_key, "source": result.source_course_key, "blocks": result.blocks}))
+    progress = Progress("copy")
+    result = copy_course(args.source, args.target, user_id=user_id, subtrees=args.subtree or None, progress=progress)
+    print(json.dumps({"course": result.course_key, "source": result.source_course_key, "blocks": result.blocks,
+                      "files": result.files}))
+    progress.finish(f"copied {result.source_course_key} into {result.course_key}: {result.blocks} blocks, "
+                    f"{result.files} course files")
     return 0

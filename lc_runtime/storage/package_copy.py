@@ -195,11 +195,11 @@ def copy_package(source: LcCourse, target_key: str, *, user_id: int | None,
     stored field values (reference fields to the new run). ``progress(step, done, total)`` is told
     about each step.
     """
-    steps = 6
+    steps = 5
     tell = progress or (lambda step, done, total: None)
     if LcCourse.objects.filter(course_key=target_key).exists() or content_api.learning_package_exists(target_key):
         raise CourseExistsError(target_key, detail="a copy needs a new course run")
-    tell("read source", 0, steps)
+    tell("reading the source", 0, steps)
     src = _Source(source, None if keep is None else
                   (lambda ref, detached: keep(ref, detached) or detached or ref == BlockRef(
                       source.root_block_type, source.root_block_id)))
@@ -212,7 +212,7 @@ def copy_package(source: LcCourse, target_key: str, *, user_id: int | None,
                                      root_block_type=source.root_block_type, root_block_id=source.root_block_id,
                                      created=created, olx_extras=source.olx_extras)
 
-    tell("entities", 1, steps)
+    tell("entities and versions", 1, steps)
     entity_of: dict[int, PublishableEntity] = {}
     for old_id in src.blocks:
         entity_ref, can_stand_alone = src.entities[old_id]
@@ -234,12 +234,13 @@ def copy_package(source: LcCourse, target_key: str, *, user_id: int | None,
     _bulk(PublishableEntityVersion, list(version_of.values()))
     new_version = {old: v.id for old, v in version_of.items()}
 
-    tell("components and containers", 2, steps)
+    tell("components, media and containers", 2, steps)
     _copy_components(src, package.id, new_entity, new_version, created)
     _copy_containers(src, package.id, new_entity, new_version)
+    tell("field data", 3, steps)
     _copy_fields(src, target_key, new_version, rewrite_fields)
 
-    tell("change logs", 3, steps)
+    tell("history (change logs, publish)", 4, steps)
     logs = _write_history(src, package.id, new_entity, new_version, user_id, created)
     tell("done", steps, steps)
     blocks = sum(1 for _, kind, _ in src.blocks.values() if kind != "upload")

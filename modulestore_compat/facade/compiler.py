@@ -8,8 +8,10 @@ looks unchanged to Split's ``has_changes``.
 
 The blocks are stored in chunks of consecutive blocks whose boundaries depend only on block ids
 (content-defined), each named by a digest of its blocks' Learning Core versions and children. After
-a publish that changed a few existing blocks and no tree, :func:`recompile` loads only those
-blocks from Learning Core and rewrites only their chunks; anything else is compiled in full.
+an operation that changed a few blocks (edits, new or deleted blocks, moves), :func:`recompile` loads
+only those blocks and the containers whose children changed from Learning Core, rebuilds the tree
+order from the stored manifest and rewrites only the chunks whose entries changed; the result is
+exactly what a full compile gives (tests/test_compiler.py checks it after random operations).
 """
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ from modulestore_compat.split.fields import stored_fields
 log = logging.getLogger(__name__)
 
 LC_BRANCH = {BranchName.draft: "draft", BranchName.published: "published"}
-COMPILER_VERSION = 5  # part of every chunk digest and header row: a new version never reuses older compiles
+COMPILER_VERSION = 6  # part of every chunk digest and header row: a new version never reuses older compiles
 CHUNK_MODULUS = 64  # a chunk ends after a block whose id hashes to 0 modulo this (64 blocks on average)
 CHUNK_MAX = 256
 INCREMENTAL_LIMIT = 500  # changed entities beyond which a full compile is simpler
@@ -149,9 +151,12 @@ class Manifest:
                 "versions": versions.tobytes(), "children": children}
 
     def index_of(self, block_type: str, block_id: str) -> int | None:
+        return self.index_of_key(f"{block_type}{SEP}{block_id}")
+
+    def index_of_key(self, key: str) -> int | None:
         if self._index is None:
             self._index = dict(zip(self.keys, range(len(self.keys))))
-        return self._index.get(f"{block_type}{SEP}{block_id}")
+        return self._index.get(key)
 
     def chunk_of(self, index: int) -> int:
         return bisect_right(self.offsets, index) - 1
@@ -286,6 +291,17 @@ def collector_paused():
             gc.enable()
 
 
+def _compile_order(snapshot) -> list[BlockRecord]:
+    """The tree depth first, then the other blocks (detached, orphans) sorted by type and id, so an
+    incremental compile can place a block without knowing the database's row order."""
+    reached = {record.ref for record in snapshot.tree_order()}
+    records, tail = [], []
+    for record in snapshot.blocks.values():
+        (records if record.ref in reached else tail).append(record)
+    tail.sort(key=lambda record: f"{record.ref.block_type}{SEP}{record.ref.block_id}")
+    return records + tail
+
+
 def compile_course(course_key, branch: str) -> Compiled:
     """Compile ``branch`` (``draft-branch``/``published-branch``) in full; chunks already stored are reused."""
     with collector_paused():
@@ -301,7 +317,7 @@ def _compile_course(course_key, branch: str) -> Compiled:
     snapshot = load_snapshot(course.course_key, LC_BRANCH[branch])
     # Every block: the tree, then detached blocks and orphans (Split's structure keeps an orphan, e.g. a
     # child a unit's draft dropped, and get_orphans lists it); course files are not blocks.
-    records = list(snapshot.blocks.values())
+    records = _compile_order(snapshot)
     copies = published_copies(learning_package_id=course.learning_package_id) \
         if branch == BranchName.published else {}
     entries = [entry_of(record, copy_for(record, copies)) for record in records]
@@ -322,8 +338,12 @@ def _compile_course(course_key, branch: str) -> Compiled:
 def compile_incremental(course_key, branch: str, previous) -> Compiled | None:
     """Patch the ``previous`` compile (a ``CompiledCourse`` row) with the blocks Learning Core changed since.
 
-    None when that is not possible: a block appeared or disappeared, a container's children
-    changed (the tree order moves), too many changes, or the previous compile is of another format.
+    Only the changed blocks and the containers listing a block that appeared or disappeared are read
+    from Learning Core; the tree order is rebuilt from the manifest's children lists, and only the
+    chunks whose entries changed are built (from the changed records and the previous chunks' block
+    documents). The result is what :func:`compile_course` gives. None when that is not possible: too
+    many changes, the newest edit went back (the structure's date needs every block), or the
+    previous compile is of another format.
     """
     from modulestore_compat.models import CompiledChunk
 
@@ -336,58 +356,196 @@ def compile_incremental(course_key, branch: str, previous) -> Compiled | None:
     changed = changed_entity_ids(course.learning_package_id, branch, previous.log_id, log_id)
     if len(changed) > INCREMENTAL_LIMIT:
         return None
-    refs, records = load_records(course.course_key, LC_BRANCH[branch], changed)
-    copies = published_copies(entity_ids=changed) if branch == BranchName.published else {}
-    dirty: dict[int, dict[int, BlockRecord]] = {}  # chunk -> {block index: record}
+    refs, records = load_records(course.course_key, LC_BRANCH[branch], changed, course=course)
+    moved = [entity_id for entity_id, ref in refs.items()
+             if (records.get(ref) is None or records[ref].kind == "upload")
+             != (manifest.index_of(ref.block_type, ref.block_id) is None)]
+    if moved:  # a block appeared or disappeared: the containers listing it list other children now
+        listing = containers_listing(moved, branch) - set(refs)
+        if listing:
+            more_refs, more_records = load_records(course.course_key, LC_BRANCH[branch], listing, course=course)
+            refs.update(more_refs)
+            records.update(more_records)
+    copies = published_copies(entity_ids=set(refs)) if branch == BranchName.published else {}
+    reread: dict[str, BlockRecord | None] = {}  # key -> record now (None: gone from the branch)
     for ref in refs.values():
-        record, index = records.get(ref), manifest.index_of(ref.block_type, ref.block_id)
-        if record is not None and record.kind == "upload":
-            continue  # course files are not blocks
-        if (record is None) != (index is None):
-            return None  # a block appeared in or disappeared from the branch
-        if record is None:
-            continue
-        new = entry_of(record, copy_for(record, copies))
-        if new[3] != manifest.children.get(index, ""):
-            return None  # children changed: the tree order moves
-        if new[2] != manifest.versions[index]:
-            dirty.setdefault(manifest.chunk_of(index), {})[index] = record
-    stored = {digest: (blocks, definitions) for digest, blocks, definitions in CompiledChunk.objects.filter(
-        course_key=course.course_key, digest__in=[manifest.digests[chunk] for chunk in dirty]).values_list(
-        "digest", "blocks", "definitions")}
+        record = records.get(ref)
+        reread[f"{ref.block_type}{SEP}{ref.block_id}"] = None if record is None or record.kind == "upload" else record
+    order = _incremental_order(manifest, reread)
+    entry_at = _entries_by_key(manifest, reread, copies)
+    layout = _incremental_layout(manifest, order, reread, entry_at)
+    previous_digests = set(manifest.digests)
+    wanted = {digest for digest, _, _ in layout if digest not in previous_digests}
+    stored = set(CompiledChunk.objects.filter(course_key=course.course_key, digest__in=list(wanted))
+                 .values_list("digest", flat=True)) if wanted else set()
+    to_build = [(digest, start, end) for digest, start, end in layout if digest in wanted and digest not in stored]
+    # Old block documents: of the blocks the new chunks reuse, and of the blocks replaced or removed.
+    old_chunks = {manifest.chunk_of(index) for index in map(manifest.index_of_key, reread) if index is not None}
+    for _, start, end in to_build:
+        for key in order[start:end]:
+            if key not in reread:
+                old_chunks.add(manifest.chunk_of(manifest.index_of_key(key)))
+    old_blocks, old_definitions = _old_documents(course.course_key, manifest, old_chunks)
     latest = manifest.stored["structure"]["edited_on"]
     latest_by = manifest.stored["structure"].get("edited_by")
-    written, new_digests, new_versions = [], {}, {}
-    for chunk, changes in dirty.items():
-        digest = manifest.digests[chunk]
-        if digest not in stored:
-            return None
-        entries = manifest.entries(chunk)
-        blocks = read_blocks(course.course_key, digest, stored[digest][0])
-        if len(blocks) != len(entries):
-            raise CompiledDataError(chunk_row(course.course_key, digest),
-                                    f"{len(blocks)} blocks where the {branch} header lists {len(entries)}")
-        definitions = {d["_id"]: d for d in read_definitions(course.course_key, digest, stored[digest][1])}
-        for index, record in changes.items():
-            position = index - manifest.offsets[chunk]
-            replaced = blocks[position]["edit_info"].get("edited_on")
-            record_on, record_by = edit_of(record, copy_for(record, copies))
-            if replaced is not None and latest is not None and replaced >= latest and (
-                    record_on is None or record_on < replaced):
-                return None  # the newest version went back: the structure's edited_on needs every block
-            blocks[position], definition = block_documents(record, copy_for(record, copies))
-            definitions[definition["_id"]] = definition
-            entries[position] = entry_of(record, copy_for(record, copies))
-            new_versions[index] = entries[position][2]
-            if record_on is not None and (latest is None or record_on > latest):
-                latest, latest_by = record_on, record_by
-        used = {block["definition"] for block in blocks}
-        built = Chunk(chunk_digest(entries), entries, blocks, [d for i, d in definitions.items() if i in used])
-        written.append(built)
-        new_digests[chunk] = built.digest
+    for key, record in reread.items():
+        old = old_blocks.get(key)
+        if old is None:
+            continue
+        old_on = old["edit_info"].get("edited_on")
+        new_on = edit_of(record, copy_for(record, copies))[0] if record is not None else None
+        if old_on is not None and latest is not None and old_on >= latest and (new_on is None or new_on < old_on):
+            return None  # the newest edit went back or went away: the structure's edited_on needs every block
+    for record in filter(None, reread.values()):
+        new_on, new_by = edit_of(record, copy_for(record, copies))
+        if new_on is None:
+            continue
+        if latest is None or new_on > latest:
+            latest, latest_by = new_on, new_by
+        elif new_on == latest and new_by != latest_by:
+            return None  # a tie a full compile breaks by tree order
+    written = []
+    for digest, start, end in to_build:
+        blocks, definitions = [], {}
+        for key in order[start:end]:
+            record = reread.get(key)
+            if record is not None:
+                block, definition = block_documents(record, copy_for(record, copies))
+            else:
+                block = old_blocks.get(key)
+                definition = old_definitions.get(block["definition"]) if block is not None else None
+                if definition is None:
+                    raise CompiledDataError(chunk_row(course.course_key, manifest.digests[manifest.chunk_of(
+                        manifest.index_of_key(key))]), f"block {key.replace(SEP, ' ')} or its definition "
+                                                       "is missing from the chunk the header names")
+            blocks.append(block)
+            definitions.setdefault(definition["_id"], definition)
+        written.append(Chunk(digest, [entry_at(key) for key in order[start:end]], blocks,
+                             list(definitions.values())))
     header = _header(course.course_key, branch, log_id, manifest.stored["structure"]["root"], latest, latest_by)
-    return Compiled(course.course_key, branch, log_id, header, manifest.patched(header, new_digests, new_versions),
-                    written, time.perf_counter() - started, mode="incremental", changed_blocks=len(new_versions))
+    return Compiled(course.course_key, branch, log_id, header,
+                    _patched_manifest(manifest, header, order, layout, reread, entry_at), written,
+                    time.perf_counter() - started, mode="incremental",
+                    changed_blocks=sum(1 for record in reread.values() if record is not None))
+
+
+def _entries_by_key(manifest: Manifest, reread: dict, copies: dict):
+    """``key -> entry``: from the re-read record, else from the manifest."""
+    def entry_at(key: str) -> tuple:
+        record = reread.get(key)
+        if record is not None:
+            return entry_of(record, copy_for(record, copies))
+        return manifest.entry(manifest.index_of_key(key))
+    return entry_at
+
+
+def _incremental_layout(manifest: Manifest, order: list[str], reread: dict, entry_at) -> list[tuple[str, int, int]]:
+    """``(digest, start, end)`` of each chunk of the new order (:func:`chunk_bounds`' boundaries); a
+    chunk holding the same blocks as a previous one, none of them re-read, keeps its digest."""
+    starts = {manifest.keys[manifest.offsets[chunk]]: chunk for chunk in range(len(manifest.digests))}
+    bounds, start = [], 0
+    for index, key in enumerate(order):
+        if zlib.crc32(key.replace(SEP, "/").encode()) % CHUNK_MODULUS == 0 or index - start + 1 >= CHUNK_MAX:
+            bounds.append((start, index + 1))
+            start = index + 1
+    if start < len(order):
+        bounds.append((start, len(order)))
+    layout = []
+    for start, end in bounds:
+        chunk = starts.get(order[start])
+        keys = order[start:end]
+        if (chunk is not None and manifest.offsets[chunk + 1] - manifest.offsets[chunk] == end - start
+                and keys == manifest.keys[manifest.offsets[chunk]:manifest.offsets[chunk + 1]]
+                and not any(key in reread for key in keys)):
+            layout.append((manifest.digests[chunk], start, end))
+        else:
+            layout.append((chunk_digest([entry_at(key) for key in keys]), start, end))
+    return layout
+
+
+def _patched_manifest(manifest: Manifest, header: dict, order: list[str], layout, reread: dict, entry_at) -> dict:
+    """The stored manifest of the new order (what :meth:`Manifest.encode` gives for the same chunks)."""
+    versions, children = array("q"), {}
+    for index, key in enumerate(order):
+        if key in reread:
+            _, _, version, listed = entry_at(key)
+        else:
+            old = manifest.index_of_key(key)
+            version, listed = manifest.versions[old], manifest.children.get(old, "")
+        versions.append(version)
+        if listed:
+            children[str(index)] = listed
+    return {"version": COMPILER_VERSION, "structure": header, "digests": [digest for digest, _, _ in layout],
+            "sizes": [end - start for _, start, end in layout], "keys": "\n".join(order),
+            "versions": versions.tobytes(), "children": children}
+
+
+def containers_listing(entity_ids, branch: str) -> set[int]:
+    """Entities whose current ``branch`` version lists one of ``entity_ids`` among its children."""
+    from openedx_content.models_api import EntityListRow
+
+    head = "published" if branch == BranchName.published else "draft"
+    return set(EntityListRow.objects.filter(
+        entity_id__in=list(entity_ids),
+        **{f"entity_list__container_versions__publishable_entity_version__{head}__isnull": False},
+    ).values_list("entity_list__container_versions__publishable_entity_version__entity_id", flat=True))
+
+
+def _incremental_order(manifest: Manifest, reread: dict) -> list[str]:
+    """Block keys in :func:`compile_course`'s order: depth first from the root, then the other blocks
+    sorted by key; children lists from the re-read records, else from the manifest."""
+    listed_now = {key: CHILD_SEP.join(f"{c.block_type}{SEP}{c.block_id}" for c in record.children)
+                  for key, record in reread.items() if record is not None}
+    if all(manifest.index_of_key(key) is not None and manifest.children.get(manifest.index_of_key(key), "") == listed
+           for key, listed in listed_now.items()) and len(listed_now) == len(reread):
+        return manifest.keys  # no block came or went, no children changed: the same order
+    present = {key for key in manifest.keys if reread.get(key, True) is not None}
+    present.update(listed_now)
+
+    def children_of(key: str) -> list[str]:
+        listed = listed_now.get(key)
+        if listed is None:
+            listed = manifest.children.get(manifest.index_of_key(key), "")
+        return listed.split(CHILD_SEP) if listed else []
+
+    order, seen = [], set()
+    root = manifest.stored["structure"]["root"]
+    stack = [f"{root[0]}{SEP}{root[1]}"]
+    while stack:
+        key = stack.pop()
+        if key in seen or key not in present:
+            continue
+        seen.add(key)
+        order.append(key)
+        stack.extend(reversed(children_of(key)))
+    order.extend(sorted(present - seen))
+    return order
+
+
+def _old_documents(course_key: str, manifest: Manifest, chunks) -> tuple[dict[str, dict], dict]:
+    """Block documents (by key) and definitions (by id) of these chunks of the previous compile."""
+    from modulestore_compat.models import CompiledChunk
+
+    digests = {manifest.digests[chunk]: chunk for chunk in chunks}
+    blocks, definitions = {}, {}
+    rows = CompiledChunk.objects.filter(course_key=course_key, digest__in=list(digests)).values_list(
+        "digest", "blocks", "definitions") if digests else []
+    found = set()
+    for digest, blob, definition_blob in rows:
+        found.add(digest)
+        documents = read_blocks(course_key, digest, blob)
+        chunk = digests[digest]
+        if len(documents) != manifest.offsets[chunk + 1] - manifest.offsets[chunk]:
+            raise CompiledDataError(chunk_row(course_key, digest), f"{len(documents)} blocks where the header "
+                                    f"lists {manifest.offsets[chunk + 1] - manifest.offsets[chunk]}")
+        for document in documents:
+            blocks[f"{document['block_type']}{SEP}{document['block_id']}"] = document
+        for definition in read_definitions(course_key, digest, definition_blob):
+            definitions[definition["_id"]] = definition
+    missing = set(digests) - found
+    if missing:
+        raise CompiledDataError(chunk_row(course_key, sorted(missing)[0]), "the header names it, it is not stored")
+    return blocks, definitions
 
 
 def recompile(course_key, branches=(BranchName.draft, BranchName.published)) -> list[Compiled]:

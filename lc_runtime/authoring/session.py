@@ -15,13 +15,13 @@ from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 
 from django.db import transaction
-from openedx_content import api as content_api
 from opaque_keys.edx.keys import CourseKey
 
 from ..concurrency import course_write_lock
 from ..data import BRANCH_DRAFT, BRANCH_PUBLISHED
 from ..errors import AuthoringError
 from ..stages import check_authoring_write
+from ..storage.side_effects import draft_changes_for
 from ..storage.snapshot import get_course
 from . import hooks
 from .view import BranchView
@@ -91,7 +91,7 @@ class AuthoringSession:
         """Draft writes go into the operation's open Learning Core draft change log."""
         if self._stack is None:
             self._stack = ExitStack()
-            self._stack.enter_context(content_api.bulk_draft_changes_for(
+            self._stack.enter_context(draft_changes_for(
                 self.learning_package_id, changed_by=self.user_id, changed_at=now()))
         yield
         self.draft_changed = True

@@ -1,0 +1,84 @@
+"""Draft side effects recorded in bulk (lc_runtime.storage.side_effects) are the rows openedx-core's own
+``_create_side_effects_for_change_log`` writes: same change records, side effects, draft pointers and
+dependency hashes, after the authoring operations that write drafts."""
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from openedx_content.applets.publishing import api as publishing_api
+from openedx_content.models_api import Draft, DraftChangeLog, DraftChangeLogRecord, DraftSideEffect
+from opaque_keys.edx.locator import CourseLocator
+
+from lc_runtime import api as lc_api
+from lc_runtime.authoring import api as authoring
+from lc_runtime.storage import side_effects
+
+from .olx_builder import standard_course
+
+KEY = CourseLocator("SideX", "T101", "2026")
+AUTHOR = 78
+
+
+def usage(block_type, block_id):
+    return KEY.make_usage_key(block_type, block_id)
+
+
+OPERATIONS = {
+    "create": lambda: authoring.create_block(KEY, "html", user_id=AUTHOR, parent=usage("vertical", "v1"),
+                                             block_id="new", fields={"display_name": "New"}),
+    "update": lambda: authoring.update_block(usage("html", "h1"), user_id=AUTHOR, fields={"display_name": "E"}),
+    "move": lambda: authoring.move_block(usage("html", "h1"), usage("vertical", "v2"), user_id=AUTHOR),
+    "delete": lambda: authoring.delete_block(usage("vertical", "v1"), user_id=AUTHOR),
+    "bulk": lambda: _bulk(),
+}
+
+
+def _bulk():
+    with authoring.bulk_operation(KEY, user_id=AUTHOR):
+        authoring.update_block(usage("problem", "p1"), user_id=AUTHOR, fields={"display_name": "P"})
+        authoring.update_block(usage("html", "h2"), user_id=AUTHOR, fields={"display_name": "H"})
+        authoring.create_block(KEY, "vertical", user_id=AUTHOR, parent=usage("sequential", "s1"), block_id="v9")
+
+
+def _rows(since_log: int):
+    """What the operation's draft change logs left, by entity (ids of new rows differ between runs)."""
+    logs = DraftChangeLog.objects.filter(pk__gt=since_log)
+    records = {pk: (log, entity, old, new, digest) for pk, log, entity, old, new, digest in
+               DraftChangeLogRecord.objects.filter(draft_change_log__in=logs).values_list(
+                   "pk", "draft_change_log_id", "entity_id", "old_version_id", "new_version_id",
+                   "dependencies_hash_digest")}
+    logs_order = sorted({log for log, *_ in records.values()})
+    named = {pk: (logs_order.index(log), *rest) for pk, (log, *rest) in records.items()}
+    effects = sorted((named[c], named[e]) for c, e in DraftSideEffect.objects.filter(
+        cause_id__in=list(records)).values_list("cause_id", "effect_id"))
+    drafts = sorted((entity, version, named.get(record, record)) for entity, version, record in
+                    Draft.objects.values_list("entity_id", "version_id", "draft_log_record_id"))
+    return sorted(named.values()), effects, drafts
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """The course imported once for the module, rolled back after it; each run rolled back on its own."""
+    with transaction.atomic():
+        get_user_model().objects.get_or_create(pk=AUTHOR, defaults={"username": "side-author"})
+        lc_api.import_olx(standard_course(tmp_path_factory.mktemp("side") / "course", org="SideX"))
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+def test_bulk_side_effects_are_the_rows_openedx_core_writes(course, operation, monkeypatch):
+    since = DraftChangeLog.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    results = []
+    for recorder in ("ours", "openedx-core"):
+        with transaction.atomic():
+            if recorder == "openedx-core":  # openedx-core's own recorder, as bulk_draft_changes_for has it
+                monkeypatch.setattr(side_effects, "record_draft_side_effects",
+                                    publishing_api._create_side_effects_for_change_log)
+            OPERATIONS[operation]()
+            results.append(_rows(since))
+            transaction.set_rollback(True)
+    ours, theirs = results
+    assert ours == theirs
+    assert ours[1], "the operation recorded side effects"

@@ -14,6 +14,18 @@ from pathlib import Path
 
 OPERATIONS = ("create", "update", "move", "publish", "delete")
 
+#: The same measure before block texts were reused and the published head kept (#11), for comparison.
+BEFORE_NOTE = ("before: main at 26cf96d (every block of the structure encoded on every write, the published "
+               "head decoded again after draft writes), 1,261 blocks, measured right before on the same machine "
+               "(load average ~10)")
+BEFORE = {
+    "create": {"median_seconds": 0.4316, "cpu_median_seconds": 0.049},
+    "update": {"median_seconds": 0.3324, "cpu_median_seconds": 0.0399},
+    "move": {"median_seconds": 0.3146, "cpu_median_seconds": 0.0472},
+    "publish": {"median_seconds": 0.5069, "cpu_median_seconds": 0.07},
+    "delete": {"median_seconds": 0.3553, "cpu_median_seconds": 0.0457},
+}
+
 
 def _course(documents, leaf_blocks: int):
     from opaque_keys.edx.locator import CourseLocator
@@ -44,9 +56,9 @@ def run_split_authoring_bench(leaf_blocks: int = 1000, runs: int = 5, documents=
     samples: dict[str, list[float]] = {name: [] for name in OPERATIONS}
 
     def timed(name, work):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         work()
-        samples[name].append(time.perf_counter() - started)
+        samples[name].append((time.perf_counter() - started, time.process_time() - cpu))
 
     for run in range(runs):
         html = ("html", f"bench{run}")
@@ -61,6 +73,9 @@ def run_split_authoring_bench(leaf_blocks: int = 1000, runs: int = 5, documents=
     blocks = len(documents.get_structure(index["versions"][BranchName.draft])["blocks"])
     return {
         "course": str(key), "store": "split reference (embedded)", "blocks": blocks, "runs": runs,
-        "operations": {name: {"median_seconds": round(statistics.median(values), 4),
-                              "min_seconds": round(min(values), 4)} for name, values in samples.items()},
+        "operations": {name: {"median_seconds": round(statistics.median(w for w, _ in values), 4),
+                              "min_seconds": round(min(w for w, _ in values), 4),
+                              "cpu_median_seconds": round(statistics.median(c for _, c in values), 4),
+                              "before": BEFORE[name]} for name, values in samples.items()},
+        "before_note": BEFORE_NOTE,
     }

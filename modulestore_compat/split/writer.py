@@ -116,6 +116,9 @@ class SplitWriter:
         self.auto_publish = auto_publish
         self._pending: dict = {}
         self._structures: dict = {}  # structure id -> document: immutable once stored, so read once
+        # (course, branch) -> the last structure this writer stored: a publish after several draft
+        # edits finds the published head here instead of decoding it again
+        self._heads: dict = {}
         self.files_imported = None  # what the last import_tree stored in the contentstore (count, warnings)
 
     # -- bulk operations -------------------------------------------------------------------------
@@ -153,10 +156,11 @@ class SplitWriter:
     def _flush(self, pending: _Pending) -> None:
         if not pending.branches:
             return
-        for structure, blocks in pending.branches.values():
+        for branch, (structure, blocks) in pending.branches.items():
             structure["blocks"] = list(blocks.values())
             self.store.insert_structure(structure)
             self._structures = {structure["_id"]: structure, **dict(list(self._structures.items())[:3])}
+            self._heads[(self._course_id(pending.course_key), branch)] = structure
         when = utcnow()
         if pending.new_index is not None:
             index = pending.new_index
@@ -197,6 +201,8 @@ class SplitWriter:
     def _stored_structure(self, structure_id) -> dict:
         """A stored structure, read-only (callers copy before changing anything)."""
         found = self._structures.get(structure_id)
+        if found is None:
+            found = next((head for head in self._heads.values() if head["_id"] == structure_id), None)
         if found is None:
             found = self.store.get_structure(structure_id)
             if found is not None:

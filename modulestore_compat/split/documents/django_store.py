@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 
 from modulestore_compat.exceptions import DuplicateCourseError
 from modulestore_compat.split.documents.base import DocumentStore, course_id_of
-from modulestore_compat.split.documents.extjson import compress, decompress
+from modulestore_compat.split.documents.extjson import BlockTexts, compress, decompress
 
 
 class DjangoDocumentStore(DocumentStore):
@@ -15,6 +15,7 @@ class DjangoDocumentStore(DocumentStore):
         from modulestore_compat import models
 
         self.models = models
+        self.block_texts = BlockTexts()
 
     @staticmethod
     def _columns(index: dict) -> dict:
@@ -78,8 +79,9 @@ class DjangoDocumentStore(DocumentStore):
                 .values_list("document", flat=True)]
 
     def insert_structure(self, structure):
-        self.models.SplitStructure.objects.get_or_create(objectid=str(structure["_id"]),
-                                                         defaults={"document": compress(structure)})
+        if not self.models.SplitStructure.objects.filter(objectid=str(structure["_id"])).exists():  # append-only
+            self.models.SplitStructure.objects.create(objectid=str(structure["_id"]),
+                                                      document=self.block_texts.compress_structure(structure))
 
     def get_definition(self, definition_id):
         row = self.models.SplitDefinition.objects.filter(objectid=str(definition_id)).values_list(

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 import zlib
 from pathlib import Path
 
@@ -21,6 +22,43 @@ def loads(text: str):
 
 def compress(document) -> bytes:
     return zlib.compress(dumps(document).encode("utf-8"), 1)
+
+
+class BlockTexts:
+    """The JSON text of structure block documents, kept while the documents live, so a new structure
+    version re-encodes only the blocks it changed.
+
+    Why: Split writes a whole structure per write (1,000 blocks for a one-block edit), and encoding
+    every block as extended JSON is most of the write. A new version shares the unchanged block
+    documents of the previous one (the writer copies a block before changing it, and never changes
+    a stored one), so their text is known. Keyed by the document's identity, holding the document
+    so the identity cannot be reused; bounded.
+    """
+
+    LIMIT = 50_000
+
+    def __init__(self):
+        self._texts: dict[int, tuple[dict, str]] = {}
+
+    def text(self, block: dict) -> str:
+        found = self._texts.get(id(block))
+        if found is not None and found[0] is block:
+            return found[1]
+        text = dumps(block)
+        if len(self._texts) >= self.LIMIT:
+            self._texts.clear()
+        self._texts[id(block)] = (block, text)
+        return text
+
+    def structure_text(self, structure: dict) -> str:
+        """``dumps(structure)``, the same text, with the blocks' texts reused."""
+        marker = f"blocks-{uuid.uuid4().hex}"
+        head = dumps({**structure, "blocks": marker})
+        blocks = "[" + ", ".join(self.text(block) for block in structure["blocks"]) + "]"
+        return head.replace(json.dumps(marker), blocks, 1)
+
+    def compress_structure(self, structure: dict) -> bytes:
+        return zlib.compress(self.structure_text(structure).encode("utf-8"), 1)
 
 
 def decompress(blob: bytes):

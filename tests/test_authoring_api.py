@@ -255,7 +255,12 @@ class AuthoringTest(TestCase):
         with pytest.raises(authoring.DirectOnlyError):
             authoring.unpublish_block(S1, user_id=AUTHOR)
         authoring.publish_block(V1, user_id=AUTHOR)
-        assert children(S1, "published") == [("vertical", "v1")] and not authoring.has_changes(S1)
+        assert children(S1, "published") == [("vertical", "v1")] and not authoring.has_changes(V1)
+        # split.delete_item removed the published parent's source_version and copy's _sync_children keeps
+        # its edit info: the sequential (and so its chapter) has changes until it is published itself
+        assert authoring.has_changes(S1) and authoring.has_changes(CH1)
+        authoring.publish_block(S1, user_id=AUTHOR)
+        assert not authoring.has_changes(S1) and not authoring.has_changes(CH1)
 
     def test_discard_changes_reverts_the_subtree_to_published(self):
         """split_draft.revert_to_published: the draft subtree becomes the published one, moved children

@@ -18,14 +18,7 @@ class KnownDifference:
                 and (not self.scenarios or scenario in self.scenarios))
 
 
-KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = (
-    KnownDifference(
-        "draft.has_changes", scenarios=("unpublish_then_publish_again",),
-        reason="Learning Core is wrong: Split's delete on the published branch clears the published parent's "
-               "source_version (split.delete_item), so after an unpublish the parent and its ancestors keep "
-               "has_changes True until the parent itself is published again; Learning Core compares versions "
-               "that the re-publish of the child made equal."),
-)
+KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = ()
 
 
 def split_known(scenario: str, findings: list) -> tuple[list, list]:

@@ -148,6 +148,12 @@ SCENARIOS: list[Scenario] = [
              unpublish(CH1)),
     scenario("unpublish_then_publish_again", f"{MIXED}.test_unpublish",
              unpublish(V1), publish(V1)),
+    scenario("unpublish_republish_then_parent_published_clears_changes",
+             f"{SPLIT}.delete_item (published parent's source_version removed) + copy",
+             unpublish(V1), publish(V1), publish(S1)),
+    scenario("unpublish_component_republished_unit_keeps_changes",
+             f"{SPLIT}.delete_item (published parent's source_version removed) + _sync_children",
+             unpublish(H1), publish(H1)),
     scenario("unpublish_never_published_refused", f"{DRAFT}.delete_item(published_only)",
              create("html", "h9", V1), unpublish(H9)),
     # -- discard (revert_to_published) --------------------------------------------------------------

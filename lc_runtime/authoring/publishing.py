@@ -173,13 +173,16 @@ def publish_block(session: AuthoringSession, ref: BlockRef, *, exclude_all: bool
 
 def remove_from_published_parents(session: AuthoringSession, ref: BlockRef) -> None:
     """Split's ``delete_item`` on the published branch: each published parent drops the block, an edit of
-    that parent (its edit info changes; its source version does not)."""
+    that parent: new edit info, and no source version any more ("remove the source_version reference"),
+    so the parent's published version is its own and differs from its draft: ``has_changes`` of the
+    parent and its ancestors stays True until the parent itself is published again (a later publish of
+    the block only syncs the parent's children, ``_sync_children``, which keeps its edit info)."""
     published = session.published()
     for parent in published.parents_of(ref):
         old = published.blocks[parent]
         publish_shaped(session, parent, settings=old.settings, content=old.content, title=old.title,
                        definition=old.definition_id, children=[c for c in old.children if c != ref],
-                       source=old.effective_version_id)
+                       source=None)
 
 
 def auto_publish(session: AuthoringSession, ref: BlockRef, category: str) -> None:

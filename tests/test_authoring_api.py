@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from lxml import etree
 from django.contrib.auth import get_user_model
 from django.test import TestCase
 from openedx_content import api as content_api
@@ -241,6 +242,21 @@ class AuthoringTest(TestCase):
         authoring.publish_block(unit, user_id=PUBLISHER)
         assert children(S1, "published") == [("vertical", "v1"), ("vertical", "vnew")]
         assert not authoring.has_changes(S1) and not authoring.has_changes(COURSE)
+
+    def test_a_block_with_two_published_parents_is_exported_under_both(self):
+        """A draft move touches only the draft (split_draft.update_item_parent); publishing the new unit
+        alone leaves the old published unit listing the block too (copy's _sync_children edits only the
+        published parent of what is published). edx-platform's exporter calls add_xml_to_node for each
+        parent's children, so both parents point to the block and its files are written (the same) once."""
+        authoring.move_block(H1, V2, user_id=AUTHOR)
+        authoring.publish_block(V2, user_id=AUTHOR)
+        assert ("html", "h1") in children(V1, "published") and ("html", "h1") in children(V2, "published")
+        out = Path(tempfile.mkdtemp()) / "export"
+        lc_api.export_course_olx(str(KEY), str(out), branch="published")
+        pointers = {unit: [(c.tag, c.get("url_name")) for c in etree.parse(str(out / "vertical" / f"{unit}.xml")).getroot()]
+                    for unit in ("v1", "v2")}
+        assert pointers == {"v1": [("html", "h1"), ("problem", "p1")], "v2": [("html", "h2"), ("html", "h1")]}
+        assert (out / "html" / "h1.html").read_text() == "<p>Hello <b>world</b></p>"
 
     def test_unpublish_removes_the_published_subtree_only(self):
         """split_draft.unpublish = delete_item(revision=published_only); direct-only categories raise

@@ -182,6 +182,17 @@ SCENARIOS: list[Scenario] = [
              move(V1, S2)),
     scenario("move_new_unit", f"{MIXED}.test_move_item",
              create("vertical", "v9", S1), move(V9, S2)),
+    # A draft move touches only the draft branch (update_item_parent writes the draft); the published
+    # branch follows at publish: copy's _sync_children on the new parent, _delete_if_true_orphan when the
+    # old parent is published without it.
+    scenario("move_component_then_publish_new_unit_only", f"{SPLIT}.copy (_sync_children; old parent kept)",
+             move(H1, V2), publish(V2)),
+    scenario("move_component_then_publish_old_unit_only", f"{SPLIT}.copy (_delete_if_true_orphan)",
+             move(H1, V2), publish(V1)),
+    scenario("move_component_publish_new_then_old_unit", f"{SPLIT}.copy (_sync_children, _delete_if_true_orphan)",
+             move(H1, V2), publish(V2), publish(V1)),
+    scenario("move_component_then_discard_new_unit", f"{DRAFT}.revert_to_published (update_parent_if_moved)",
+             move(H1, V2), discard(V2)),
     # -- bulk operations ----------------------------------------------------------------------------
     scenario("bulk_creates_then_publishes_once", f"{MIXED}.test_bulk_course_publish_signal_publish_firing",
              bulk(create("vertical", "v9", S1), create("problem", "p9", V9), publish(V9))),

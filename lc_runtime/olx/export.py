@@ -12,6 +12,7 @@ A plain export of one branch writes that branch's state as if it were all publis
 """
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -56,6 +57,8 @@ class _Exporter:
     def __init__(self, runtime, destination: Path):
         self.runtime = runtime
         self.snapshot = runtime.snapshot
+        #: block → the element its first parent got; see :meth:`_child_node`
+        self._exported: dict[tuple[str, str], etree._Element] = {}
         destination = destination.resolve()
         destination.mkdir(parents=True, exist_ok=True)
         # Every write stays inside the destination and none replaces a file this export wrote (ExportFS).
@@ -101,6 +104,19 @@ class _Exporter:
             self.fs = main_fs
 
     def _child_node(self, parent_element, child) -> None:
+        """The child's element in its parent (and its files). A block listed by two parents (on the
+        published branch after a draft move and a publish of the new parent only, both parents list it
+        until the old one is published) is written under each, as edx-platform's exporter does: every
+        parent's ``add_xml_to_node`` of the same block gives the same element and the same files, so
+        the second parent gets a copy of the first one's element and the files are not written again."""
+        ref = (child.scope_ids.block_type, child.scope_ids.usage_id.block_id)
+        if ref in self._exported:
+            parent_element.append(copy.deepcopy(self._exported[ref]))
+            return
+        self._child_node_once(parent_element, child)
+        self._exported[ref] = parent_element[-1]
+
+    def _child_node_once(self, parent_element, child) -> None:
         if child.has_children:
             element = self._container_element(child)
             path = pointer_path(child.scope_ids.block_type, child.scope_ids.usage_id.block_id)

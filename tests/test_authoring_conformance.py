@@ -127,3 +127,43 @@ def test_the_read_suite_still_agrees_after_authoring_operations(session):
     assert facade.differences == 0, [d for d in facade.result.differences][:5]
     assert runtime.differences == 0, [d for d in runtime.result.differences][:5]
     assert facade.checks_run > 100 and runtime.checks_run > 100
+
+
+def _shape(tree, names: dict) -> tuple:
+    """A VersionTree as nested tuples of version names (ids differ between the sides), children sorted."""
+    version = tree.locator.course_key.version_guid
+    names.setdefault(version, f"g{len(names)}")
+    return (names[version], tuple(sorted(_shape(child, names) for child in tree.children)))
+
+
+def test_block_generations_are_the_same_tree_on_both_sides(session):
+    """split.get_block_generations: the versions where the block changed, each under the version it was
+    made from (``previous_version``), following only the draft branch's own structures. Edit, publish,
+    edit again, discard, edit: the discard makes the draft the published copy (a published-branch
+    version), so the last edit descends from no draft version and is not in the tree. A unit whose
+    published copy a child's publish re-shaped keeps its own line."""
+    from django.db import transaction
+
+    from conformance.authoring.api import discard
+    from lc_runtime.authoring import api as authoring
+
+    steps = (update(H1, display_name="One"), publish(H1), update(H1, display_name="Two"), discard(H1),
+             update(H1, display_name="Three"), create("html", "h9", V1), publish(("html", "h9")))
+    key = session.course_key
+    with transaction.atomic():
+        for step in steps:
+            session.split.apply(step)
+            session.learning_core.apply(step)
+        from modulestore_compat.split.writer import SplitWriter
+
+        writer = SplitWriter(session.split.documents)
+        shapes = {}
+        for block in (H1, V1):
+            split = writer.get_block_generations(key, block)
+            learning_core = authoring.get_block_generations(key.make_usage_key(*block))
+            shapes[block] = (_shape(split, {}), _shape(learning_core, {}))
+        lc_h1 = authoring.get_block_generations(key.make_usage_key(*H1))
+        transaction.set_rollback(True)
+    assert shapes[H1][0] == shapes[H1][1] == ("g0", (("g1", (("g2", ()),)),))
+    assert shapes[V1][0] == shapes[V1][1]
+    assert lc_h1.locator.block_id == "ah1" and lc_h1.children[0].children[0].locator.block_type == "html"

@@ -147,8 +147,10 @@ def test_revert_convert_reset_and_generations(documents):
     store = DraftVersioningModuleStore(documents)
     html = store.get_item(KEY.make_usage_key("html", "h").for_branch(BranchName.draft))
     assert store.has_changes(html)
-    generations = writer.get_block_generations(KEY, ("html", "h"))
-    assert len(generations) == 2 and generations[0][1] == 5
+    generations = writer.get_block_generations(KEY, ("html", "h"))  # split's VersionTree: created, then edited
+    index = documents.get_course_index(KEY.org, KEY.course, KEY.run)
+    assert [child.locator.version_guid for child in generations.children] == [index["versions"][BranchName.draft]]
+    assert generations.children[0].children == [] and generations.locator.block_id == "h"
     writer.convert_to_draft(KEY, ("html", "h"))  # a no-op in Split
     writer.revert_to_published(KEY, ("html", "h"))
     html = store.get_item(KEY.make_usage_key("html", "h").for_branch(BranchName.draft))

@@ -47,7 +47,7 @@ __all__ = [
     "DIRECT_ONLY_CATEGORIES", "DirectOnlyError", "DuplicateBlockError", "EditInfo", "InvalidFieldError",
     "InvalidFieldValueError", "InvalidMoveError", "NotPublishedError", "RootBlockError", "StageWriteRefusedError",
     "VersionConflictError", "bulk_operation", "create_block", "delete_block", "discard_changes", "duplicate_block",
-    "get_block_info", "get_course_edit_info", "has_changes", "move_block", "publish_block", "unpublish_block",
+    "get_block_generations", "get_block_info", "get_course_edit_info", "has_changes", "move_block", "publish_block", "unpublish_block",
     "update_block",
 ]
 
@@ -142,6 +142,15 @@ def has_changes(usage_key) -> bool:
 def get_block_info(usage_key, *, branch: str = BRANCH_DRAFT) -> BlockInfo:
     course, ref = _usage(usage_key)
     return info.block_info(course, ref, branch)
+
+
+def get_block_generations(usage_key):
+    """Split's ``get_block_generations``: a ``VersionTree`` of the block's draft versions (a version's
+    children are the versions made from it; a discard makes the next edit start a second branch)."""
+    from .generations import block_generations
+
+    course, ref = _usage(usage_key)
+    return block_generations(course, ref)
 
 
 def get_course_edit_info(course_key) -> CourseEditInfo:

@@ -629,23 +629,38 @@ class SplitWriter:
     def convert_to_draft(self, course_key, key) -> None:
         """A no-op in Split: the draft branch always holds a draft of every block."""
 
-    def get_block_generations(self, course_key, key, branch: str = BranchName.draft) -> list:
-        """The block's versions, newest first, as ``(update_version, edited_by, edited_on)`` following
-        ``previous_version`` (Split's ``get_block_generations`` tree, flattened to its main line)."""
+    def get_block_generations(self, course_key, key, branch: str = BranchName.draft):
+        """Split's ``get_block_generations``: a ``VersionTree`` of the block's usage locators at each
+        structure version where the block changed, a version's children being the versions whose
+        ``previous_version`` it is (a revert to published makes two versions follow one). Only the
+        branch's own history counts (structures sharing its ``original_version``); when the block was
+        deleted and created again, the history segment holding its current version. None when no
+        structure records the block's creation."""
+        from opaque_keys.edx.locator import BlockUsageLocator, VersionTree
+
         index = self._index(course_key)
-        structure = self.store.get_structure(index["versions"][branch])
-        out, version = [], None
-        blocks = blocks_by_key(structure)
-        self._block(blocks, key, course_key)
-        info = blocks[key]["edit_info"]
-        while info is not None:
-            version = info.get("update_version")
-            out.append((version, info.get("edited_by"), info.get("edited_on")))
-            previous = info.get("previous_version")
-            older = self.store.get_structure(previous) if previous else None
-            block = blocks_by_key(older).get(key) if older else None
-            info = block["edit_info"] if block else None
-        return out
+        head = self.store.get_structure(index["versions"][branch])
+        self._block(blocks_by_key(head), key, course_key)
+        current = blocks_by_key(head)[key]["edit_info"].get("update_version")
+        roots, successors = [], {}
+        for structure in self.store.structures_of_course(index):
+            if structure.get("original_version") != head.get("original_version"):
+                continue
+            block = blocks_by_key(structure).get(key)
+            if block is None or structure["_id"] != block["edit_info"].get("update_version"):
+                continue
+            previous = block["edit_info"].get("previous_version")
+            if previous is None:
+                roots.append(structure["_id"])
+            else:
+                successors.setdefault(previous, set()).add(structure["_id"])
+        if not roots:
+            return None
+        if len(roots) > 1:  # created, deleted and created again: the segment holding the current version
+            roots = [current] if current in roots else [r for r in roots if _reaches(successors, r, current)][:1] or roots
+        locator = BlockUsageLocator(course_key.for_branch(branch).version_agnostic(), key[0], key[1])
+        tree = {previous: [locator.for_version(v) for v in sorted(versions)] for previous, versions in successors.items()}
+        return VersionTree(locator.for_version(roots[0]), tree)
 
     def copy_from_template(self, course_key, source_course_key, source_keys, dest_parent, *,
                            source_branch: str = BranchName.library) -> list:
@@ -758,3 +773,16 @@ class SplitWriter:
         if blocks is None or key not in blocks:
             raise ItemNotFoundError(f"{course_key}: no block {key[0]}/{key[1]} on the draft branch")
         return blocks[key]
+
+
+def _reaches(successors: dict, start, wanted) -> bool:
+    """Whether ``wanted`` follows ``start`` in the ``previous_version`` tree (Split's ``_find_local_root``)."""
+    pending, seen = [start], set()
+    while pending:
+        version = pending.pop()
+        if version == wanted:
+            return True
+        if version not in seen:
+            seen.add(version)
+            pending.extend(successors.get(version, ()))
+    return False

@@ -35,6 +35,8 @@ def register(subparsers, commands: dict) -> None:
     p.add_argument("course_key", nargs="*")
     p.add_argument("--all", action="store_true", help="every course in the Split store")
     p.add_argument("--org", default=None, help="every course of this organisation in the Split store")
+    p.add_argument("--course-id-list", default=None, metavar="FILE",
+                   help="the courses named in this file, one course key a line (# comments)")
     p.add_argument("--to", required=True, choices=("components", "shadow", "full"),
                    help="shadow (optional, before full): Split serves, sampled reads are compared with Learning "
                         "Core; --to shadow again copies the course again after edits in Studio")
@@ -42,6 +44,13 @@ def register(subparsers, commands: dict) -> None:
                                                         "reads agree (recorded in the stage history)")
     p.add_argument("--reports", default=None, help="directory for the per-course reports (default: reports/ "
                                                    "beside the --db file)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="list what would be migrated and why the others are left alone; change nothing")
+    p.add_argument("--batch-size", type=int, default=None, metavar="N",
+                   help="celery: at most N courses enqueued at a time (default: twice the workers' usual 2, 4)")
+    p.add_argument("--workers", choices=("celery", "inline"), default=None,
+                   help="celery: one task per course on the broker of CELERY_BROKER_URL (the default when it is "
+                        "set; start workers with `celery -A conformance.worker worker`); inline: in this process")
     commands["migrate"] = cmd_migrate
 
     p = subparsers.add_parser("rollback", help="move a course back (Learning Core edits are written to Split first)")
@@ -159,38 +168,84 @@ def _progress(done: int, total: int, label: str) -> None:
         sys.stderr.write("\n")
 
 
+def _courses(args, documents):
+    """The courses of the command line: (keys, scope kind, scope); an error when none was asked for."""
+    from .batch import read_course_list, split_course_keys
+
+    if args.all:
+        return split_course_keys(documents), "all", []
+    if args.org:
+        return split_course_keys(documents, args.org), "org", [args.org]
+    if args.course_id_list:
+        keys = read_course_list(args.course_id_list)
+        return keys + [k for k in args.course_key if k not in keys], "list", [args.course_id_list]
+    return list(dict.fromkeys(args.course_key)), "courses", list(args.course_key)
+
+
 def cmd_migrate(args) -> int:
-    from .tasks import migrate_course_task
+    from django.conf import settings
 
     from modulestore_compat import runs
 
-    documents = _documents()
-    indexes = [f"course-v1:{i['org']}+{i['course']}+{i['run']}" for i in documents.find_course_indexes()]
-    if args.all:
-        keys, scope_kind, scope = indexes, "all", []
-    elif args.org:
-        keys, scope_kind, scope = [k for k in indexes if k.split(":", 1)[1].split("+")[0] == args.org], "org", [args.org]
-    elif args.course_key:
-        keys, scope_kind, scope = list(args.course_key), "courses", list(args.course_key)
-    else:
-        print("lc-runtime: error: give COURSE_KEY..., --org ORG or --all", file=sys.stderr)
-        return 2
-    from django.conf import settings
+    from .batch import dispatch_on_celery, plan, results_from_run
 
-    use_celery = bool(getattr(settings, "CELERY_BROKER_URL", None))
+    if not (args.all or args.org or args.course_id_list or args.course_key):
+        print("lc-runtime: error: give COURSE_KEY..., --course-id-list FILE, --org ORG or --all", file=sys.stderr)
+        return 2
+    if args.batch_size is not None and args.batch_size < 1:
+        print("lc-runtime: error: --batch-size must be at least 1", file=sys.stderr)
+        return 2
+    broker = getattr(settings, "CELERY_BROKER_URL", None)
+    workers = args.workers or ("celery" if broker else "inline")
+    if workers == "celery" and not broker:
+        print("lc-runtime: error: --workers celery needs a broker: set CELERY_BROKER_URL (standalone: "
+              "LC_RUNTIME_CELERY_BROKER=redis://HOST:6379/0)", file=sys.stderr)
+        return 2
+    documents = _documents()
+    keys, scope_kind, scope = _courses(args, documents)
+    if args.dry_run:
+        planned = plan(documents, keys, args.to)
+        print(f"{'course':<45} {'stage':<11} {'would':<8} why")
+        for item in planned:
+            print(f"{item.course_key:<45} {item.stage:<11} {'migrate' if item.migrate else 'skip':<8} {item.why}")
+        print(f"Dry run: {sum(p.migrate for p in planned)} of {len(planned)} courses would be migrated to "
+              f"{args.to}; nothing was changed")
+        return 0
     reports = _reports_dir(args)
     who = _who()
     run_id = runs.start_run(user=who, scope_kind=scope_kind, scope=scope, to_stage=args.to, forced=args.force)
+    if workers == "celery":
+        try:
+            dispatch_on_celery(run_id, keys, (args.to, args.force, who, reports), batch_size=args.batch_size or 4,
+                               progress=_progress)
+        except KeyboardInterrupt:
+            sys.stderr.write("\n")
+            print(f"Stopped watching: the courses already enqueued go on in the workers; `lc-runtime runs {run_id}` "
+                  "shows them", file=sys.stderr)
+            return 130
+        results = results_from_run(run_id, keys, args.to)
+    else:
+        results = _migrate_inline(keys, (args.to, args.force, who, reports, run_id))
+    status = runs.finish_run(run_id)
+    failed = _print_results(results)
+    print(f"Reports in {reports}/")
+    print(f"Run {run_id}: {status} (`lc-runtime runs {run_id}`)")
+    return 1 if failed else 0
+
+
+def _migrate_inline(keys: list[str], task_args: tuple) -> list[dict]:
+    from .tasks import migrate_course_task
+
     results = []
     for number, key in enumerate(keys, 1):
         _progress(number - 1, len(keys), key)
-        task_args = (key, args.to, args.force, who, reports, run_id)
-        if use_celery:
-            results.append(migrate_course_task.delay(*task_args).get())
-        else:
-            results.append(migrate_course_task.apply(args=task_args).get())
+        results.append(migrate_course_task.apply(args=(key, *task_args)).get())
         _progress(number, len(keys), key)
-    status = runs.finish_run(run_id)
+    return results
+
+
+def _print_results(results: list[dict]) -> int:
+    """The final per-course table; returns how many courses did not get where they were sent."""
     print(f"{'course':<45} {'result':<8} {'steps':<28} {'checks':>8} {'diffs':>6} {'time':>7}")
     failed = 0
     for result in results:
@@ -210,9 +265,7 @@ def cmd_migrate(args) -> int:
         path = " → ".join([steps[0]["from"]] + [s["to"] for s in steps]) if steps else "(already there)"
         print(f"{result['course_key']:<45} {'ok':<8} {path:<28} {sum(s['checks_run'] for s in steps):>8} "
               f"{sum(s['differences'] for s in steps):>6} {sum(s['seconds'] for s in steps):>6.1f}s")
-    print(f"Reports in {reports}/")
-    print(f"Run {run_id}: {status} (`lc-runtime runs {run_id}`)")
-    return 1 if failed else 0
+    return failed
 
 
 def _who() -> str:

@@ -1,13 +1,24 @@
-"""Celery tasks: batch migration runs one course per task when a broker is configured."""
+"""Celery tasks: batch migration runs one course per task when a broker is configured.
+
+The task is acknowledged only after it ran (``acks_late``) and given back to the broker when its
+worker process dies (``reject_on_worker_lost``): a course whose worker was killed is delivered again
+and resumed (:func:`modulestore_compat.runs.claim_course`); each step is one transaction, so the
+second delivery starts from the last step that committed. A delivery that finds its course in flight
+in another live process of the same run waits (retries) instead of migrating it twice.
+"""
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 from celery import shared_task
 
+IN_FLIGHT_RETRY_SECONDS = 5
 
-@shared_task(name="lc_runtime.migrate_course")
-def migrate_course_task(course_key: str, to_stage: str, force: bool = False, user: str = "",
+
+@shared_task(bind=True, name="lc_runtime.migrate_course", acks_late=True, reject_on_worker_lost=True,
+             max_retries=None)
+def migrate_course_task(self, course_key: str, to_stage: str, force: bool = False, user: str = "",
                         report_dir: str | None = None, run_id: str | None = None) -> dict:
     """Migrate one course; returns a JSON-able per-course result (errors included, never raised).
 
@@ -32,21 +43,35 @@ def migrate_course_task(course_key: str, to_stage: str, force: bool = False, use
             row = runs.claim_course(run_id, course_key, before)
         except runs.CourseBusyError as exc:
             return {**result, "skipped": True, "error": str(exc)}
+        except runs.CourseAlreadyRecordedError as exc:
+            return {**result, "ok": exc.row.status != "failed", "recorded": exc.row.status, "error": str(exc)}
+        except runs.CourseInFlightError:
+            if self.request.called_directly or self.request.is_eager:
+                raise
+            raise self.retry(countdown=IN_FLIGHT_RETRY_SECONDS)
     reports: list = []
+    earlier = list(row.steps) if row is not None else []  # steps a killed delivery committed (resumed row)
+    done: list = []
+
+    def on_step(step):
+        reports.append(step)
+        done.append(_step_dict(step))
+        runs.beat(row, steps=earlier + done)
+
     try:
-        steps = migrate(document_store(), course_key, to_stage, force=force, user=user, report_dir=report_dir,
-                        on_step=(lambda step: (runs.beat(row), reports.append(step))) if row else None)
+        with runs.Heartbeat(row) if row is not None else nullcontext():
+            steps = migrate(document_store(), course_key, to_stage, force=force, user=user, report_dir=report_dir,
+                            on_step=on_step if row is not None else None)
     except ConformanceFailed as exc:
-        result.update(error=str(exc), differences=exc.report.differences)
+        result.update(error=str(exc), differences=exc.report.differences, steps=earlier + done)
         reports.append(exc)
     except LcRuntimeError as exc:  # our own errors are one line already
-        result["error"] = str(exc)
+        result.update(error=str(exc), steps=earlier + done)
     except Exception as exc:  # noqa: BLE001 - one course failing must not stop the batch
-        result["error"] = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+        result.update(error=f"{type(exc).__name__}: {' '.join(str(exc).split())}", steps=earlier + done)
     else:
-        result = {"course_key": course_key, "ok": True, "from": before, "steps": [
-            {"from": s.from_stage, "to": s.to_stage, "blocks": s.blocks, "checks_run": s.checks_run,
-             "differences": s.differences, "seconds": round(s.seconds, 2)} for s in steps]}
+        result = {"course_key": course_key, "ok": True, "from": row.from_stage if row is not None else before,
+                  "steps": earlier + [_step_dict(s) for s in steps]}
     if not result["ok"]:
         try:
             result["moved"] = stored_stage(course_key) if stored_stage(course_key) != before else None
@@ -55,6 +80,11 @@ def migrate_course_task(course_key: str, to_stage: str, force: bool = False, use
     if row is not None:
         _record(row, result, reports, report_dir, to_stage)
     return result
+
+
+def _step_dict(step) -> dict:
+    return {"from": step.from_stage, "to": step.to_stage, "blocks": step.blocks, "checks_run": step.checks_run,
+            "differences": step.differences, "seconds": round(step.seconds, 2)}
 
 
 def _record(row, result: dict, reports: list, report_dir, to_stage: str) -> None:

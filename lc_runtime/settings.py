@@ -86,6 +86,15 @@ OPENEDX_LEARNING = {
 # How long a command retries a transaction while other writers hold the database (lc_runtime.concurrency).
 LC_RUNTIME_BUSY_RETRY_SECONDS = float(os.environ.get("LC_RUNTIME_BUSY_RETRY_SECONDS", "60"))
 
+# Batch migration on celery (``celery -A conformance.worker worker``): the broker, e.g. redis://host:6379/0.
+# Unset: ``lc-runtime migrate`` migrates the courses in its own process.
+CELERY_BROKER_URL = os.environ.get("LC_RUNTIME_CELERY_BROKER") or None
+# A task is acknowledged after it ran; Redis gives it to another worker when its worker host vanished
+# without a word for this long (a killed pool process is redelivered at once: reject_on_worker_lost).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": float(os.environ.get("LC_RUNTIME_CELERY_VISIBILITY_TIMEOUT", "3600"))}
+CELERY_TASK_IGNORE_RESULT = True  # outcomes are migration-run rows (`lc-runtime runs`), not celery results
+
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 def _capa_templates() -> list[str]:

@@ -3,21 +3,30 @@
 A course is migrated by one run at a time. :func:`claim_course` takes the course's writer lock
 (:func:`lc_runtime.concurrency.course_write_lock`, so two claims serialise on MySQL and SQLite alike)
 and refuses while another run's row for the course is ``running`` and *alive*. A ``running`` row is
-dead — taken over, marked ``failed`` — when its process is gone (same host, pid not running) or its
-heartbeat is older than ``LC_RUNTIME_MIGRATION_STALE_SECONDS`` (default 6 h; a step beats before and
-after it runs, and each step is one transaction, so a dead run left nothing half-written). The
-second rule covers runs on other hosts (celery workers), which cannot be probed.
+dead — taken over, marked ``failed`` — when its process is gone (same host: the pid is probed), when
+it sits on another host (a celery worker elsewhere: pids cannot be probed there) and its heartbeat is
+older than ``LC_RUNTIME_MIGRATION_LOST_SECONDS`` (default 300; a running course beats every
+``LC_RUNTIME_MIGRATION_HEARTBEAT_SECONDS``, 30, from :class:`Heartbeat`), or, anywhere, when its
+heartbeat is older than ``LC_RUNTIME_MIGRATION_STALE_SECONDS`` (default 6 h: a hung process). Each
+step is one transaction, so a dead run left nothing half-written.
+
+A run's own course may be delivered twice (a celery worker killed mid-course: the broker delivers the
+task again). The second delivery resumes the course when the first holder is dead, waits
+(:class:`CourseInFlightError`) while it is alive, and does nothing once the course is recorded
+(:class:`CourseAlreadyRecordedError`).
 """
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from lc_runtime.concurrency import course_write_lock
 from lc_runtime.errors import LcRuntimeError
@@ -34,15 +43,31 @@ from modulestore_compat.models import (
 )
 
 __all__ = [
-    "CourseBusyError", "CourseRun", "RunSummary", "UnknownRunError", "claim_course", "finish_course", "finish_run",
-    "get_run", "list_runs", "record_block_map", "split_block_refs", "start_run",
+    "CourseAlreadyRecordedError", "CourseBusyError", "CourseInFlightError", "CourseRun", "Heartbeat", "RunSummary",
+    "UnknownRunError", "busy_with", "claim_course", "finish_course", "finish_run", "get_run", "list_runs",
+    "lost_courses", "record_block_map", "refuse_if_busy", "split_block_refs", "start_run",
 ]
 
 DEFAULT_STALE_SECONDS = 6 * 3600
+DEFAULT_HEARTBEAT_SECONDS = 30
+DEFAULT_LOST_SECONDS = 300
+log = logging.getLogger(__name__)
 
 
 class CourseBusyError(LcRuntimeError):
     """Another live run is migrating the course: this one is refused (recorded as ``skipped``)."""
+
+
+class CourseInFlightError(LcRuntimeError):
+    """This run's course is being migrated by another live delivery of the same task: try again later."""
+
+
+class CourseAlreadyRecordedError(LcRuntimeError):
+    """This run already recorded the course (a task delivered again after it finished): nothing to do."""
+
+    def __init__(self, row):
+        super().__init__(f"Course {row.course_key} is already {row.status} in run {row.run.run_id}")
+        self.row = row
 
 
 class UnknownRunError(LcRuntimeError):
@@ -117,47 +142,150 @@ def _process_alive(host: str, pid: int) -> bool | None:
     return True
 
 
-def _is_dead(row: MigrationRunCourse, now: datetime) -> str | None:
-    """Why a ``running`` row no longer holds the course (None: it still does)."""
-    if _process_alive(row.host, row.pid) is False:
+def _setting(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
+
+
+def _is_dead(row: MigrationRunCourse, now: datetime, *, probe_pid: bool = True) -> str | None:
+    """Why a ``running`` row no longer holds the course (None: it still does). Without ``probe_pid``,
+    only heartbeats count (how a watcher tells a lost worker from one merely on another host)."""
+    alive = _process_alive(row.host, row.pid) if probe_pid else None
+    if alive is False:
         return f"its process {row.pid} on {row.host} is gone"
-    stale = float(getattr(settings, "LC_RUNTIME_MIGRATION_STALE_SECONDS", DEFAULT_STALE_SECONDS))
-    if row.heartbeat < now - timedelta(seconds=stale):
+    silent = now - row.heartbeat
+    lost = _setting("LC_RUNTIME_MIGRATION_LOST_SECONDS", DEFAULT_LOST_SECONDS)
+    if alive is None and silent > timedelta(seconds=lost):
+        return f"no heartbeat since {row.heartbeat.isoformat(timespec='seconds')} from {row.host or '?'}"
+    if silent > timedelta(seconds=_setting("LC_RUNTIME_MIGRATION_STALE_SECONDS", DEFAULT_STALE_SECONDS)):
         return f"no heartbeat since {row.heartbeat.isoformat(timespec='seconds')}"
     return None
 
 
-def claim_course(run_id: str, course_key, from_stage: str) -> MigrationRunCourse:
-    """The course's ``running`` row for this run; :class:`CourseBusyError` (and a ``skipped`` row) while
-    another live run holds it. Dead holders are marked ``failed`` with the reason."""
+def _live_holder(run: MigrationRun | None, course_key, now: datetime) -> MigrationRunCourse | None:
+    """Another run's live ``running`` row for the course; dead ones are marked ``failed`` on the way
+    (call inside the course's writer lock)."""
+    for holder in MigrationRunCourse.objects.select_related("run").filter(
+            course_key=str(course_key), status=RUN_RUNNING).exclude(run=run):
+        dead = _is_dead(holder, now)
+        if dead is None:
+            return holder
+        taker = f"taken over by run {run.run_id}" if run is not None else "found by a dry run"
+        MigrationRunCourse.objects.filter(pk=holder.pk).update(
+            status=RUN_FAILED, finished=now, error=f"abandoned: {dead}; {taker}")
+    return None
+
+
+def _refuse(run: MigrationRun, course_key, from_stage: str, busy: MigrationRunCourse, now: datetime):
+    MigrationRunCourse.objects.create(
+        run=run, course_key=str(course_key), status=RUN_SKIPPED, from_stage=from_stage,
+        reached_stage=from_stage, started=now, finished=now, heartbeat=now,
+        error=f"run {busy.run.run_id} is migrating it (pid {busy.pid} on {busy.host}, "
+              f"since {busy.started.isoformat(timespec='seconds')})")
+    return CourseBusyError(f"Course {course_key} is being migrated by run {busy.run.run_id} "
+                           f"(pid {busy.pid} on {busy.host}): not migrated twice")
+
+
+def busy_with(course_key) -> str | None:
+    """Which live run migrates the course now (read only: what a dry run reports), or None."""
+    now = _now()
+    for holder in MigrationRunCourse.objects.select_related("run").filter(course_key=str(course_key),
+                                                                          status=RUN_RUNNING):
+        if _is_dead(holder, now) is None:
+            return f"run {holder.run.run_id} is migrating it (pid {holder.pid} on {holder.host})"
+    return None
+
+
+def refuse_if_busy(run_id: str, course_key, from_stage: str) -> None:
+    """Before enqueuing: :class:`CourseBusyError` (and a ``skipped`` row) while another live run holds
+    the course, so a course is never queued twice."""
     run = _run(run_id)
     now = _now()
     with transaction.atomic():
         course_write_lock(course_key)
-        busy = None
-        for holder in MigrationRunCourse.objects.select_related("run").filter(
-                course_key=str(course_key), status=RUN_RUNNING).exclude(run=run):
-            dead = _is_dead(holder, now)
+        busy = _live_holder(run, course_key, now)
+        if busy is not None:
+            error = _refuse(run, course_key, from_stage, busy, now)
+    if busy is not None:
+        raise error
+
+
+def claim_course(run_id: str, course_key, from_stage: str) -> MigrationRunCourse:
+    """The course's ``running`` row for this run; :class:`CourseBusyError` (and a ``skipped`` row) while
+    another live run holds it. Dead holders are marked ``failed`` with the reason. A second delivery
+    within the run resumes a dead holder's row, or raises :class:`CourseInFlightError` /
+    :class:`CourseAlreadyRecordedError`."""
+    run = _run(run_id)
+    now = _now()
+    here = dict(host=socket.gethostname(), pid=os.getpid())
+    with transaction.atomic():
+        course_write_lock(course_key)
+        own = MigrationRunCourse.objects.select_related("run").filter(run=run, course_key=str(course_key)).first()
+        if own is not None and own.status != RUN_RUNNING:
+            raise CourseAlreadyRecordedError(own)
+        if own is not None:
+            dead = _is_dead(own, now) if (own.host, own.pid) != (here["host"], here["pid"]) else "same process"
             if dead is None:
-                busy = holder
-                break
-            MigrationRunCourse.objects.filter(pk=holder.pk).update(
-                status=RUN_FAILED, finished=now, error=f"abandoned: {dead}; taken over by run {run.run_id}")
+                raise CourseInFlightError(f"Course {course_key} is being migrated for run {run.run_id} by pid "
+                                          f"{own.pid} on {own.host}: this delivery waits")
+            log.warning("run %s: resuming %s (%s)", run.run_id, course_key, dead)
+            MigrationRunCourse.objects.filter(pk=own.pk).update(heartbeat=now, **here)
+            own.refresh_from_db()
+            return own
+        busy = _live_holder(run, course_key, now)
         if busy is None:
             return MigrationRunCourse.objects.create(
                 run=run, course_key=str(course_key), status=RUN_RUNNING, from_stage=from_stage, started=now,
-                heartbeat=now, host=socket.gethostname(), pid=os.getpid())
-        MigrationRunCourse.objects.create(
-            run=run, course_key=str(course_key), status=RUN_SKIPPED, from_stage=from_stage,
-            reached_stage=from_stage, started=now, finished=now, heartbeat=now,
-            error=f"run {busy.run.run_id} is migrating it (pid {busy.pid} on {busy.host}, "
-                  f"since {busy.started.isoformat(timespec='seconds')})")
-    raise CourseBusyError(f"Course {course_key} is being migrated by run {busy.run.run_id} "
-                          f"(pid {busy.pid} on {busy.host}): not migrated twice")
+                heartbeat=now, **here)
+        error = _refuse(run, course_key, from_stage, busy, now)
+    raise error
 
 
-def beat(row: MigrationRunCourse) -> None:
-    MigrationRunCourse.objects.filter(pk=row.pk).update(heartbeat=_now())
+def lost_courses(run_id: str) -> list[str]:
+    """This run's ``running`` courses whose holder stopped beating (a lost worker host): to enqueue again."""
+    now = _now()
+    return [row.course_key for row in MigrationRunCourse.objects.filter(run__run_id=run_id, status=RUN_RUNNING)
+            if _is_dead(row, now, probe_pid=False) is not None]
+
+
+class Heartbeat:
+    """Beats the course's row every ``LC_RUNTIME_MIGRATION_HEARTBEAT_SECONDS`` from a thread while it
+    migrates, so holders on other hosts are told from lost ones during long steps. Nothing starts
+    inside an enclosing transaction: the row is invisible to other processes until it commits."""
+
+    def __init__(self, row: MigrationRunCourse):
+        self.row = row
+        self._stop = threading.Event()
+        self._thread = None
+
+    def __enter__(self):
+        if not connection.in_atomic_block:
+            self._thread = threading.Thread(target=self._beat, name=f"heartbeat {self.row.course_key}", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1)
+
+    def _beat(self) -> None:
+        from django.db import connections
+
+        interval = _setting("LC_RUNTIME_MIGRATION_HEARTBEAT_SECONDS", DEFAULT_HEARTBEAT_SECONDS)
+        try:
+            while not self._stop.wait(interval):
+                try:
+                    beat(self.row)
+                except Exception as exc:  # noqa: BLE001 - a busy database: the next beat tries again
+                    log.info("heartbeat of %s skipped: %s", self.row.course_key, exc)
+        finally:
+            connections.close_all()
+
+
+def beat(row: MigrationRunCourse, *, steps: list | None = None) -> None:
+    """The holder is alive; with ``steps``, the steps committed so far (kept if the holder dies)."""
+    changes = {"heartbeat": _now()} if steps is None else {"heartbeat": _now(), "steps": steps}
+    MigrationRunCourse.objects.filter(pk=row.pk).update(**changes)
 
 
 def finish_course(row: MigrationRunCourse, *, status: str, reached_stage: str, steps: list, report_path: str = "",

@@ -143,7 +143,7 @@ def dispatch_on_celery(run_id: str, keys: list[str], task_args: tuple, *, batch_
     return {"enqueued": len(keys), "requeued_lost": len(requeued)}
 
 
-def results_from_run(run_id: str, keys: list[str], to_stage: str) -> list[dict]:
+def results_from_run(run_id: str, keys: list[str]) -> list[dict]:
     """The run's rows as the per-course results the final table prints (the same shape as the task's)."""
     from modulestore_compat import runs
     from modulestore_compat.models import RUN_COMPLETED, RUN_SKIPPED
@@ -154,7 +154,7 @@ def results_from_run(run_id: str, keys: list[str], to_stage: str) -> list[dict]:
         course = by_key.get(key)
         if course is None:
             results.append({"course_key": key, "ok": False, "from": "?", "moved": None, "error": "not recorded"})
-        elif course.status == RUN_SKIPPED and course.reached_stage != to_stage:
+        elif runs.was_refused(course):
             results.append({"course_key": key, "ok": False, "skipped": True, "from": course.from_stage,
                             "error": f"Course {key} was refused: {course.error}"})
         elif course.status in (RUN_COMPLETED, RUN_SKIPPED):

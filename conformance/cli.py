@@ -223,7 +223,7 @@ def cmd_migrate(args) -> int:
             print(f"Stopped watching: the courses already enqueued go on in the workers; `lc-runtime runs {run_id}` "
                   "shows them", file=sys.stderr)
             return 130
-        results = results_from_run(run_id, keys, args.to)
+        results = results_from_run(run_id, keys)
     else:
         results = _migrate_inline(keys, (args.to, args.force, who, reports, run_id))
     status = runs.finish_run(run_id)

@@ -23,6 +23,20 @@ import conformance.migration  # noqa: E402,F401 - imported once here, not again 
 import conformance.tasks  # noqa: E402,F401 - registers lc_runtime.migrate_course on this app
 
 
+#: Block types of nearly every course: their classes (capa alone imports for ~15 s) are loaded once in the
+#: worker's main process, so each pool process, and each one started after a pool process died, forks warm.
+COMMON_BLOCK_TYPES = ("course", "chapter", "sequential", "vertical", "html", "problem", "video", "discussion")
+
+
+def _warm_up() -> None:
+    from lc_runtime.blocks.registry import block_class_info
+    from modulestore_compat.split.fields import mixed_class
+
+    for block_type in COMMON_BLOCK_TYPES:
+        block_class_info(block_type)
+        mixed_class(block_type)
+
+
 def _forget_inherited_connections():
     """The parent opened the database (migrations check) before forking its pool processes: a child
     must open its own connections, never reuse the parent's sockets or SQLite handles."""
@@ -32,4 +46,5 @@ def _forget_inherited_connections():
 
 
 worker_process_init.connect(lambda **kwargs: _forget_inherited_connections(), weak=False)
+_warm_up()
 _forget_inherited_connections()

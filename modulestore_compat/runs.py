@@ -45,7 +45,7 @@ from modulestore_compat.models import (
 __all__ = [
     "CourseAlreadyRecordedError", "CourseBusyError", "CourseInFlightError", "CourseRun", "Heartbeat", "RunSummary",
     "UnknownRunError", "busy_with", "claim_course", "finish_course", "finish_run", "get_run", "list_runs",
-    "lost_courses", "record_block_map", "refuse_if_busy", "split_block_refs", "start_run",
+    "lost_courses", "record_block_map", "refuse_if_busy", "split_block_refs", "start_run", "was_refused",
 ]
 
 DEFAULT_STALE_SECONDS = 6 * 3600
@@ -183,6 +183,11 @@ def _refuse(run: MigrationRun, course_key, from_stage: str, busy: MigrationRunCo
               f"since {busy.started.isoformat(timespec='seconds')})")
     return CourseBusyError(f"Course {course_key} is being migrated by run {busy.run.run_id} "
                            f"(pid {busy.pid} on {busy.host}): not migrated twice")
+
+
+def was_refused(course: "CourseRun") -> bool:
+    """Whether the run left the course alone because another live run held it (not: already there)."""
+    return course.status == RUN_SKIPPED and " is migrating it (pid " in course.error
 
 
 def busy_with(course_key) -> str | None:

@@ -8,6 +8,18 @@ from pathlib import Path
 DUMP_SOURCES: dict = {}
 
 
+def _bench_batch_migration(args) -> dict:
+    from .batch_bench import markdown_rows, run_batch_bench
+
+    report = run_batch_bench(args.courses, args.course_blocks)
+    if getattr(args, "markdown", None):
+        Path(args.markdown).write_text(markdown_rows(report) + "\n")
+    return report
+
+
+BENCH_TARGETS = {"batch-migration": _bench_batch_migration}
+
+
 def register(subparsers, commands: dict) -> None:
     p = subparsers.add_parser("conformance", help="compare a course across runtimes, block by block")
     p.add_argument("course_key")

@@ -64,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sizes", default="1000", help="facade: comma-separated leaf counts of generated courses")
     p.add_argument("--demo-olx", default=None, help="facade: also bench this OLX course (the demo course)")
     p.add_argument("--markdown", default=None, help="facade: also write the README's table to this file")
+    p.add_argument("--courses", type=int, default=50, help="batch-migration: generated courses in the batch")
+    p.add_argument("--course-blocks", type=int, default=10, help="batch-migration: leaf blocks per generated course")
     p.add_argument("--fresh", action="store_true",
                    help="facade: start from an empty database (courses imported before are reused otherwise)")
     p.add_argument("--json", action="store_true", help="print JSON only (the default output is JSON too)")

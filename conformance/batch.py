@@ -99,7 +99,9 @@ def dispatch_on_celery(run_id: str, keys: list[str], task_args: tuple, *, batch_
     A course whose holder stopped beating (its worker host vanished) is enqueued again."""
     from django.conf import settings
 
-    from lc_runtime.stages import stored_stage
+    from django.db import OperationalError
+
+    from lc_runtime.concurrency import is_database_busy
 
     from modulestore_compat import runs
     from modulestore_compat.models import RUN_RUNNING, MigrationRunCourse
@@ -112,23 +114,20 @@ def dispatch_on_celery(run_id: str, keys: list[str], task_args: tuple, *, batch_
     last_change, requeued, shown = time.monotonic(), {}, None
     lost_after = float(getattr(settings, "LC_RUNTIME_MIGRATION_LOST_SECONDS", runs.DEFAULT_LOST_SECONDS))
     while pending or in_flight:
-        while pending and len(in_flight) < batch_size:
-            key = pending.popleft()
-            try:
-                runs.refuse_if_busy(run_id, key, stored_stage(key))
-            except runs.CourseBusyError:
-                finished += 1
-                progress(finished, len(keys), f"{key} refused")
-                continue
-            migrate_course_task.apply_async(args=(key, *task_args, run_id))
-            in_flight.add(key)
-        done = set(MigrationRunCourse.objects.filter(run__run_id=run_id, course_key__in=in_flight)
-                   .exclude(status=RUN_RUNNING).values_list("course_key", flat=True))
+        try:
+            finished += _enqueue(run_id, pending, in_flight, batch_size, task_args, progress, finished, len(keys))
+            done = set(MigrationRunCourse.objects.filter(run__run_id=run_id, course_key__in=in_flight)
+                       .exclude(status=RUN_RUNNING).values_list("course_key", flat=True))
+            lost = runs.lost_courses(run_id)
+        except OperationalError as exc:  # the workers' steps hold the database: look again next round
+            if not is_database_busy(exc):
+                raise
+            done, lost = set(), []
         if done:
             in_flight -= done
             finished += len(done)
             last_change = time.monotonic()
-        for key in runs.lost_courses(run_id):
+        for key in lost:
             if time.monotonic() - requeued.get(key, 0.0) > lost_after:
                 requeued[key] = time.monotonic()
                 migrate_course_task.apply_async(args=(key, *task_args, run_id))
@@ -141,6 +140,34 @@ def dispatch_on_celery(run_id: str, keys: list[str], task_args: tuple, *, batch_
         if pending or in_flight:
             time.sleep(POLL_SECONDS)
     return {"enqueued": len(keys), "requeued_lost": len(requeued)}
+
+
+def _enqueue(run_id, pending: deque, in_flight: set, batch_size: int, task_args: tuple, progress, finished: int,
+             total: int) -> int:
+    """Enqueue courses until ``batch_size`` are in flight; returns how many were refused instead. Only a
+    course another live run holds costs a write (its ``skipped`` row): the common path only reads, so
+    the enqueuer never queues behind the workers' steps for the database's write lock."""
+    from lc_runtime.stages import stored_stage
+
+    from modulestore_compat import runs
+
+    from .tasks import migrate_course_task
+
+    refused = 0
+    while pending and len(in_flight) < batch_size:
+        key = pending[0]
+        if runs.busy_with(key) is not None:
+            try:
+                runs.refuse_if_busy(run_id, key, stored_stage(key))
+            except runs.CourseBusyError:
+                pending.popleft()
+                refused += 1
+                progress(finished + refused, total, f"{key} refused")
+                continue
+        pending.popleft()
+        migrate_course_task.apply_async(args=(key, *task_args, run_id))
+        in_flight.add(key)
+    return refused
 
 
 def results_from_run(run_id: str, keys: list[str]) -> list[dict]:

@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 DUMP_SOURCES: dict = {}
+#: How long recording a run waits while workers' steps hold the database (SQLite: one writer at a time).
+RECORD_BUSY_SECONDS = 900
 
 
 def _bench_batch_migration(args) -> dict:
@@ -225,7 +227,10 @@ def cmd_migrate(args) -> int:
         return 0
     reports = _reports_dir(args)
     who = _who()
-    run_id = runs.start_run(user=who, scope_kind=scope_kind, scope=scope, to_stage=args.to, forced=args.force)
+    from lc_runtime.concurrency import retry_when_busy
+
+    run_id = retry_when_busy("recording the migration run", lambda: runs.start_run(
+        user=who, scope_kind=scope_kind, scope=scope, to_stage=args.to, forced=args.force), seconds=RECORD_BUSY_SECONDS)
     if workers == "celery":
         try:
             dispatch_on_celery(run_id, keys, (args.to, args.force, who, reports), batch_size=args.batch_size or 4,
@@ -238,7 +243,7 @@ def cmd_migrate(args) -> int:
         results = results_from_run(run_id, keys)
     else:
         results = _migrate_inline(keys, (args.to, args.force, who, reports, run_id))
-    status = runs.finish_run(run_id)
+    status = retry_when_busy(f"closing run {run_id}", lambda: runs.finish_run(run_id), seconds=RECORD_BUSY_SECONDS)
     failed = _print_results(results)
     print(f"Reports in {reports}/")
     print(f"Run {run_id}: {status} (`lc-runtime runs {run_id}`)")

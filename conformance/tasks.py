@@ -14,6 +14,8 @@ from pathlib import Path
 from celery import shared_task
 
 IN_FLIGHT_RETRY_SECONDS = 5
+#: How long a task waits to record its course while other workers' steps hold the database.
+RECORD_BUSY_SECONDS = 900
 
 
 @shared_task(bind=True, name="lc_runtime.migrate_course", acks_late=True, reject_on_worker_lost=True,
@@ -27,7 +29,8 @@ def migrate_course_task(self, course_key: str, to_stage: str, force: bool = Fals
     With ``run_id`` the course is recorded in that migration run (``modulestore_compat.runs``): refused
     (``skipped``) while another live run migrates it, and its block map written when it moved.
     """
-    from lc_runtime.errors import LcRuntimeError
+    from lc_runtime.concurrency import retry_when_busy
+    from lc_runtime.errors import DatabaseBusyError, LcRuntimeError
     from lc_runtime.stages import stored_stage
 
     from modulestore_compat import runs
@@ -40,7 +43,12 @@ def migrate_course_task(self, course_key: str, to_stage: str, force: bool = Fals
     row = None
     if run_id is not None:
         try:
-            row = runs.claim_course(run_id, course_key, before)
+            row = retry_when_busy(f"claiming {course_key}", lambda: runs.claim_course(run_id, course_key, before),
+                                  seconds=RECORD_BUSY_SECONDS)
+        except DatabaseBusyError:
+            if self.request.called_directly or self.request.is_eager:
+                raise
+            raise self.retry(countdown=IN_FLIGHT_RETRY_SECONDS)
         except runs.CourseBusyError as exc:
             return {**result, "skipped": True, "error": str(exc)}
         except runs.CourseAlreadyRecordedError as exc:
@@ -77,8 +85,9 @@ def migrate_course_task(self, course_key: str, to_stage: str, force: bool = Fals
             result["moved"] = stored_stage(course_key) if stored_stage(course_key) != before else None
         except Exception:  # noqa: BLE001 - the key may not even parse
             result["moved"] = None
-    if row is not None:
-        _record(row, result, reports, report_dir, to_stage)
+    if row is not None:  # a row left running by a live process would hold the course for hours: insist
+        retry_when_busy(f"recording {course_key}", lambda: _record(row, result, reports, report_dir, to_stage),
+                        seconds=RECORD_BUSY_SECONDS)
     return result
 
 

@@ -27,6 +27,7 @@ from .test_operator_cli import cli
 REPO = Path(__file__).resolve().parents[1]
 ORG = "CeleryX"
 COURSES = [f"course-v1:{ORG}+C{number}+2026" for number in range(4)]
+DRY_RUN_COURSES = ["course-v1:DryRunX+D0+2026", "course-v1:DryRunX+D1+2026"]
 TINY = {
     "chapter/ch.xml": '<chapter display_name="Chapter"><sequential url_name="s"/></chapter>',
     "sequential/s.xml": '<sequential display_name="Seq"><vertical url_name="v"/></sequential>',
@@ -38,22 +39,31 @@ TINY = {
 }
 
 
-@pytest.fixture(scope="module")
-def batch_courses(tmp_path_factory):
-    """Four small courses in Split (committed: worker processes read them from the database file)."""
+def seed_courses(keys, tmp_path_factory) -> list[str]:
+    """Small courses in Split (committed: worker processes read them from the database file)."""
     from lc_runtime.olx.reader import read_course
     from modulestore_compat.api import document_store
     from modulestore_compat.split.writer import SplitWriter
 
     documents = document_store()
-    for key in COURSES:
-        number = key.split("+")[1]
-        if documents.get_course_index(ORG, number, "2026") is None:
-            root = write_course(tmp_path_factory.mktemp(number), org=ORG, number=number,
+    for key in keys:
+        org, number, run = key.split(":", 1)[1].split("+")
+        if documents.get_course_index(org, number, run) is None:
+            root = write_course(tmp_path_factory.mktemp(number), org=org, number=number, run=run,
                                 children='<chapter url_name="ch"/>', files=TINY)
             with transaction.atomic():
                 SplitWriter(documents).import_tree(read_course(root))
-    return COURSES
+    return keys
+
+
+@pytest.fixture(scope="module")
+def batch_courses(tmp_path_factory):
+    return seed_courses(COURSES, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def dry_run_courses(tmp_path_factory):
+    return seed_courses(DRY_RUN_COURSES, tmp_path_factory)
 
 
 def redis_binary() -> str:
@@ -113,24 +123,24 @@ def parent_of(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
-def test_a_dry_run_lists_what_would_move_and_why_not_and_changes_nothing(capsys, tmp_path, batch_courses):
+def test_a_dry_run_lists_what_would_move_and_why_not_and_changes_nothing(capsys, tmp_path, dry_run_courses):
     listed = tmp_path / "courses.txt"
-    listed.write_text(f"# pilot\n{COURSES[0]}\n\ncourse-v1:{ORG}+Missing+2026\n{COURSES[1]}\n")
-    holder_run = runs.start_run(user="other", scope_kind="courses", scope=[COURSES[1]], to_stage="full")
-    holder = runs.claim_course(holder_run, COURSES[1], "split")  # this process: alive
+    listed.write_text(f"# pilot\n{DRY_RUN_COURSES[0]}\n\ncourse-v1:DryRunX+Missing+2026\n{DRY_RUN_COURSES[1]}\n")
+    holder_run = runs.start_run(user="other", scope_kind="courses", scope=[DRY_RUN_COURSES[1]], to_stage="full")
+    holder = runs.claim_course(holder_run, DRY_RUN_COURSES[1], "split")  # this process: alive
     try:
         before = MigrationRun.objects.count()
         code, out, err = cli(capsys, tmp_path, "migrate", "--course-id-list", str(listed), "--to", "full", "--dry-run")
         assert code == 0, err
         lines = out.splitlines()
-        assert lines[1].split() == [COURSES[0], "split", "migrate", "split", "→", "components", "→", "full"]
-        assert lines[2].split()[:3] == [f"course-v1:{ORG}+Missing+2026", "split", "skip"]
+        assert lines[1].split() == [DRY_RUN_COURSES[0], "split", "migrate", "split", "→", "components", "→", "full"]
+        assert lines[2].split()[:3] == ["course-v1:DryRunX+Missing+2026", "split", "skip"]
         assert "not in Split" in lines[2]
         assert f"refused: run {holder_run} is migrating it (pid {os.getpid()}" in lines[3]
         assert lines[-1] == "Dry run: 1 of 3 courses would be migrated to full; nothing was changed"
-        assert MigrationRun.objects.count() == before and stored_stage(COURSES[0]) == "split"
-        code, out, err = cli(capsys, tmp_path, "migrate", "--org", ORG, "--to", "components", "--dry-run")
-        assert code == 0 and out.count(" migrate ") == 3 and f"{COURSES[1]:<45} split       skip" in out
+        assert MigrationRun.objects.count() == before and stored_stage(DRY_RUN_COURSES[0]) == "split"
+        code, out, err = cli(capsys, tmp_path, "migrate", "--org", "DryRunX", "--to", "components", "--dry-run")
+        assert code == 0 and out.count(" migrate ") == 1 and f"{DRY_RUN_COURSES[1]:<45} split       skip" in out
     finally:
         MigrationRunCourse.objects.filter(pk=holder.pk).delete()
         MigrationRun.objects.filter(run_id=holder_run).delete()
@@ -194,13 +204,21 @@ def test_a_holder_on_another_host_is_lost_once_its_heartbeat_stops(rollback):
 
 
 @override_settings(LC_RUNTIME_MIGRATION_HEARTBEAT_SECONDS=0.05)
-def test_a_migrating_course_beats_from_a_thread(split_course):  # noqa: F811
-    """Inside a transaction (as here) nothing beats: the row is invisible to other processes anyway."""
-    run_id = runs.start_run(user="a", scope_kind="all", scope=[], to_stage="full")
-    row = runs.claim_course(run_id, KEY, "split")
-    with runs.Heartbeat(row) as heartbeat:
-        time.sleep(0.2)
-    assert heartbeat._thread is None
+def test_a_migrating_course_beats_from_a_thread_outside_transactions():
+    run_id = runs.start_run(user="a", scope_kind="courses", scope=[], to_stage="full")
+    try:
+        row = runs.claim_course(run_id, "course-v1:BeatX+B1+2026", "split")
+        claimed = row.heartbeat
+        with runs.Heartbeat(row):
+            time.sleep(0.5)
+        assert MigrationRunCourse.objects.get(pk=row.pk).heartbeat > claimed
+        # Inside a transaction the row is invisible to other processes: nothing beats (nor waits for locks).
+        with transaction.atomic(), runs.Heartbeat(row) as inside:
+            time.sleep(0.1)
+        assert inside._thread is None
+    finally:
+        MigrationRunCourse.objects.filter(run__run_id=run_id).delete()
+        MigrationRun.objects.filter(run_id=run_id).delete()
 
 
 @pytest.mark.slow

@@ -22,6 +22,32 @@ def _bench_batch_migration(args) -> dict:
 BENCH_TARGETS = {"batch-migration": _bench_batch_migration}
 
 
+def _bench_spoc(args) -> dict:
+    """``lc-runtime bench spoc --demo-olx DIR``: the two SPOC flows of #12 through HTTP on that course
+    (default: a generated one of ``--blocks`` leaves), each compared with the same edits on Split."""
+    import tempfile
+
+    from lc_runtime.rest.live import LiveServer
+
+    from .spoc import report, run_spoc_flows
+
+    with tempfile.TemporaryDirectory(prefix="lc-bench-spoc-") as tmp:
+        olx = Path(args.demo_olx) if args.demo_olx else None
+        if olx is None:
+            from lc_runtime.bench import generate_course_olx
+
+            olx = Path(tmp) / "course"
+            generate_course_olx(olx, args.blocks)
+        live = LiveServer()
+        try:
+            return {"course_olx": str(olx), **report(run_spoc_flows(olx, server_url=live.url))}
+        finally:
+            live.stop()
+
+
+BENCH_TARGETS = {"spoc": _bench_spoc}
+
+
 def register(subparsers, commands: dict) -> None:
     p = subparsers.add_parser("conformance", help="compare a course across runtimes, block by block")
     p.add_argument("course_key")

@@ -103,6 +103,11 @@ def test_history_starts_fresh_as_openedx_core_would_have_recorded_it(copied, cop
     assert {("create", "h2"), ("publish", "h2"), ("update", "h2"), ("create", "fresh"), ("delete", "p1")} <= operations
     assert ("publish", "fresh") not in operations
 
+    order = [e.operation for e in log.entries]  # newest first: the unpublished changes, the publish, the creates
+    assert order == sorted(order, key={"update": 0, "delete": 0, "publish": 1, "create": 2}.get)
+    pages = [e for offset in range(0, log.total, 4) for e in authoring.change_log(copied, offset=offset, limit=4).entries]
+    assert [e.id for e in pages] == [e.id for e in log.entries] and len(pages) == log.total
+
     def digests():  # of the records the draft and published state point at (older ones keep their past)
         return (dict(DraftChangeLogRecord.objects.filter(draft_change_log__in=logs, draft__isnull=False)
                      .values_list("id", "dependencies_hash_digest")),

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import F
+from django.db.models import CharField, F, IntegerField, Value
 from openedx_content.models_api import DraftChangeLogRecord, EntityListRow, PublishLogRecord
 from opaque_keys.edx.keys import CourseKey, UsageKey
 
@@ -78,15 +78,21 @@ def change_log(course_key, *, block=None, user=None, since: datetime | None = No
         publishes = publishes.filter(publish_log__published_at__lte=until)
     drafts = drafts if "draft" in kinds else drafts.none()
     publishes = publishes if "publish" in kinds else publishes.none()
-    wanted = offset + limit
-    draft_rows = list(drafts.order_by("-draft_change_log__changed_at", "-id").values_list(
-        "id", "draft_change_log__changed_at", "entity_id", "old_version_id", "new_version_id",
-        "draft_change_log__changed_by_id", "old_version__version_num", "new_version__version_num")[:wanted])
-    publish_rows = list(publishes.order_by("-publish_log__published_at", "-id").values_list(
-        "id", "publish_log__published_at", "entity_id", "old_version_id", "new_version_id",
-        "publish_log__published_by_id", "publish_log_id")[:wanted])
-    merged = sorted([("d", r) for r in draft_rows] + [("p", r) for r in publish_rows],
-                    key=lambda item: (item[1][1], item[0] == "d", item[1][0]), reverse=True)[offset:wanted]
+    # one SQL page over both logs (UNION ALL … ORDER BY … LIMIT/OFFSET): a deep page reads 50 rows, not
+    # offset + 50 of each log merged in Python
+    columns = ("kind", "id", "at", "entity_id", "old_version_id", "new_version_id", "by", "extra1", "extra2")
+    draft_rows = drafts.annotate(
+        kind=Value("d", output_field=CharField()), at=F("draft_change_log__changed_at"),
+        by=F("draft_change_log__changed_by_id"), extra1=F("old_version__version_num"),
+        extra2=F("new_version__version_num")).values_list(*columns)
+    publish_rows = publishes.annotate(
+        kind=Value("p", output_field=CharField()), at=F("publish_log__published_at"),
+        by=F("publish_log__published_by_id"), extra1=F("publish_log_id"),
+        extra2=Value(None, output_field=IntegerField())).values_list(*columns)
+    # newest first; at one instant drafts before publishes, then the newer record first
+    page = draft_rows.union(publish_rows, all=True).order_by("-at", "kind", "-id")[offset:offset + limit]
+    merged = [(kind, (rid, at, entity, old, new, by, *((x1, x2) if kind == "d" else (x1,))))
+              for kind, rid, at, entity, old, new, by, x1, x2 in page]
     total = drafts.count() + publishes.count()
     return ChangePage(_entries(course, course_key, merged), total, offset, limit)
 

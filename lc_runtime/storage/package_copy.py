@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from django.db import connection, models
@@ -410,8 +410,9 @@ def _write_history(src: _Source, package_id: int, new_entity: dict, new_version:
                  if src.published.get(old) is not None}
     publish_log_id = None
     if published:
-        log = PublishLog.objects.create(learning_package_id=package_id, message="Course copy", published_at=created,
-                                        published_by_id=user_id)
+        # a microsecond apart: the change log lists creates, the publish, then the drafts, in that order
+        log = PublishLog.objects.create(learning_package_id=package_id, message="Course copy",
+                                        published_at=created + timedelta(microseconds=1), published_by_id=user_id)
         digests = _dependency_hashes(published, published, dependencies, {})
         publish_records = {entity: PublishLogRecord(publish_log=log, entity_id=entity, old_version_id=None,
                                                     new_version_id=version, direct=True,
@@ -431,8 +432,8 @@ def _write_history(src: _Source, package_id: int, new_entity: dict, new_version:
         if target != first[new_entity[old]]:
             changed[new_entity[old]] = target
     if changed:
-        drafts_log = DraftChangeLog.objects.create(learning_package_id=package_id, changed_at=created,
-                                                   changed_by_id=user_id)
+        drafts_log = DraftChangeLog.objects.create(learning_package_id=package_id,
+                                                   changed_at=created + timedelta(microseconds=2), changed_by_id=user_id)
         live = {**first, **changed}
         effects = _side_effects(changed, live, dependencies)
         touched = {**changed, **{effect: live[effect] for _, effect in effects if effect not in changed}}

@@ -225,3 +225,76 @@ def published_copies(*, entity_ids=None, learning_package_id: int | None = None)
         if entity_id in live_ids:
             result.setdefault(entity_id, (record_id, by, at))
     return result
+
+
+def publish_new_drafts(learning_package_id: int, edges, digests: dict, *, message: str = "", published_at: datetime | None = None,
+                       published_by: int | None = None):
+    """Publish a package none of whose entities was ever published, given its dependency ``edges``
+    (``(parent entity id, child entity id)``, each once) and the dependency hashes of its draft
+    records (the same for the published records, which point at the same versions); returns the
+    PublishLog.
+
+    The rows are those :func:`publish_drafts` gets from openedx-core's ``publish_from_drafts`` for such
+    a package (one direct record per draft in draft order, the ``Published`` rows, one side effect
+    per edge since every parent is published in the same log), written set-wise; the event is
+    openedx-core's own code. Any other package (something published
+    already, or deeper than :data:`MAX_NESTED_LEVELS`, which openedx-core publishes in layers here)
+    goes through :func:`publish_drafts` unchanged.
+    """
+    from openedx_content.applets.publishing import api as publishing_api
+    from openedx_content.models_api import PublishLog, PublishLogRecord, PublishSideEffect
+
+    from .bulk_rows import insert, insert_keyed
+
+    published_at = published_at or datetime.now(tz=timezone.utc)
+    with transaction.atomic():
+        children = defaultdict(list)
+        for parent, child in edges:
+            children[parent].append(child)
+        if Published.objects.filter(entity__learning_package_id=learning_package_id).exists() or \
+                _longest_chain(children) > MAX_NESTED_LEVELS:
+            return publish_drafts(learning_package_id, message=message, published_at=published_at,
+                                  published_by=published_by)[-1]
+        publish_log = PublishLog(learning_package_id=learning_package_id, message=message,
+                                 published_at=published_at, published_by_id=published_by)
+        publish_log.full_clean()
+        publish_log.save(force_insert=True)
+        drafts = list(content_api.get_all_drafts(learning_package_id).order_by("pk").values_list(
+            "entity_id", "version_id"))
+        records = insert_keyed(PublishLogRecord, [
+            PublishLogRecord(publish_log_id=publish_log.id, entity_id=entity_id, old_version_id=None,
+                             new_version_id=version_id, direct=True, dependencies_hash_digest=digests[entity_id])
+            for entity_id, version_id in drafts],
+            "entity_id", {"publish_log_id": publish_log.id})
+        record_of = {record.entity_id: record.pk for record in records}
+        insert(Published, [Published(entity_id=entity_id, version_id=version_id,
+                                     publish_log_record_id=record_of[entity_id]) for entity_id, version_id in drafts])
+        insert(PublishSideEffect, [PublishSideEffect(cause_id=record_of[child], effect_id=record_of[parent])
+                                   for parent, child in edges if parent in record_of and child in record_of])
+        publishing_api._emit_event_for_change_log(  # pylint: disable=protected-access
+            publish_log, timestamp=published_at, user_id=published_by)
+        return publish_log
+
+
+def _longest_chain(children: dict) -> int:
+    """Levels of dependencies below the tops of ``children`` (parent → child ids): the depth of
+    openedx-core's crawl when everything is published (Kahn's order, no recursion; a cycle is left
+    to :func:`publish_drafts`, which reports it)."""
+    indegree: dict[int, int] = defaultdict(int)
+    for kids in children.values():
+        for kid in kids:
+            indegree[kid] += 1
+    order = [node for node in children if indegree[node] == 0]
+    if len(order) < len(children) and not any(indegree[node] == 0 for node in children):
+        return MAX_NESTED_LEVELS + 1
+    level = {node: 0 for node in order}
+    longest = 0
+    while order:
+        node = order.pop()
+        for kid in children.get(node, ()):
+            level[kid] = max(level.get(kid, 0), level[node] + 1)
+            longest = max(longest, level[kid])
+            indegree[kid] -= 1
+            if indegree[kid] == 0:
+                order.append(kid)
+    return longest

@@ -117,7 +117,8 @@ class CourseWriter:
             self._media_types[mime] = content_api.get_or_create_media_type(mime).id
         return self._media_types[mime]
 
-    def write(self) -> ImportResult:
+    def _create_course(self) -> ImportResult:
+        """The learning package and its course row (both writers start so)."""
         tree = self.tree
         root_block = tree.blocks[tree.root]
         title = root_block.fields.settings.get("display_name") or self.package_ref
@@ -128,8 +129,14 @@ class CourseWriter:
             root_block_id=tree.root.block_id, created=self.created,
             olx_extras={"policy": tree.policy, "grading_policy": tree.grading_policy, "assets": tree.assets},
         )
-        result = ImportResult(self.package_ref, self.package.id, blocks_by_type=tree.counts_by_type(),
-                              warnings=list(tree.warnings))
+        return ImportResult(self.package_ref, self.package.id, blocks_by_type=tree.counts_by_type(),
+                            warnings=list(tree.warnings))
+
+    def write(self) -> ImportResult:
+        """The block-at-a-time path through openedx-core's API (kept as the reference the set-wise
+        :class:`~.bulk_writer.BulkCourseWriter` is tested against)."""
+        tree = self.tree
+        result = self._create_course()
         with content_api.bulk_draft_changes_for(self.package.id, changed_by=self.user_id, changed_at=self.created):
             ordered = list(tree.tree_order())
             for block in reversed(ordered):  # children before parents
@@ -251,18 +258,27 @@ def delete_course(course_key: str) -> bool:
     return True
 
 
-def write_course(tree: CourseTree, *, user_id: int | None = None, replace: bool = False) -> ImportResult:
+def write_course(tree: CourseTree, *, user_id: int | None = None, replace: bool = False,
+                 bulk: bool = True) -> ImportResult:
     """Write the whole course in one transaction: on any error nothing is left behind (no rows, no
     media files); the files of a replaced course go once the transaction commits (``purge``).
     The published state is written and published, then the tree's drafts (``drafts/``) become draft
-    versions, as :mod:`.drafts` applies Split's draft branch at migration."""
+    versions, as :mod:`.drafts` applies Split's draft branch at migration.
+
+    ``bulk`` (default): the set-wise writer (:mod:`.bulk_writer`); ``False``: one block at a time
+    through openedx-core's API, the reference the set-wise writer is tested against."""
     with atomic_with_files():
         if LcCourse.objects.filter(course_key=str(tree.course_key)).exists() or \
                 content_api.learning_package_exists(str(tree.course_key)):
             if not replace:
                 raise CourseExistsError(tree.course_key)
             delete_course(str(tree.course_key))
-        result = CourseWriter(tree, user_id=user_id).write()
+        if bulk:
+            from .bulk_writer import BulkCourseWriter  # it builds on this module
+
+            result = BulkCourseWriter(tree, user_id=user_id).write()
+        else:
+            result = CourseWriter(tree, user_id=user_id).write()
         if tree.drafts:  # as edx: the published state first, then drafts/ as unpublished versions on top
             from .drafts import apply_draft_state  # it builds on this module
 

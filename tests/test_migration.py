@@ -66,9 +66,10 @@ def test_migrate_split_to_full_and_back_with_no_differences(split_course):
 def test_a_migration_killed_at_a_random_point_converges_when_run_again(split_course, seed):
     from django.db import transaction
 
-    from lc_runtime.storage import edits, writer
+    from lc_runtime.storage import bulk_writer, edits, writer
 
-    originals = {"block": writer.CourseWriter._write_block, "version": edits.write_block_version}
+    originals = {"block": writer.CourseWriter._write_block, "version": edits.write_block_version,
+                 "batch": bulk_writer.BulkCourseWriter._flush, "log": bulk_writer.BulkCourseWriter._close_change_log}
     calls = {"n": 0, "kill_at": None}
 
     def counting(name):
@@ -80,6 +81,8 @@ def test_a_migration_killed_at_a_random_point_converges_when_run_again(split_cou
         return wrapper
 
     patches = (mock.patch.object(writer.CourseWriter, "_write_block", counting("block")),
+               mock.patch.object(bulk_writer.BulkCourseWriter, "_flush", counting("batch")),
+               mock.patch.object(bulk_writer.BulkCourseWriter, "_close_change_log", counting("log")),
                mock.patch("lc_runtime.storage.edits.write_block_version", counting("version")))
     for patch in patches:
         patch.start()

@@ -134,18 +134,18 @@ class BadInputTest(TestCase):
         standard_course(self.root)
         from unittest import mock
 
-        from lc_runtime.storage import writer
+        from lc_runtime.storage import bulk_writer
 
-        original = writer.CourseWriter._write_container
+        original = bulk_writer.BulkCourseWriter._write_container_versions
         calls = []
 
-        def failing(self, block):
-            calls.append(block.ref)
-            if block.ref.block_type == "chapter":
+        def failing(self, containers):
+            calls.extend(pending.ref for pending in containers)
+            if any(pending.ref.block_type == "chapter" for pending in containers):
                 raise RuntimeError("disk full")
-            return original(self, block)
+            return original(self, containers)
 
-        with mock.patch.object(writer.CourseWriter, "_write_container", failing), \
+        with mock.patch.object(bulk_writer.BulkCourseWriter, "_write_container_versions", failing), \
                 pytest.raises(RuntimeError, match="disk full"):
             api.import_olx(self.root)
         assert calls  # containers were being written when it failed

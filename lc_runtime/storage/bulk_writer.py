@@ -20,6 +20,9 @@ courses both ways and compares every row.
 """
 from __future__ import annotations
 
+import hashlib
+from uuid import uuid4
+
 from django.core.files.base import ContentFile
 from openedx_content import api as content_api
 from openedx_content.applets.publishing import api as publishing_api
@@ -38,6 +41,7 @@ from openedx_content.models_api import (
     Media,
     PublishableEntity,
     PublishableEntityVersion,
+    PublishableContentModelRegistry,
     PublishableEntityVersionDependency,
 )
 from openedx_django_lib.fields import create_hash_digest
@@ -46,7 +50,7 @@ from ..course_files import resolve_course_files
 from ..data import BlockRef, OlxBlock, StaticFile
 from ..models import KIND_COMPONENT, KIND_CONTAINER, KIND_UPLOAD, BlockVersionFields, CourseFileVersion, LcBlock
 from . import bulk_rows
-from .bulk_rows import insert, insert_child_rows, insert_keyed, insert_returning
+from .bulk_rows import insert_child_rows, insert_keyed, insert_returning, insert_rows
 from .codes import definition_id, upload_code
 from .publishing import publish_new_drafts
 from .writer import (
@@ -162,63 +166,68 @@ class BulkCourseWriter(CourseWriter):
     def _flush(self, batch: list[_Pending]) -> None:
         if not batch:
             return
-        package_id = self.package.id
-        entities = insert_keyed(PublishableEntity, [
-            PublishableEntity(learning_package_id=package_id, entity_ref=p.entity_ref, created=self.created,
-                              created_by_id=self.user_id, can_stand_alone=bool(p.can_stand_alone))
-            for p in batch], "entity_ref", {"learning_package_id": package_id}, raw=True)
-        for pending, entity in zip(batch, entities):
-            pending.entity_id = entity.id
+        package_id, created, user_id = self.package.id, self.created, self.user_id
+        entity_ids = insert_keyed(
+            PublishableEntity, ("uuid", "learning_package_id", "entity_ref", "created", "created_by_id", "can_stand_alone"),
+            ((uuid4(), package_id, p.entity_ref, created, user_id, bool(p.can_stand_alone)) for p in batch),
+            "entity_ref", {"learning_package_id": package_id})
+        for pending in batch:
+            pending.entity_id = entity_ids[pending.entity_ref]
             if pending.kind != KIND_UPLOAD:
-                self.entity_ids[pending.ref] = entity.pk
+                self.entity_ids[pending.ref] = pending.entity_id
         components = [p for p in batch if p.kind != KIND_CONTAINER]
         containers = [p for p in batch if p.kind == KIND_CONTAINER]
-        insert(Component, [Component(publishable_entity_id=p.entity_id, learning_package_id=package_id,
-                                     component_type_id=p.component_type_id, component_code=p.code)
-                           for p in components])
-        insert(Container, [Container(publishable_entity_id=p.entity_id, learning_package_id=package_id,
-                                     container_type=p.container_cls.get_container_type(), container_code=p.code)
-                           for p in containers])
+        insert_rows(Component, ("publishable_entity_id", "learning_package_id", "component_type_id", "component_code"),
+                    ((p.entity_id, package_id, p.component_type_id, p.code) for p in components))
+        insert_rows(Container, ("publishable_entity_id", "learning_package_id", "container_type_id", "container_code"),
+                    ((p.entity_id, package_id, p.container_cls.get_container_type().id, p.code) for p in containers))
         for cls in {p.container_cls for p in containers}:
             insert_child_rows(cls, [p.entity_id for p in containers if p.container_cls is cls])
-        versions = insert_keyed(PublishableEntityVersion, [
-            PublishableEntityVersion(entity_id=p.entity_id, version_num=1, title=p.title, created=self.created,
-                                     created_by_id=self.user_id) for p in batch],
+        version_ids = insert_keyed(
+            PublishableEntityVersion, ("uuid", "entity_id", "title", "version_num", "created", "created_by_id"),
+            ((uuid4(), p.entity_id, p.title, 1, created, user_id) for p in batch),
             "entity_id", {"version_num": 1})
-        for pending, version in zip(batch, versions):
-            pending.version_id = self.version_of[pending.entity_id] = version.pk
+        for pending in batch:
+            pending.version_id = self.version_of[pending.entity_id] = version_ids[pending.entity_id]
         self._write_component_versions(components)
         self._write_container_versions(containers)
         for pending in batch:  # children come first, so theirs are known
             self.digest_of[pending.entity_id] = self._dependencies_hash(pending.dep_ids or ())
-        records = insert_keyed(DraftChangeLogRecord, [
-            DraftChangeLogRecord(draft_change_log_id=self.change_log.id, entity_id=p.entity_id,
-                                 old_version_id=None, new_version_id=p.version_id,
-                                 dependencies_hash_digest=self.digest_of[p.entity_id]) for p in batch],
+        record_ids = insert_keyed(
+            DraftChangeLogRecord, ("draft_change_log_id", "entity_id", "old_version_id", "new_version_id",
+                                   "dependencies_hash_digest"),
+            ((self.change_log.id, p.entity_id, None, p.version_id, self.digest_of[p.entity_id]) for p in batch),
             "entity_id", {"draft_change_log_id": self.change_log.id})
-        for pending, record in zip(batch, records):
-            self.record_of[pending.entity_id] = record.pk
-        insert(Draft, [Draft(entity_id=p.entity_id, version_id=p.version_id,
-                             draft_log_record_id=self.record_of[p.entity_id]) for p in batch])
+        self.record_of.update(record_ids)
+        insert_rows(Draft, ("entity_id", "version_id", "draft_log_record_id"),
+                    ((p.entity_id, p.version_id, record_ids[p.entity_id]) for p in batch))
         self._write_course_rows(batch)
 
     def _write_component_versions(self, components: list[_Pending]) -> None:
-        insert(ComponentVersion, [ComponentVersion(publishable_entity_version_id=p.version_id, component_id=p.entity_id)
-                                  for p in components])
+        insert_rows(ComponentVersion, ("publishable_entity_version_id", "component_id"),
+                    ((p.version_id, p.entity_id) for p in components))
         new_media: list[Media] = []
         for pending in components:
             for path, (media_type_id, value) in pending.media.items():
                 pending.media[path] = self._media(media_type_id, value, new_media)
         if new_media:
-            insert_keyed(Media, new_media, "hash_digest", {"learning_package_id": self.package.id})
+            insert_rows(Media, ("learning_package_id", "media_type_id", "size", "hash_digest", "has_file", "text",
+                                "created"),
+                        ((m.learning_package_id, m.media_type_id, m.size, m.hash_digest, m.has_file, m.text, m.created)
+                         for m in new_media))
+            ids = {}
+            for start in range(0, len(new_media), bulk_rows.BATCH_SIZE):  # unique by (package, type, hash)
+                ids.update(((type_id, digest), pk) for type_id, digest, pk in Media.objects.filter(
+                    learning_package_id=self.package.id,
+                    hash_digest__in=[m.hash_digest for m in new_media[start:start + bulk_rows.BATCH_SIZE]])
+                    .values_list("media_type_id", "hash_digest", "pk"))
             for media in new_media:
+                media.id = ids[(media.media_type_id, media.hash_digest)]
                 if media.has_file:  # openedx-core's own file write (skips a file already stored)
                     media.write_file(ContentFile(media.file_data))
                     del media.file_data
-        insert(ComponentVersionMedia, [
-            ComponentVersionMedia(component_version_id=p.version_id, path=path,
-                                  media_id=value.pk)
-            for p in components for path, value in p.media.items()])
+        insert_rows(ComponentVersionMedia, ("component_version_id", "media_id", "path"),
+                    ((p.version_id, media.id, path) for p in components for path, media in p.media.items()))
 
     def _media(self, media_type_id: int, value, new_media: list) -> Media:
         """The package's Media for this text (stored in the row) or these bytes (stored as a file),
@@ -253,60 +262,44 @@ class BulkCourseWriter(CourseWriter):
         rows, dependencies = [], []
         for pending, entity_list in zip(containers, lists):
             children = [self.entity_ids[child] for child in pending.children if child in self.entity_ids]
-            rows += [EntityListRow(entity_list_id=entity_list.pk, entity_id=child, order_num=order,
-                                   entity_version_id=None) for order, child in enumerate(children)]
+            rows += [(entity_list.pk, order, child, None) for order, child in enumerate(children)]
             pending.dep_ids = list(dict.fromkeys(children))  # dependencies: no order, no duplicates
             for child in pending.dep_ids:
-                dependencies.append(PublishableEntityVersionDependency(referring_version_id=pending.version_id,
-                                                                       referenced_entity_id=child))
+                dependencies.append((pending.version_id, child))
                 self.edges.append((pending.entity_id, child))
             pending.children = entity_list.pk
-        insert(EntityListRow, rows)
-        insert(PublishableEntityVersionDependency, dependencies)
-        insert(ContainerVersion, [ContainerVersion(publishable_entity_version_id=p.version_id, container_id=p.entity_id,
-                                                   entity_list_id=p.children) for p in containers])
-        from openedx_content.models_api import PublishableContentModelRegistry
-
+        insert_rows(EntityListRow, ("entity_list_id", "order_num", "entity_id", "entity_version_id"), rows)
+        insert_rows(PublishableEntityVersionDependency, ("referring_version_id", "referenced_entity_id"), dependencies)
+        insert_rows(ContainerVersion, ("publishable_entity_version_id", "container_id", "entity_list_id"),
+                    ((p.version_id, p.entity_id, p.children) for p in containers))
         for cls in {p.container_cls for p in containers}:
             version_cls = PublishableContentModelRegistry.get_versioned_model_cls(cls)
             insert_child_rows(version_cls, [p.version_id for p in containers if p.container_cls is cls])
 
     def _write_course_rows(self, batch: list[_Pending]) -> None:
         """This project's rows beside openedx-core's: the block map, parsed fields, file metadata."""
-        insert(LcBlock, [LcBlock(course=self.course, block_type=p.ref.block_type, block_id=p.ref.block_id,
-                                 entity_id=p.entity_id, kind=p.kind,
-                                 detached=p.kind == KIND_UPLOAD or (p.kind == KIND_COMPONENT and p.block.detached))
-                         for p in batch])
-        insert(BlockVersionFields, [
-            BlockVersionFields(entity_version_id=p.version_id, content=p.block.fields.content,
-                               settings=p.block.fields.settings,
-                               definition_id=definition_id(self.package_ref, p.ref.block_type, p.ref.block_id,
-                                                           canonical_json(p.block.fields.content)))
-            for p in batch if p.kind != KIND_UPLOAD])
+        insert_rows(LcBlock, ("course_id", "block_type", "block_id", "entity_id", "kind", "detached"),
+                    ((self.course.id, p.ref.block_type, p.ref.block_id, p.entity_id, p.kind,
+                      p.kind == KIND_UPLOAD or (p.kind == KIND_COMPONENT and bool(p.block.detached))) for p in batch))
+        insert_rows(BlockVersionFields, ("entity_version_id", "content", "settings", "definition_id"), (
+            (p.version_id, p.block.fields.content, p.block.fields.settings,
+             definition_id(self.package_ref, p.ref.block_type, p.ref.block_id, canonical_json(p.block.fields.content)))
+            for p in batch if p.kind != KIND_UPLOAD))
         files = []
         for pending in batch:
-            if pending.kind != KIND_UPLOAD:
-                continue
-            meta = pending.static_file.metadata
-            files.append(CourseFileVersion(
-                entity_version_id=pending.version_id, asset_name=meta["asset_name"],
-                displayname=meta["displayname"], content_type=meta["content_type"], locked=bool(meta["locked"]),
-                import_path=meta["import_path"], thumbnail_location=meta.get("thumbnail_location"),
-                md5=_md5(pending.data)))
-            pending.data = None
-        insert(CourseFileVersion, files)
+            if pending.kind == KIND_UPLOAD:
+                meta = pending.static_file.metadata
+                files.append((pending.version_id, meta["asset_name"], meta["displayname"], meta["content_type"],
+                              bool(meta["locked"]), meta["import_path"], meta.get("thumbnail_location"),
+                              hashlib.md5(pending.data).hexdigest()))
+        insert_rows(CourseFileVersion, ("entity_version_id", "asset_name", "displayname", "content_type", "locked",
+                                        "import_path", "thumbnail_location", "md5"), files)
         for pending in batch:  # the batch's blocks are not needed again: keep memory flat
-            pending.block = pending.static_file = None
+            pending.block = pending.static_file = pending.data = None
 
     def _close_change_log(self) -> None:
         """What ``bulk_draft_changes_for`` does on exit: side effects, dependency hashes, the event."""
-        insert(DraftSideEffect, [DraftSideEffect(cause_id=self.record_of[child], effect_id=self.record_of[parent])
-                                 for parent, child in self.edges])
+        insert_rows(DraftSideEffect, ("cause_id", "effect_id"),
+                    ((self.record_of[child], self.record_of[parent]) for parent, child in self.edges))
         publishing_api._emit_event_for_change_log(  # pylint: disable=protected-access
             self.change_log, timestamp=self.created, user_id=self.user_id)
-
-
-def _md5(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.md5(data).hexdigest()

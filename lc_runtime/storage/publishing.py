@@ -244,7 +244,7 @@ def publish_new_drafts(learning_package_id: int, edges, digests: dict, *, messag
     from openedx_content.applets.publishing import api as publishing_api
     from openedx_content.models_api import PublishLog, PublishLogRecord, PublishSideEffect
 
-    from .bulk_rows import insert, insert_keyed
+    from .bulk_rows import insert_keyed, insert_rows
 
     published_at = published_at or datetime.now(tz=timezone.utc)
     with transaction.atomic():
@@ -261,16 +261,16 @@ def publish_new_drafts(learning_package_id: int, edges, digests: dict, *, messag
         publish_log.save(force_insert=True)
         drafts = list(content_api.get_all_drafts(learning_package_id).order_by("pk").values_list(
             "entity_id", "version_id"))
-        records = insert_keyed(PublishLogRecord, [
-            PublishLogRecord(publish_log_id=publish_log.id, entity_id=entity_id, old_version_id=None,
-                             new_version_id=version_id, direct=True, dependencies_hash_digest=digests[entity_id])
-            for entity_id, version_id in drafts],
+        record_of = insert_keyed(
+            PublishLogRecord, ("publish_log_id", "entity_id", "old_version_id", "new_version_id", "direct",
+                               "dependencies_hash_digest"),
+            ((publish_log.id, entity_id, None, version_id, True, digests[entity_id]) for entity_id, version_id in drafts),
             "entity_id", {"publish_log_id": publish_log.id})
-        record_of = {record.entity_id: record.pk for record in records}
-        insert(Published, [Published(entity_id=entity_id, version_id=version_id,
-                                     publish_log_record_id=record_of[entity_id]) for entity_id, version_id in drafts])
-        insert(PublishSideEffect, [PublishSideEffect(cause_id=record_of[child], effect_id=record_of[parent])
-                                   for parent, child in edges if parent in record_of and child in record_of])
+        insert_rows(Published, ("entity_id", "version_id", "publish_log_record_id"),
+                    ((entity_id, version_id, record_of[entity_id]) for entity_id, version_id in drafts))
+        insert_rows(PublishSideEffect, ("cause_id", "effect_id"),
+                    ((record_of[child], record_of[parent]) for parent, child in edges
+                     if parent in record_of and child in record_of))
         publishing_api._emit_event_for_change_log(  # pylint: disable=protected-access
             publish_log, timestamp=published_at, user_id=published_by)
         return publish_log

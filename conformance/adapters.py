@@ -242,10 +242,22 @@ class LearningCoreAdapter:
     def parent_location(self, branch, usage_key):
         snapshot = self.runtime(branch).snapshot
         key = UsageKey.from_string(usage_key)
-        ref = (key.block_type, key.block_id)
-        reachable = self._in_tree(snapshot)
-        parents = [r.ref for r in snapshot.blocks.values() if ref in r.children and r.ref in reachable]
-        return plain_key(snapshot.key_of(sorted(parents)[0])) if parents else None
+        parents = self._parents(snapshot).get((key.block_type, key.block_id))
+        return plain_key(snapshot.key_of(parents[0])) if parents else None
+
+    def _parents(self, snapshot) -> dict:
+        """Each block's parents in the course tree (sorted), read once per snapshot: asked for every
+        block, a scan of the course per question made the check quadratic in the course size."""
+        cached = getattr(self, "_parents_cache", None)
+        if cached is None or cached[0] is not snapshot:
+            reachable = self._in_tree(snapshot)
+            parents: dict = {}
+            for record in snapshot.blocks.values():
+                if record.ref in reachable:
+                    for child in dict.fromkeys(record.children):
+                        parents.setdefault(tuple(child), []).append(record.ref)
+            cached = self._parents_cache = (snapshot, {ref: sorted(refs) for ref, refs in parents.items()})
+        return cached[1]
 
     def orphans(self, branch):
         snapshot = self.runtime(branch).snapshot

@@ -123,12 +123,15 @@ class ComparisonResult:
         self.not_applicable[(check, branch)] = reason
 
     def add_run(self, check, branch, run=1):
-        for entry in self.runs:
-            if entry.check == check and entry.branch == branch:
-                entry.run += run
-                return entry
-        entry = CheckRun(check, CHECKS[check], branch, run)
-        self.runs.append(entry)
+        index = self.__dict__.setdefault("_run_index", {})  # (check, branch) → its entry in ``runs``
+        entry = index.get((check, branch))
+        if entry is None:
+            entry = next((e for e in self.runs if e.check == check and e.branch == branch), None)
+            if entry is None:
+                entry = CheckRun(check, CHECKS[check], branch, 0)
+                self.runs.append(entry)
+            index[(check, branch)] = entry
+        entry.run += run
         return entry
 
     def differ(self, check, branch, block, field_name, left, right, during=None):

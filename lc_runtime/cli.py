@@ -57,12 +57,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="write to this file instead of stdout")
 
     p = sub.add_parser("bench", help="benchmark: import rate, bulk load vs naive per-block load (JSON)")
-    p.add_argument("target", nargs="?", default="runtime", choices=sorted({"runtime", "authoring", *BENCH_TARGETS}),
+    p.add_argument("target", nargs="?", default="runtime", choices=sorted({"runtime", "authoring", "import", *BENCH_TARGETS}),
                    help="runtime (default), authoring (one block's create/update/move/publish/delete), or an "
                         "extension's target, e.g. facade")
     p.add_argument("--blocks", type=int, default=1000, help="leaf blocks in the generated course")
     p.add_argument("--sizes", default="1000", help="facade: comma-separated leaf counts of generated courses")
-    p.add_argument("--demo-olx", default=None, help="facade: also bench this OLX course (the demo course)")
+    p.add_argument("--demo-olx", default=None, help="facade, import: also bench this OLX course (the demo course)")
+    p.add_argument("--api-sizes", default="1000",
+                   help="import: leaf counts of generated courses also imported through openedx-core's API one "
+                        "block at a time (the old path), beside the set-wise writer")
     p.add_argument("--markdown", default=None, help="facade: also write the README's table to this file")
     p.add_argument("--courses", type=int, default=50, help="batch-migration: generated courses in the batch")
     p.add_argument("--course-blocks", type=int, default=10, help="batch-migration: leaf blocks per generated course")
@@ -231,8 +234,17 @@ def cmd_dump(args) -> int:
     return 0
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    return tuple(int(size) for size in text.split(",") if size.strip())
+
+
 def cmd_bench(args) -> int:
-    if args.target == "authoring":
+    if args.target == "import":
+        from .import_bench import run_import_bench
+
+        report = run_import_bench(_sizes(args.sizes), _sizes(args.api_sizes),
+                                  Path(args.demo_olx) if args.demo_olx else None)
+    elif args.target == "authoring":
         from .authoring.bench import run_authoring_bench
 
         report = run_authoring_bench(leaf_blocks=args.blocks)

@@ -131,7 +131,10 @@ def test_a_failure_after_every_file_was_written_leaves_the_media_dir_byte_identi
         written.extend(set(media_snapshot()) - set(before))
         raise RuntimeError("publish failed")
 
-    with mock.patch.object(writer, "publish_drafts", fail), pytest.raises(RuntimeError):
+    from lc_runtime.storage import bulk_writer
+
+    with mock.patch.object(writer, "publish_drafts", fail), mock.patch.object(bulk_writer, "publish_new_drafts", fail), \
+            pytest.raises(RuntimeError):
         api.import_olx(root)
     assert len(written) == 3  # the transcript and the two course files existed before the failure
     assert media_snapshot() == before

@@ -277,7 +277,24 @@ class CourseFS(OSFS):
 
     # -- checks -------------------------------------------------------------------------------------
     def _checked(self, path: str) -> tuple[str, str]:
-        """``(relative path, system path)`` after refusing ``..`` escapes and symbolic links."""
+        """``(relative path, system path)`` after refusing ``..`` escapes and symbolic links.
+
+        The checks of the name alone are remembered per path (a block's files are asked for several
+        times); the filesystem is looked at again on every call."""
+        names = self.__dict__.setdefault("_checked_names", {})
+        known = names.get(path)
+        if known is None:
+            known = names[path] = self._checked_name(path)
+        relative, sys_path = known
+        if relative and self._has_link(relative):  # some component is a symbolic link
+            shown = printable(relative)
+            if not self.limits.follow_internal_symlinks:
+                raise OlxError("symbolic links are not allowed in a course", path=shown)
+            if not _inside(os.path.realpath(sys_path), self._root_real):
+                raise OlxError("symbolic link points outside the course directory", path=shown)
+        return relative, sys_path
+
+    def _checked_name(self, path: str) -> tuple[str, str]:
         try:
             normal = self.validatepath(path)
         except fs.errors.IllegalBackReference:
@@ -289,14 +306,21 @@ class CourseFS(OSFS):
         check_file_name(relative, path=shown)
         if relative:
             _check_depth(relative, self.limits, shown)
-        sys_path = os.path.normpath(os.fsdecode(self._to_sys_path(normal)))
-        real = os.path.realpath(sys_path)
-        if real != sys_path:  # some component is a symbolic link
-            if not self.limits.follow_internal_symlinks:
-                raise OlxError("symbolic links are not allowed in a course", path=shown)
-            if not _inside(real, self._root_real):
-                raise OlxError("symbolic link points outside the course directory", path=shown)
-        return relative, sys_path
+        return relative, os.path.normpath(os.fsdecode(self._to_sys_path(normal)))
+
+    def _has_link(self, relative: str) -> bool:
+        """Whether a component of the path below the (already resolved) root is a symbolic link: what
+        ``realpath(path) != path`` tells, with one ``lstat`` per component (a missing one ends the walk,
+        as ``realpath`` keeps a missing tail as it is)."""
+        current = self._root_real
+        for part in relative.split("/"):
+            current = os.path.join(current, part)
+            try:
+                if stat.S_ISLNK(os.lstat(current).st_mode):
+                    return True
+            except (FileNotFoundError, NotADirectoryError):
+                return False
+        return False
 
     def charge(self, relative: str, size: int) -> None:
         """Count a file once against ``max_total_bytes``."""
@@ -352,6 +376,14 @@ class CourseFS(OSFS):
     def getinfo(self, path, namespaces=None):
         self._checked(path)
         return super().getinfo(path, namespaces)
+
+    def isfile(self, path) -> bool:
+        """``getinfo(path).is_file`` without building the info (block classes ask it for every file)."""
+        _, sys_path = self._checked(path)
+        try:
+            return stat.S_ISREG(os.stat(sys_path).st_mode)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
 
     def listdir(self, path):
         self._checked(path)

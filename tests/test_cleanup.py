@@ -168,13 +168,13 @@ KILLED_IMPORT = textwrap.dedent("""
     from lc_runtime import bootstrap
     bootstrap.setup()
     from lc_runtime import api
-    from lc_runtime.storage import writer
+    from lc_runtime.storage import bulk_writer, writer
 
     def killed(*args, **kwargs):  # every file is written; the transaction never commits
         sys.stdout.write("written\\n"); sys.stdout.flush()
         os._exit(9)
 
-    writer.publish_drafts = killed
+    writer.publish_drafts = bulk_writer.publish_new_drafts = killed
     api.import_olx(sys.argv[1])
 """)
 

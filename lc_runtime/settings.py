@@ -94,6 +94,11 @@ CELERY_BROKER_URL = os.environ.get("LC_RUNTIME_CELERY_BROKER") or None
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": float(os.environ.get("LC_RUNTIME_CELERY_VISIBILITY_TIMEOUT", "3600"))}
 CELERY_TASK_IGNORE_RESULT = True  # outcomes are migration-run rows (`lc-runtime runs`), not celery results
+# Liveness of a migrating course (modulestore_compat.runs): it beats every HEARTBEAT seconds; a holder on
+# another host is lost after LOST seconds without a beat, any holder after STALE seconds (a hung process).
+LC_RUNTIME_MIGRATION_HEARTBEAT_SECONDS = float(os.environ.get("LC_RUNTIME_MIGRATION_HEARTBEAT_SECONDS", "30"))
+LC_RUNTIME_MIGRATION_LOST_SECONDS = float(os.environ.get("LC_RUNTIME_MIGRATION_LOST_SECONDS", "300"))
+LC_RUNTIME_MIGRATION_STALE_SECONDS = float(os.environ.get("LC_RUNTIME_MIGRATION_STALE_SECONDS", str(6 * 3600)))
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

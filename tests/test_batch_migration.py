@@ -26,7 +26,8 @@ from .test_operator_cli import cli
 
 REPO = Path(__file__).resolve().parents[1]
 ORG = "CeleryX"
-COURSES = [f"course-v1:{ORG}+C{number}+2026" for number in range(4)]
+COURSES = [f"course-v1:{ORG}+C{number}+2026" for number in range(3)]
+SECOND_BATCH = [f"course-v1:CeleryY+C{number}+2026" for number in range(2)]
 DRY_RUN_COURSES = ["course-v1:DryRunX+D0+2026", "course-v1:DryRunX+D1+2026"]
 TINY = {
     "chapter/ch.xml": '<chapter display_name="Chapter"><sequential url_name="s"/></chapter>',
@@ -58,7 +59,7 @@ def seed_courses(keys, tmp_path_factory) -> list[str]:
 
 @pytest.fixture(scope="module")
 def batch_courses(tmp_path_factory):
-    return seed_courses(COURSES, tmp_path_factory)
+    return seed_courses(COURSES, tmp_path_factory) + seed_courses(SECOND_BATCH, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +81,7 @@ def redis_binary() -> str:
 
 def environment(broker: str) -> dict:
     return {**os.environ, "PYTHONPATH": str(REPO), "LC_RUNTIME_CELERY_BROKER": broker,
-            "LC_RUNTIME_MIGRATION_HEARTBEAT_SECONDS": "1"}
+            "LC_RUNTIME_MIGRATION_HEARTBEAT_SECONDS": "1", "LC_RUNTIME_MIGRATION_LOST_SECONDS": "4"}
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +101,7 @@ def workers(batch_courses, tmp_path_factory):
                  "--without-mingle", "--without-heartbeat", "-l", "info"], env=env, stdout=log,
                 stderr=subprocess.STDOUT, cwd=str(REPO)), log))
         try:
-            yield {"env": env, "pids": [process.pid for process, _ in started], "logs": logs}
+            yield {"env": env, "pids": [process.pid for process, _ in started], "logs": logs, "processes": started}
         finally:
             for process, log in started:
                 process.terminate()
@@ -249,7 +250,7 @@ def test_two_celery_workers_migrate_a_batch_and_survive_a_killed_worker(workers)
     log = "".join((workers["logs"] / f"{name}.log").read_text() for name in ("w1", "w2"))
     assert f"pid:{killed.pid} exited with 'signal 9 (SIGKILL)'" in log
     assert f"resuming {killed.course_key} (its process {killed.pid} on " in log
-    for line in out.splitlines()[1:5]:
+    for line in out.splitlines()[1:1 + len(COURSES)]:
         assert line.split()[1:7] == ["ok", "split", "→", "components", "→", "full"] and line.split()[8] == "0"
     assert MigrationRun.objects.get(run_id=run_id).status == "completed"
 
@@ -266,3 +267,24 @@ def test_two_celery_workers_migrate_a_batch_and_survive_a_killed_worker(workers)
         assert refused.status == "skipped" and refused.pid == 0  # recorded by the enqueuer: no task ran
     finally:
         MigrationRunCourse.objects.filter(pk=holder.pk).delete()
+
+    # A whole worker (main process and pool process) SIGKILLed mid-course: its task stays unacknowledged
+    # in Redis (redelivered only after the visibility timeout), so the batch enqueues the course again
+    # once its heartbeat stops (LC_RUNTIME_MIGRATION_LOST_SECONDS, 4 s here); the other worker resumes it.
+    batch = migrate_cli(env, "--org", "CeleryY", "--to", "components", "--batch-size", "2", "--workers", "celery")
+    lost = None
+    deadline = time.monotonic() + 120
+    while lost is None and time.monotonic() < deadline and batch.poll() is None:
+        row = MigrationRunCourse.objects.filter(course_key__in=SECOND_BATCH, status="running").first()
+        if row is not None and parent_of(row.pid) in workers["pids"]:
+            worker = parent_of(row.pid)
+            os.kill(worker, signal.SIGKILL)
+            os.kill(row.pid, signal.SIGKILL)
+            lost = row
+        time.sleep(0.05)
+    out, err = batch.communicate(timeout=300)
+    assert lost is not None and batch.returncode == 0, out + err
+    run_id = out.splitlines()[-1].split()[1].rstrip(":")
+    courses = {c.course_key: c for c in MigrationRunCourse.objects.filter(run__run_id=run_id)}
+    assert {(c.status, c.reached_stage, c.differences) for c in courses.values()} == {("completed", "components", 0)}
+    assert sorted(courses) == SECOND_BATCH and courses[lost.course_key].pid != lost.pid

@@ -7,7 +7,7 @@ platform's own celery app runs the task instead (add ``conformance.tasks`` to ``
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 
 from lc_runtime import bootstrap
 
@@ -45,6 +45,11 @@ def _forget_inherited_connections():
     connections.close_all()
 
 
+def _before_forking(**kwargs) -> None:
+    _warm_up()
+    _forget_inherited_connections()
+
+
+# In a worker's main process only (not in `lc-runtime migrate`, which imports this module to enqueue).
+worker_init.connect(_before_forking, weak=False)
 worker_process_init.connect(lambda **kwargs: _forget_inherited_connections(), weak=False)
-_warm_up()
-_forget_inherited_connections()

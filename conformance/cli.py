@@ -19,8 +19,6 @@ def _bench_batch_migration(args) -> dict:
     return report
 
 
-BENCH_TARGETS = {"batch-migration": _bench_batch_migration}
-
 
 def _bench_spoc(args) -> dict:
     """``lc-runtime bench spoc --demo-olx DIR``: the two SPOC flows of #12 through HTTP on that course
@@ -45,7 +43,7 @@ def _bench_spoc(args) -> dict:
             live.stop()
 
 
-BENCH_TARGETS = {"spoc": _bench_spoc}
+BENCH_TARGETS = {"batch-migration": _bench_batch_migration, "spoc": _bench_spoc}
 
 
 def register(subparsers, commands: dict) -> None:

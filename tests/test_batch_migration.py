@@ -288,3 +288,9 @@ def test_two_celery_workers_migrate_a_batch_and_survive_a_killed_worker(workers)
     courses = {c.course_key: c for c in MigrationRunCourse.objects.filter(run__run_id=run_id)}
     assert {(c.status, c.reached_stage, c.differences) for c in courses.values()} == {("completed", "components", 0)}
     assert sorted(courses) == SECOND_BATCH and courses[lost.course_key].pid != lost.pid
+
+
+def test_the_batch_benchmark_is_a_bench_target():
+    from lc_runtime.cli import BENCH_TARGETS
+
+    assert {"batch-migration", "spoc", "facade"} <= set(BENCH_TARGETS)

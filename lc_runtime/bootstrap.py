@@ -25,7 +25,8 @@ def setup(db_path: str | None = None, *, migrate: bool = True) -> None:
     if migrate:
         from django.conf import settings
 
-        Path(settings.DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+            Path(settings.DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
         _migrate_if_needed()
     _READY = True
 
@@ -35,13 +36,14 @@ def _migrate_if_needed() -> None:
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
-    from lc_runtime import schema_template
+    from lc_runtime import mariadb_fixups, schema_template
 
     template = schema_template.template_for(connection)
     if template is not None and schema_template.copy_into(template, connection):
         return
     executor = MigrationExecutor(connection)
     if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        mariadb_fixups.apply_before_migrate(connection)
         call_command("migrate", verbosity=0, interactive=False)
         if template is not None:
             schema_template.save_from(connection, template)

@@ -29,7 +29,7 @@ EXTENSIONS, DUMP_SOURCES, BENCH_TARGETS = _load_extensions()
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lc-runtime", description="Open edX courses in Learning Core.")
-    parser.add_argument("--db", default=None, help=f"SQLite database file (default: {DEFAULT_DB})")
+    parser.add_argument("--db", default=None, help=f"SQLite database file (default: {DEFAULT_DB}; LC_RUNTIME_DATABASE_URL=mysql://... selects MySQL instead)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("import-olx", help="import an OLX course (directory or .tar.gz) into Learning Core")

@@ -31,7 +31,15 @@ def course_write_lock(course_key) -> None:
 
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("course_write_lock() must be called inside transaction.atomic()")
-    CourseLock.objects.get_or_create(course_key=str(course_key))
+    # One upsert creates the row or, on MySQL, takes the exclusive lock on the existing one
+    # (INSERT … ON DUPLICATE KEY UPDATE). get_or_create's plain INSERT left every waiter holding a
+    # shared lock on the duplicate key, and two of them asking for FOR UPDATE next deadlocked (1213).
+    from django.db import connection
+
+    # MySQL infers the conflicting unique key itself and refuses to be told it.
+    unique = {} if connection.vendor == "mysql" else {"unique_fields": ["course_key"]}
+    CourseLock.objects.bulk_create([CourseLock(course_key=str(course_key))], update_conflicts=True,
+                                   update_fields=["course_key"], **unique)
     list(CourseLock.objects.select_for_update().filter(course_key=str(course_key)).values_list("id", flat=True))
 
 

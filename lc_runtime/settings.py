@@ -10,6 +10,8 @@ from pathlib import Path
 
 from openedx_content.settings_api import openedx_content_backcompat_apps_to_install
 
+from lc_runtime.database_url import URL_ENV, mysql_database
+
 DB_PATH = Path(os.environ.get("LC_RUNTIME_DB", "var/lc-runtime.sqlite3")).expanduser().resolve()
 MEDIA_ROOT = Path(os.environ.get("LC_RUNTIME_MEDIA", str(DB_PATH.parent / "media"))).expanduser().resolve()
 
@@ -21,16 +23,16 @@ USE_I18N = True
 LANGUAGE_CODE = "en"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": str(DB_PATH),
-        # Write transactions start with BEGIN IMMEDIATE: writers queue for the lock (up to ``timeout``
-        # seconds) instead of a reader's late upgrade failing at once with "database is locked".
-        "OPTIONS": {"timeout": float(os.environ.get("LC_RUNTIME_DB_TIMEOUT", "30")), "transaction_mode": "IMMEDIATE"},
-        "TEST": {"NAME": os.environ.get("LC_RUNTIME_TEST_DB") or None},
-    }
+SQLITE_DATABASE = {
+    "ENGINE": "django.db.backends.sqlite3",
+    "NAME": str(DB_PATH),
+    # Write transactions start with BEGIN IMMEDIATE: writers queue for the lock (up to ``timeout``
+    # seconds) instead of a reader's late upgrade failing at once with "database is locked".
+    "OPTIONS": {"timeout": float(os.environ.get("LC_RUNTIME_DB_TIMEOUT", "30")), "transaction_mode": "IMMEDIATE"},
+    "TEST": {"NAME": os.environ.get("LC_RUNTIME_TEST_DB") or None},
 }
+# LC_RUNTIME_DATABASE_URL=mysql://... selects MySQL/MariaDB instead (lc_runtime/database_url.py, ADR 0017).
+DATABASES = {"default": mysql_database(os.environ[URL_ENV]) if os.environ.get(URL_ENV) else SQLITE_DATABASE}
 
 INSTALLED_APPS = [
     "django.contrib.admin",

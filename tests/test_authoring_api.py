@@ -22,6 +22,8 @@ from lc_runtime.stages import set_stage
 
 from .olx_builder import standard_course
 
+pytestmark = pytest.mark.mysql
+
 KEY = CourseLocator("AuthX", "T101", "2026")
 AUTHOR, PUBLISHER = 901, 902
 

@@ -29,6 +29,8 @@ from modulestore_compat.models import CompiledChunk, CompiledCourse
 
 from .olx_builder import standard_course
 
+pytestmark = pytest.mark.mysql
+
 KEY = CourseLocator("TestX", "T101", "2026")
 PUBLISHED = KEY.for_branch("published-branch")
 H1 = PUBLISHED.make_usage_key("html", "h1")
@@ -306,7 +308,8 @@ def test_a_store_never_serves_what_a_rolled_back_transaction_compiled(rollback, 
     else:
         _edit_h1("Kept", "<p>kept</p>")
         expected = ("Kept", "<p>kept</p>")
-    assert _log_ids() == during  # the very same ids again
+    if transaction.get_connection().vendor == "sqlite":
+        assert _log_ids() == during  # the very same ids again (MySQL never hands a rolled-back id out again)
     h1 = store.get_item(H1)
     assert (h1.display_name, h1.data) == expected
 

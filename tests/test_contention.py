@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from .conftest import subprocess_database_env
 from .olx_builder import standard_course
 
 KEY = "course-v1:TestX+T101+2026"
@@ -26,12 +27,12 @@ def python(db, code: str, *, env=None, timeout=300) -> subprocess.Popen:
     """Start a Python process on the database ``db`` running ``code`` after Django is set up."""
     script = "from lc_runtime import bootstrap\nbootstrap.setup(%r)\n" % str(db) + textwrap.dedent(code)
     return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=dict(os.environ, **(env or {})))
+                            text=True, env=dict(os.environ, **subprocess_database_env(db), **(env or {})))
 
 
 def cli(db, *args, env=None, timeout=300):
     return subprocess.run([sys.executable, "-m", "lc_runtime", "--db", str(db), *args], capture_output=True,
-                          text=True, timeout=timeout, env=dict(os.environ, **(env or {})))
+                          text=True, timeout=timeout, env=dict(os.environ, **subprocess_database_env(db), **(env or {})))
 
 
 def finish(process, timeout=300) -> tuple[int, str, str]:
@@ -57,6 +58,7 @@ except VersionConflictError as exc:
 """
 
 
+@pytest.mark.mysql
 def test_concurrent_stale_saves_end_as_one_save_and_version_conflicts(tmp_path):
     db = tmp_path / "c.sqlite3"
     assert cli(db, "import-olx", str(standard_course(tmp_path / "olx"))).returncode == 0
@@ -100,6 +102,7 @@ print("saved")
 
 
 @SLOW
+@pytest.mark.mysql
 @pytest.mark.parametrize("delay", [0.0, 1.5])
 def test_a_migration_step_and_an_authors_save_take_turns(tmp_path, delay):
     db = tmp_path / "m.sqlite3"
@@ -108,7 +111,8 @@ def test_a_migration_step_and_an_authors_save_take_turns(tmp_path, delay):
     assert cli(db, "migrate", KEY, "--to", "components").returncode == 0
     migration = subprocess.Popen([sys.executable, "-m", "lc_runtime", "--db", str(db), "migrate", KEY, "--to", "full",
                                   "--reports", str(tmp_path / "reports")], stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True)
+                                 stderr=subprocess.PIPE, text=True,
+                                 env=dict(os.environ, **subprocess_database_env(db)))
     author = python(db, AUTHOR_SAVES.format(delay=delay))
     migrated, saved = finish(migration), finish(author)
     assert saved[0] == 0 and saved[1].strip() == "saved", saved

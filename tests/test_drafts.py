@@ -23,6 +23,8 @@ from .conftest import SHARED
 from .olx_builder import standard_course
 
 SUPPORTED = SHARED / "fixtures" / "olx" / "real-courses" / "supported-components"
+pytestmark = pytest.mark.mysql
+
 KEY = "course-v1:TestX+T101+2026"
 
 

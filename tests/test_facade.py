@@ -19,6 +19,8 @@ from modulestore_compat.signals import COURSE_PUBLISHED
 
 from .olx_builder import standard_course
 
+pytestmark = pytest.mark.mysql
+
 KEY = CourseLocator("TestX", "T101", "2026")
 DRAFT, PUBLISHED = "draft-branch", "published-branch"
 

@@ -19,6 +19,8 @@ from modulestore_compat.api import DjangoDocumentStore, DraftVersioningModuleSto
 
 from .olx_builder import standard_course
 
+pytestmark = pytest.mark.mysql
+
 KEY = CourseLocator("TestX", "T101", "2026")
 MYSTERY = '<mystery_block url_name="m1" display_name="Odd"><part>kept</part></mystery_block>'
 

@@ -62,6 +62,8 @@ from modulestore_compat.facade.store import LearningCoreModuleStore, ReadOnlyMod
 
 from .olx_builder import standard_course
 
+pytestmark = pytest.mark.mysql
+
 KEY = CourseLocator("TestX", "T101", "2026")
 DRAFT, PUBLISHED = "draft-branch", "published-branch"
 

@@ -19,6 +19,8 @@ from modulestore_compat.api import DjangoDocumentStore, DraftVersioningModuleSto
 
 from .olx_builder import standard_course
 
+pytestmark = pytest.mark.mysql
+
 KEY = CourseLocator("TestX", "T101", "2026")
 HTML = KEY.make_usage_key("html", "h1")
 PROBLEM = KEY.make_usage_key("problem", "p1")

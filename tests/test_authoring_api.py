@@ -22,8 +22,6 @@ from lc_runtime.stages import set_stage
 
 from .olx_builder import standard_course
 
-pytestmark = pytest.mark.mysql
-
 KEY = CourseLocator("AuthX", "T101", "2026")
 AUTHOR, PUBLISHER = 901, 902
 
@@ -47,6 +45,7 @@ def container_type(usage_key):
     return content_api.get_container_type_code_of(entity_id)
 
 
+@pytest.mark.mysql
 class AuthoringTest(TestCase):
     databases = "__all__"
 

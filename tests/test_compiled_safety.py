@@ -29,8 +29,6 @@ from modulestore_compat.models import CompiledChunk, CompiledCourse
 
 from .olx_builder import standard_course
 
-pytestmark = pytest.mark.mysql
-
 KEY = CourseLocator("TestX", "T101", "2026")
 PUBLISHED = KEY.for_branch("published-branch")
 H1 = PUBLISHED.make_usage_key("html", "h1")
@@ -57,6 +55,7 @@ def _to_the_millisecond(value):
     return value
 
 
+@pytest.mark.mysql
 def test_compiled_documents_round_trip_as_the_split_reference_store_keeps_them(rollback, demo_olx):
     """What the compiler builds comes back equal (pickle gave it back as built): dates to the millisecond
     as MongoDB keeps them, and exactly as the embedded Split store's extended JSON gives them back."""
@@ -278,6 +277,7 @@ def _log_ids():
 
 
 @pytest.mark.parametrize("redo", ["reimport", "edit"])
+@pytest.mark.mysql
 def test_a_store_never_serves_what_a_rolled_back_transaction_compiled(rollback, tmp_path, redo):
     """SQLite hands the rolled-back log and version ids out again: the next compile must still get a
     structure (and chunks) the store has never seen (#15 item 6)."""
@@ -314,6 +314,7 @@ def test_a_store_never_serves_what_a_rolled_back_transaction_compiled(rollback, 
     assert (h1.display_name, h1.data) == expected
 
 
+@pytest.mark.mysql
 def test_a_compile_rolled_back_never_leaves_the_store_serving_empty_content(rollback, tmp_path):
     """#9: the store read a compile made inside a transaction that was rolled back; later reads must
     not find its definitions gone and fall back to defaults."""
@@ -474,6 +475,7 @@ def test_outside_a_web_request_every_call_checks_the_index(course):
     assert _queries(lambda: store.get_item(H1)) == 1
 
 
+@pytest.mark.mysql
 def test_inside_a_web_request_a_rolled_back_savepoint_lapses_the_check(course, web_request):
     store = LearningCoreModuleStore()
     assert store.get_item(H1).display_name == "Text 1"

@@ -102,7 +102,6 @@ print("saved")
 
 
 @SLOW
-@pytest.mark.mysql
 @pytest.mark.parametrize("delay", [0.0, 1.5])
 def test_a_migration_step_and_an_authors_save_take_turns(tmp_path, delay):
     db = tmp_path / "m.sqlite3"

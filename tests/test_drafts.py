@@ -23,8 +23,6 @@ from .conftest import SHARED
 from .olx_builder import standard_course
 
 SUPPORTED = SHARED / "fixtures" / "olx" / "real-courses" / "supported-components"
-pytestmark = pytest.mark.mysql
-
 KEY = "course-v1:TestX+T101+2026"
 
 
@@ -144,6 +142,7 @@ def test_reader_keeps_drafts_apart_with_their_places_and_warns_about_what_it_lea
 
 
 @pytest.mark.usefixtures("rollback")
+@pytest.mark.mysql
 def test_learning_core_and_split_hold_the_drafts_on_the_draft_branch_only(tmp_path):
     olx = course_with_drafts(tmp_path / "olx")
     found, units = drafts_on_disk(olx)

@@ -19,12 +19,11 @@ from modulestore_compat.signals import COURSE_PUBLISHED
 
 from .olx_builder import standard_course
 
-pytestmark = pytest.mark.mysql
-
 KEY = CourseLocator("TestX", "T101", "2026")
 DRAFT, PUBLISHED = "draft-branch", "published-branch"
 
 
+@pytest.mark.mysql
 class FacadeTest(TestCase):
     databases = "__all__"
 
@@ -143,6 +142,7 @@ def test_accepts_what_mixed_modulestore_passes(rollback):
     assert store.get_modulestore_type() == "split"
 
 
+@pytest.mark.mysql
 def test_warm_hot_path_runs_one_freshness_query_and_a_rebuild_is_seen(rollback, tmp_path):
     import random
 
@@ -170,6 +170,7 @@ def test_warm_hot_path_runs_one_freshness_query_and_a_rebuild_is_seen(rollback, 
     assert store.get_item(KEY.for_branch(PUBLISHED).make_usage_key("html", "h1")).display_name == "After rebuild"
 
 
+@pytest.mark.mysql
 def test_an_index_naming_a_compile_no_longer_stored_is_dropped_and_rebuilt(rollback, tmp_path):
     from bson import ObjectId
 
@@ -258,6 +259,7 @@ def test_plugin_settings_put_the_facade_first_only_when_enabled():
         plugin_settings(SimpleNamespace(LC_RUNTIME_FACADE_ENABLED=True, MODULESTORE={}))
 
 
+@pytest.mark.mysql
 def test_a_block_whose_class_fails_becomes_an_error_block_as_in_split(rollback, tmp_path):
     from unittest import mock
 
@@ -281,6 +283,7 @@ def test_a_block_whose_class_fails_becomes_an_error_block_as_in_split(rollback, 
     assert "cannot build me" in children[0].error_msg
 
 
+@pytest.mark.mysql
 def test_an_orphan_of_the_draft_branch_is_served_as_split_serves_it(rollback, tmp_path):
     """A unit's draft (OLX drafts/) that drops a child leaves it an orphan of the draft branch: in Split's
     structure, so in the compiled one, for get_orphans and get_items(include_orphans)."""

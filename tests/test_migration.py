@@ -19,8 +19,6 @@ from modulestore_compat.api import DjangoDocumentStore, DraftVersioningModuleSto
 
 from .olx_builder import standard_course
 
-pytestmark = pytest.mark.mysql
-
 KEY = CourseLocator("TestX", "T101", "2026")
 MYSTERY = '<mystery_block url_name="m1" display_name="Odd"><part>kept</part></mystery_block>'
 
@@ -43,6 +41,7 @@ def split_dump(documents, branch):
     return ModulestoreAdapter(SplitModuleStore(documents), KEY, "split").dump(branch)
 
 
+@pytest.mark.mysql
 def test_migrate_split_to_full_and_back_with_no_differences(split_course):
     steps = migrate(split_course, KEY, "full", user="tester", reason="test")
     assert [(s.from_stage, s.to_stage, s.differences) for s in steps] == [("split", "components", 0),
@@ -64,7 +63,7 @@ def test_migrate_split_to_full_and_back_with_no_differences(split_course):
     assert migrate(split_course, KEY, "components")[0].differences == 0  # and forward again
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [pytest.param(1, marks=pytest.mark.mysql), 2, 3])
 def test_a_migration_killed_at_a_random_point_converges_when_run_again(split_course, seed):
     from django.db import transaction
 
@@ -130,6 +129,7 @@ def test_rollback_writes_learning_core_edits_back_to_split(split_course):
         assert store.get_item(KEY.make_usage_key("html", "h2")).data == "<p>edited in LC, draft only</p>"
 
 
+@pytest.mark.mysql
 def test_rollback_from_full_restores_container_edits(split_course):
     migrate(split_course, KEY, "full")
     runtime = lc_api.LearningCoreRuntime(KEY)
@@ -147,6 +147,7 @@ def test_rollback_from_full_restores_container_edits(split_course):
     assert stored_stage(KEY) == "components"
 
 
+@pytest.mark.mysql
 def test_differences_block_the_switch_unless_forced(split_course):
     from modulestore_compat import migration as migration_module
 

@@ -62,8 +62,6 @@ from modulestore_compat.facade.store import LearningCoreModuleStore, ReadOnlyMod
 
 from .olx_builder import standard_course
 
-pytestmark = pytest.mark.mysql
-
 KEY = CourseLocator("TestX", "T101", "2026")
 DRAFT, PUBLISHED = "draft-branch", "published-branch"
 
@@ -115,6 +113,7 @@ def lc_course(tmp_path, rollback):
     return KEY
 
 
+@pytest.mark.mysql
 def test_return_shapes_as_split_py_calls_them(lc_course):
     backend = LearningCorePersistenceBackend()
     index = backend.get_course_index(KEY.for_branch(DRAFT), False)
@@ -220,6 +219,7 @@ def test_a_staged_backend_lists_only_courses_at_its_stage(lc_course):
         switch.flush()
 
 
+@pytest.mark.mysql
 def test_fresh_after_a_publish(lc_course):
     backend = LearningCorePersistenceBackend()
     store = DraftVersioningModuleStore(BackendDocumentStore(backend))
@@ -258,6 +258,7 @@ def test_reference_store_over_the_backend_answers_as_over_its_documents(demo_cou
     assert dumps(through, tree.course_key, "draft") == expected
 
 
+@pytest.mark.mysql
 def test_facade_data_through_the_backend_answers_as_the_facade(demo_course, rollback):
     """Learning Core's compiled demo course: our Split runtime over the backend reads what the facade
     reads on the published branch (what the LMS reads)."""
@@ -358,6 +359,7 @@ def test_plugin_settings_name_the_platform_engines_with_splits_doc_store_config(
         assert entry["OPTIONS"] == split["OPTIONS"]
 
 
+@pytest.mark.mysql
 def test_hybrid_never_serves_a_rolled_back_learning_core_change(tmp_path, rollback):
     """A rolled-back transaction gives its log ids back (SQLite reuses them at once): the merged
     structure of the change made after it must not be taken for the rolled-back one's."""

@@ -19,8 +19,6 @@ from modulestore_compat.api import DjangoDocumentStore, DraftVersioningModuleSto
 
 from .olx_builder import standard_course
 
-pytestmark = pytest.mark.mysql
-
 KEY = CourseLocator("TestX", "T101", "2026")
 HTML = KEY.make_usage_key("html", "h1")
 PROBLEM = KEY.make_usage_key("problem", "p1")
@@ -92,6 +90,7 @@ def test_after_a_rollback_to_split_edits_are_refused_and_the_next_migration_lose
     assert lc_api.LearningCoreRuntime(KEY).get_block(HTML).display_name == "Saved at full"
 
 
+@pytest.mark.mysql
 def test_components_stage_leaf_edits_are_carried_to_full_without_force(documents):
     migrate(documents, KEY, "components")
     runtime = edit(PROBLEM, display_name="Edited at components, published")
@@ -127,6 +126,7 @@ def test_components_stage_refuses_container_edits(documents):
     assert draft_versions(VERTICAL) == before
 
 
+@pytest.mark.mysql
 def test_full_stage_accepts_every_edit_and_rollback_keeps_it(documents):
     migrate(documents, KEY, "full")
     edit(VERTICAL, display_name="Renamed unit")

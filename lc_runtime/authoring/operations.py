@@ -26,6 +26,7 @@ from ..models import KIND_COMPONENT, KIND_CONTAINER, BlockVersionFields, LcBlock
 from ..storage import edits
 from ..storage.codes import definition_id
 from ..storage.container_types import fit_container
+from ..storage.titles import version_title
 from ..storage.writer import CourseWriter, ImportResult, canonical_json, is_container_type
 from .data import DIRECT_ONLY_CATEGORIES
 from .fields import component_olx, memory_record, scope_names, split_by_scope
@@ -110,7 +111,7 @@ def _new_entity(session: AuthoringSession, ref: BlockRef, settings: dict, conten
                 block, ImportResult(session.course.course_key, session.learning_package_id))
             return
         entity_id, kind = existing
-        title = settings.get("display_name") if isinstance(settings.get("display_name"), str) else ""
+        title = version_title(settings.get("display_name")) if isinstance(settings.get("display_name"), str) else ""
         if kind == KIND_COMPONENT:
             media_type = content_api.get_or_create_media_type(f"application/vnd.openedx.xblock.v1.{ref.block_type}+xml")
             media = content_api.get_or_create_text_media(session.learning_package_id, media_type.id, text=olx,

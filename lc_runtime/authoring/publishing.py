@@ -27,6 +27,7 @@ from ..errors import NotPublishedError
 from ..models import KIND_CONTAINER, BlockVersionFields
 from ..storage.container_types import draft_list_entity_ids, fit_container
 from ..storage.publishing import SYNC_MESSAGE, publish_drafts
+from ..storage.titles import version_title
 from .session import AuthoringSession, now
 
 
@@ -77,7 +78,7 @@ def publish_shaped(session: AuthoringSession, ref: BlockRef, *, settings: dict, 
     with session.drafts():
         fit_container(entity_id, ref.block_type, child_ids)
         version = content_api.create_next_container_version(
-            entity_id, title=title, entities=[by_id[c] for c in child_ids],
+            entity_id, title=version_title(title), entities=[by_id[c] for c in child_ids],
             created=created or now(), created_by=session.user_id if created_by is ... else created_by)
         BlockVersionFields.objects.create(entity_version=version.publishable_entity_version, settings=settings,
                                           content=content, definition_id=definition, source_version_id=source)

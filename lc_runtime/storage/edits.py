@@ -1,7 +1,6 @@
 """Versioned writes to one block: new draft versions, stale-write detection, publish, history, revert."""
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 
 from django.db import transaction
@@ -14,6 +13,7 @@ from ..models import KIND_COMPONENT, BlockVersionFields
 from .codes import definition_id
 from .container_types import fit_container
 from .publishing import publish_drafts
+from .titles import version_title
 from .writer import OLX_PATH, canonical_json, olx_media_type
 
 
@@ -36,9 +36,7 @@ def write_block_version(snapshot, record, *, usage_key, settings: dict, content:
     """Create the next draft version of ``record``'s block; raises VersionConflictError on a stale write."""
     created = now()
     package_ref = str(snapshot.course_key)
-    title = settings.get("display_name") or ""
-    if not isinstance(title, str):
-        title = json.dumps(title)
+    title = version_title(settings.get("display_name") or "")
     with transaction.atomic():
         _check_not_stale(usage_key, record.entity_id, record.version_num)
         if record.kind == KIND_COMPONENT:

@@ -21,6 +21,7 @@ from ..errors import CourseFileError
 from ..models import KIND_COMPONENT, KIND_UPLOAD, CourseFileVersion, LcBlock, LcCourse
 from ..stages import check_authoring_write
 from .filejournal import atomic_with_files
+from .titles import version_title
 from .uploads import UploadRecord, last_written, load_uploads, md5_of
 from .writer import CourseWriter, storable_media_type
 
@@ -72,7 +73,7 @@ def _next_version(course, block, path, data, changes, user_id) -> None:
         md5 = md5_of(previous)
     version = content_api.create_next_component_version(
         block.entity_id, media_to_replace=media_to_replace, created=datetime.now(tz=timezone.utc),
-        title=meta["displayname"], created_by=user_id)
+        title=version_title(meta["displayname"]), created_by=user_id)
     CourseFileVersion.objects.create(
         entity_version=version.publishable_entity_version, asset_name=meta["asset_name"],
         displayname=meta["displayname"], content_type=meta["content_type"], locked=bool(meta["locked"]),

@@ -32,6 +32,7 @@ from ..models import (
 from .codes import CodeAllocator, definition_id, upload_code
 from .filejournal import atomic_with_files
 from .publishing import publish_drafts
+from .titles import version_title
 
 XBLOCK_NAMESPACE = "xblock.v1"
 OLX_PATH = "block.xml"
@@ -121,7 +122,7 @@ class CourseWriter:
         """The learning package and its course row (both writers start so)."""
         tree = self.tree
         root_block = tree.blocks[tree.root]
-        title = root_block.fields.settings.get("display_name") or self.package_ref
+        title = version_title(root_block.fields.settings.get("display_name")) or self.package_ref
         self.package = content_api.create_learning_package(package_ref=self.package_ref, title=title,
                                                            created=self.created)
         self.course = LcCourse.objects.create(
@@ -171,7 +172,7 @@ class CourseWriter:
         )
         component, version = content_api.create_component_and_version(
             self.package.id, component_type, self.codes.component_code(block.block_type, block.block_id),
-            block.fields.settings.get("display_name") or "", self.created, self.user_id,
+            version_title(block.fields.settings.get("display_name")), self.created, self.user_id,
             can_stand_alone=block.detached, media={OLX_PATH: media},
         )
         self.entities[block.ref] = component
@@ -196,7 +197,7 @@ class CourseWriter:
         self.container_class[block.ref] = cls
         container, version = content_api.create_container_and_version(
             self.package.id, self.codes.container_code(block.block_type, block.block_id),
-            title=block.fields.settings.get("display_name") or "", container_cls=cls,
+            title=version_title(block.fields.settings.get("display_name")), container_cls=cls,
             entities=[self.entities[child] for child in block.children if child in self.entities],
             created=self.created, created_by=self.user_id,
             can_stand_alone=self.tree is None or block.ref == self.tree.root,
@@ -224,7 +225,7 @@ class CourseWriter:
                                                      self._media_type_id(storable_media_type(meta["content_type"])),
                                                      data=data, created=self.created)
         component, version = content_api.create_component_and_version(
-            self.package.id, component_type, upload_code(static_file.path), meta["displayname"], self.created,
+            self.package.id, component_type, upload_code(static_file.path), version_title(meta["displayname"]), self.created,
             self.user_id, can_stand_alone=True, media={f"static/{static_file.path}": media},
         )
         LcBlock.objects.create(course=self.course, block_type="asset", block_id=static_file.path,

@@ -32,6 +32,8 @@ _SERVER_OPTIONS = (
     "--innodb-doublewrite=0",
     "--innodb-buffer-pool-size=256M",
     "--max-connections=500",
+    # Compiled course documents are stored as one compressed blob per chunk; allow big ones.
+    "--max-allowed-packet=256M",
 )
 
 
@@ -56,10 +58,11 @@ class MariaDBServer:
         """Run administrative SQL with the server's own client (no Python driver needed)."""
         client = process.find_binary("mariadb", package="mariadb-client")
         done = subprocess.run([client, "--no-defaults", f"--socket={self.socket}", f"--user={self.user}",
-                               "--batch", "-e", sql], capture_output=True, text=True, timeout=60)
+                               "--default-character-set=utf8mb4", "--batch", "-e", sql],
+                              capture_output=True, text=True, timeout=60)
         if done.returncode != 0:
-            raise LocalServerError(f"MariaDB on port {self.port}: {sql!r} failed: "
-                                   f"{(done.stderr or done.stdout).strip().splitlines()[-1:]} (log: {self.log})")
+            why = ((done.stderr or done.stdout).strip().splitlines() or ["no message"])[-1]
+            raise LocalServerError(f"MariaDB on port {self.port}: {sql!r} failed: {why} (log: {self.log})")
 
     def create_database(self, name: str, *, drop_existing: bool = True) -> str:
         """Create an empty utf8mb4 database and return its URL."""

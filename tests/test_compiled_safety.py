@@ -55,7 +55,6 @@ def _to_the_millisecond(value):
     return value
 
 
-@pytest.mark.mysql
 def test_compiled_documents_round_trip_as_the_split_reference_store_keeps_them(rollback, demo_olx):
     """What the compiler builds comes back equal (pickle gave it back as built): dates to the millisecond
     as MongoDB keeps them, and exactly as the embedded Split store's extended JSON gives them back."""

@@ -58,7 +58,6 @@ except VersionConflictError as exc:
 """
 
 
-@pytest.mark.mysql
 def test_concurrent_stale_saves_end_as_one_save_and_version_conflicts(tmp_path):
     db = tmp_path / "c.sqlite3"
     assert cli(db, "import-olx", str(standard_course(tmp_path / "olx"))).returncode == 0

@@ -129,7 +129,6 @@ def test_rollback_writes_learning_core_edits_back_to_split(split_course):
         assert store.get_item(KEY.make_usage_key("html", "h2")).data == "<p>edited in LC, draft only</p>"
 
 
-@pytest.mark.mysql
 def test_rollback_from_full_restores_container_edits(split_course):
     migrate(split_course, KEY, "full")
     runtime = lc_api.LearningCoreRuntime(KEY)
@@ -147,7 +146,6 @@ def test_rollback_from_full_restores_container_edits(split_course):
     assert stored_stage(KEY) == "components"
 
 
-@pytest.mark.mysql
 def test_differences_block_the_switch_unless_forced(split_course):
     from modulestore_compat import migration as migration_module
 

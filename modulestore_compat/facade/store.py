@@ -123,10 +123,11 @@ class CompiledDocumentStore(DocumentStore):
             published_structure=Subquery(compiled.filter(branch=BranchName.published).values("structure_id")[:1]),
             draft_structure=Subquery(compiled.filter(branch=BranchName.draft).values("structure_id")[:1]),
         ).values_list("learning_package_id", "published_log", "draft_log", "published_structure",
-                      "draft_structure")[:1])
-        if not found:
+                      "draft_structure", "course_key")[:1])
+        # MySQL's utf8mb4 collations compare case-insensitively; a Split course key does not.
+        if not found or found[0][5] != course_key:
             return None
-        package_id, published_log, draft_log, published, draft = found[0]
+        package_id, published_log, draft_log, published, draft, _ = found[0]
         return LiveState(package_id, {BranchName.published: published_log or 0, BranchName.draft: draft_log or 0},
                          {BranchName.published: published, BranchName.draft: draft})
 

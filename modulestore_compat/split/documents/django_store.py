@@ -35,8 +35,11 @@ class DjangoDocumentStore(DocumentStore):
     def get_course_index(self, org, course, run, *, ignore_case=False):
         course_id = course_id_of(org, course, run)
         lookup = {"course_id__iexact": course_id} if ignore_case else {"course_id": course_id}
-        row = self.models.SplitCourseIndex.objects.filter(**lookup).values_list("document", flat=True).first()
-        return decompress(row) if row is not None else None
+        row = self.models.SplitCourseIndex.objects.filter(**lookup).values_list("course_id", "document").first()
+        # MySQL's utf8mb4 collations compare case-insensitively; Split's exact lookup does not.
+        if row is None or (not ignore_case and row[0] != course_id):
+            return None
+        return decompress(row[1])
 
     def find_course_indexes(self, *, branch=None, org=None, wiki_slug=None):
         rows = self.models.SplitCourseIndex.objects.all().order_by("org", "course", "run")

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 URL_ENV = "LC_RUNTIME_DATABASE_URL"
 
-# What edx-platform's settings pass to Django's MySQL backend (ADR 0017).
+# What edx-platform's settings pass to Django's MySQL backend (ADR 0018).
 MYSQL_OPTIONS = {
     "charset": "utf8mb4",
     "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
@@ -47,7 +47,7 @@ def mysql_database(url: str) -> dict:
 
 
 def use_mysql_driver() -> None:
-    """mysqlclient when installed (edx-platform's driver); otherwise PyMySQL standing in for it (ADR 0017)."""
+    """mysqlclient when installed (edx-platform's driver); otherwise PyMySQL standing in for it (ADR 0018)."""
     try:
         import MySQLdb  # noqa: F401
     except ImportError:

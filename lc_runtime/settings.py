@@ -31,7 +31,7 @@ SQLITE_DATABASE = {
     "OPTIONS": {"timeout": float(os.environ.get("LC_RUNTIME_DB_TIMEOUT", "30")), "transaction_mode": "IMMEDIATE"},
     "TEST": {"NAME": os.environ.get("LC_RUNTIME_TEST_DB") or None},
 }
-# LC_RUNTIME_DATABASE_URL=mysql://... selects MySQL/MariaDB instead (lc_runtime/database_url.py, ADR 0017).
+# LC_RUNTIME_DATABASE_URL=mysql://... selects MySQL/MariaDB instead (lc_runtime/database_url.py, ADR 0018).
 DATABASES = {"default": mysql_database(os.environ[URL_ENV]) if os.environ.get(URL_ENV) else SQLITE_DATABASE}
 
 INSTALLED_APPS = [

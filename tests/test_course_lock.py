@@ -1,7 +1,7 @@
 """The course writer lock (``CourseLock``, ``SELECT … FOR UPDATE``) on a database that honours it.
 
 Each writer is a thread with its own database connection, as two LMS/CMS processes would be. On
-MySQL the row lock orders them; on SQLite ``BEGIN IMMEDIATE`` gives the same order (ADR 0017).
+MySQL the row lock orders them; on SQLite ``BEGIN IMMEDIATE`` gives the same order (ADR 0018).
 """
 from __future__ import annotations
 

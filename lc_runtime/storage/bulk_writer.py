@@ -53,6 +53,7 @@ from . import bulk_rows
 from .bulk_rows import insert_child_rows, insert_keyed, insert_returning, insert_rows
 from .codes import definition_id, upload_code
 from .publishing import publish_new_drafts
+from .titles import version_title
 from .writer import (
     OLX_PATH,
     UPLOAD_TYPE,
@@ -131,7 +132,7 @@ class BulkCourseWriter(CourseWriter):
         return self._component_types[(namespace, name)]
 
     def _plan_block(self, block: OlxBlock, result: ImportResult) -> _Pending:
-        title = block.fields.settings.get("display_name") or ""
+        title = version_title(block.fields.settings.get("display_name"))
         if is_container_type(block.block_type):
             cls = self._choose_container_class(block)
             self.container_class[block.ref] = cls
@@ -156,7 +157,7 @@ class BulkCourseWriter(CourseWriter):
         code = upload_code(static_file.path)
         return _Pending(ref=BlockRef("asset", static_file.path), kind=KIND_UPLOAD,
                         entity_ref=f"{UPLOAD_TYPE[0]}:{UPLOAD_TYPE[1]}:{code}", code=code,
-                        title=meta["displayname"], can_stand_alone=True,
+                        title=version_title(meta["displayname"]), can_stand_alone=True,
                         component_type_id=self._component_type_id(*UPLOAD_TYPE),
                         media={f"static/{static_file.path}": (self._media_type_id(storable_media_type(
                             meta["content_type"])), data)}, static_file=static_file, data=data)

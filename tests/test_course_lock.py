@@ -12,7 +12,8 @@ import uuid
 import pytest
 from django.db import connection, transaction
 
-from lc_runtime.concurrency import course_write_lock
+from lc_runtime.concurrency import course_write_lock, retry_when_busy
+from lc_runtime.errors import DatabaseBusyError
 from lc_runtime.models import CourseLock
 
 pytestmark = pytest.mark.mysql
@@ -89,3 +90,40 @@ def test_writers_creating_a_new_courses_lock_at_once_take_turns_without_deadlock
     assert not errors, errors
     assert most[0] == 1  # one writer at a time
     assert CourseLock.objects.filter(course_key=key).count() == 1
+
+
+def test_a_course_locked_beyond_the_retry_budget_is_one_line_then_the_same_call_goes_through():
+    """MySQL: a writer kept waiting past ``innodb_lock_wait_timeout`` (1205) is retried, then reported."""
+    if connection.vendor != "mysql":
+        pytest.skip("SQLite's file lock: tests/test_contention.py holds it from another process")
+    key, errors = _new_course_key(), []
+    held, release = threading.Event(), threading.Event()
+
+    def holder():
+        with transaction.atomic():
+            course_write_lock(key)
+            held.set()
+            release.wait(60)
+
+    def attempt():
+        with transaction.atomic():
+            course_write_lock(key)
+            return "locked"
+
+    thread = _in_thread(holder, errors)
+    assert held.wait(30), errors
+    with connection.cursor() as cursor:
+        cursor.execute("SET SESSION innodb_lock_wait_timeout = 1")
+    try:
+        with pytest.raises(DatabaseBusyError) as raised:
+            retry_when_busy(f"saving {key}", attempt, seconds=2.5)
+    finally:
+        release.set()
+        thread.join(60)
+    message = str(raised.value)
+    assert message.startswith(f"saving {key}: the database stayed locked") and "\n" not in message
+    assert "1205" in message or "Lock wait timeout" in message
+    assert retry_when_busy(f"saving {key}", attempt, seconds=10) == "locked"
+    with connection.cursor() as cursor:
+        cursor.execute("SET SESSION innodb_lock_wait_timeout = DEFAULT")
+    assert not errors, errors

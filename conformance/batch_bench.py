@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import shutil
 import signal
 import sqlite3
@@ -45,6 +46,12 @@ def _seed(courses: int, leaf_blocks: int, workdir: Path) -> list[str]:
             with transaction.atomic():
                 SplitWriter(documents).import_tree(read_course(root))
     return keys
+
+
+def _children_cpu_seconds() -> float:
+    """CPU time of the subprocesses waited for so far: a figure the machine's other load does not inflate."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _copy_database(source: Path, target: Path) -> None:
@@ -135,10 +142,14 @@ def run_batch_bench(courses: int = 50, leaf_blocks: int = 10, *, workers: int = 
 
         db = workdir / "one_process" / "db.sqlite3"
         env = _env(db, workdir / "one_process" / "media")
+        cpu, load = _children_cpu_seconds(), os.getloadavg()[0]
         started = time.perf_counter()
         sides["one_process"] = _outcome(db, _migrate(env, db, "--workers", "inline"), started, keys)
+        sides["one_process"].update(cpu_seconds=round(_children_cpu_seconds() - cpu, 1),
+                                    load_average_before=round(load, 1))
 
         db = workdir / "celery" / "db.sqlite3"
+        cpu, load = _children_cpu_seconds(), os.getloadavg()[0]
         with redis_server() as server:
             env = _env(db, workdir / "celery" / "media", server.url)
             logs, pool = [], []
@@ -185,7 +196,8 @@ def run_batch_bench(courses: int = 50, leaf_blocks: int = 10, *, workers: int = 
                                                    and resumed[0][4] != killed.get("pid")
                                                    and f"resuming {killed.get('course_key')}" in worker_log)
         outcome.update(workers=workers, worker_start_seconds=round(start_seconds, 1), killed=killed,
-                       broker=f"redis-server {_redis_version()}")
+                       broker=f"redis-server {_redis_version()}", load_average_before=round(load, 1),
+                       cpu_seconds=round(_children_cpu_seconds() - cpu, 1))
         sides["celery"] = outcome
         for side in sides.values():
             side.pop("_rows")
@@ -214,12 +226,15 @@ def _redis_version() -> str:
 
 
 def markdown_rows(report: dict) -> str:
-    rows = ["| side | wall (s) | courses/hour | courses completed | differences | notes |", "|---|---|---|---|---|---|"]
+    rows = ["| side | wall (s) | courses/hour | CPU (s, all processes) | load before | courses completed | "
+            "differences | notes |", "|---|---|---|---|---|---|---|---|"]
     one, many = report["one_process"], report["celery"]
     rows.append(f"| one process (`--workers inline`) | {one['wall_seconds']} | {one['courses_per_hour']} | "
+                f"{one['cpu_seconds']} | {one['load_average_before']} | "
                 f"{one['course_statuses'].get('completed', 0)}/{report['courses']} | {one['differences']} | |")
     rows.append(f"| {many['workers']} celery workers on Redis (`--workers celery`) | {many['wall_seconds']} | "
-                f"{many['courses_per_hour']} | {many['course_statuses'].get('completed', 0)}/{report['courses']} | "
+                f"{many['courses_per_hour']} | {many['cpu_seconds']} (worker start included) | "
+                f"{many['load_average_before']} | {many['course_statuses'].get('completed', 0)}/{report['courses']} | "
                 f"{many['differences']} | one pool process SIGKILLed after {many['killed'].get('after_courses_done')} "
                 f"courses; its course redelivered and completed: {many['killed'].get('redelivered_and_completed')} |")
     return "\n".join(rows)

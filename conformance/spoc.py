@@ -191,7 +191,11 @@ def check_flow(result: FlowResult, flow: _Flow, olx: Path, mapping: dict, *, ren
     params = {"limit": 200, **({"since": since} if since else {})}
     log, offset = [], 0
     while True:
-        page = flow.http.get(f"courses/{course_key}/changes/", params={**params, "offset": offset}).json()
+        response = flow.http.get(f"courses/{course_key}/changes/", params={**params, "offset": offset})
+        if response.status_code != 200:
+            raise AssertionError(f"change log of {course_key} at offset {offset}: {response.status_code} "
+                                 f"{response.text[:300]}")
+        page = response.json()
         log += page["results"]
         offset += len(page["results"])
         if not page["results"] or offset >= page["count"]:

@@ -39,6 +39,7 @@ def source(copier):
     })
     (root / "static").mkdir()
     (root / "static" / "img.png").write_bytes(PNG)
+    (root / "static" / "my notes.txt").write_bytes(b"notes")  # a path no usage key can hold
     lc_api.import_olx(root)
     authoring.update_block(SOURCE.make_usage_key("html", "h2"), user_id=copier.id, fields={"display_name": "Draft"})
     authoring.create_block(SOURCE, "html", user_id=copier.id, parent=SOURCE.make_usage_key("vertical", "v1"),
@@ -51,7 +52,7 @@ def source(copier):
 def copied(source, copier):
     target = source.replace(org="CopyY", run="copy")
     result = authoring.copy_course(source, target, user_id=copier.id)
-    assert (result.course_key, result.source_course_key, result.files) == (str(target), str(source), 1)
+    assert (result.course_key, result.source_course_key, result.files) == (str(target), str(source), 2)
     return target
 
 
@@ -102,6 +103,9 @@ def test_history_starts_fresh_as_openedx_core_would_have_recorded_it(copied, cop
     operations = {(e.operation, e.block.block_id) for e in log.entries}
     assert {("create", "h2"), ("publish", "h2"), ("update", "h2"), ("create", "fresh"), ("delete", "p1")} <= operations
     assert ("publish", "fresh") not in operations
+    assert {("create", "my_notes.txt"), ("publish", "my_notes.txt")} <= operations  # files by asset key
+    assert str(next(e.block for e in log.entries if e.block.block_id == "img.png")) == str(
+        copied.make_asset_key("asset", "img.png"))
 
     order = [e.operation for e in log.entries]  # newest first: the unpublished changes, the publish, the creates
     assert order == sorted(order, key={"update": 0, "delete": 0, "publish": 1, "create": 2}.get)
@@ -130,7 +134,7 @@ def test_the_copy_has_the_course_files(source, copied):
     def files(key):
         return {(u.path, read_upload(u)) for u in load_uploads(key)}
 
-    assert files(copied) == files(source) == {("img.png", PNG)}
+    assert files(copied) == files(source) == {("img.png", PNG), ("my notes.txt", b"notes")}
 
 
 def test_a_copied_course_is_edited_and_published_like_any_other(copied, copier):

@@ -17,7 +17,8 @@ from django.db.models import CharField, F, IntegerField, Value
 from openedx_content.models_api import DraftChangeLogRecord, EntityListRow, PublishLogRecord
 from opaque_keys.edx.keys import CourseKey, UsageKey
 
-from ..models import BlockVersionFields, LcBlock
+from ..course_files import asset_name
+from ..models import KIND_UPLOAD, BlockVersionFields, LcBlock
 from ..storage.snapshot import get_course
 
 #: At most this many entries per page.
@@ -101,13 +102,13 @@ def _entries(course, course_key, rows) -> list[ChangeEntry]:
     version_ids = {v for _, row in rows for v in (row[3], row[4]) if v is not None}
     children = _children(version_ids)
     entity_ids = {row[2] for _, row in rows} | {c for listed in children.values() for c in listed}
-    refs = {entity_id: (block_type, block_id) for entity_id, block_type, block_id in LcBlock.objects.filter(
-        entity_id__in=entity_ids).values_list("entity_id", "block_type", "block_id")}
+    refs = {entity_id: (block_type, block_id, kind) for entity_id, block_type, block_id, kind in LcBlock.objects.filter(
+        entity_id__in=entity_ids).values_list("entity_id", "block_type", "block_id", "kind")}
     user_ids = {row[5] for _, row in rows if row[5] is not None}
     names = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username"))
     fields = {v: (settings, content) for v, settings, content in BlockVersionFields.objects.filter(
         entity_version_id__in=version_ids).values_list("entity_version_id", "settings", "content")}
-    key_of = {entity_id: course_key.make_usage_key(*ref) for entity_id, ref in refs.items()}
+    key_of = {entity_id: _key(course_key, *ref) for entity_id, ref in refs.items()}
     first_publish = dict(PublishLogRecord.objects.filter(new_version_id__in=version_ids).order_by(
         "-publish_log_id").values_list("new_version_id", "publish_log_id"))
     entries = []
@@ -130,6 +131,13 @@ def _entries(course, course_key, rows) -> list[ChangeEntry]:
             publish=extra[0] if kind == "p" else None,
             published_in=first_publish.get(new) if kind == "d" and new else None))
     return entries
+
+
+def _key(course_key, block_type: str, block_id: str, kind: str):
+    """A block's usage key; a course file's asset key (its path may hold characters usage keys refuse)."""
+    if kind == KIND_UPLOAD:
+        return course_key.make_asset_key("asset", asset_name(block_id))
+    return course_key.make_usage_key(block_type, block_id)
 
 
 def _children(version_ids) -> dict[int, list[int]]:

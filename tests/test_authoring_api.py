@@ -96,8 +96,9 @@ class AuthoringTest(TestCase):
         the chapter stops being a Section while it holds them and becomes one again after, on the same
         entity with its versions (ADR 0010)."""
         assert container_type(CH1) == "section" and container_type(S1) == "subsection"
-        versions_before = PublishableEntityVersion.objects.filter(
-            entity__lc_block__block_id="ch1", entity__lc_block__block_type="chapter").count()
+        versions_before = PublishableEntityVersion.objects.filter(  # this course's ch1: other tests' courses have one
+            entity__lc_block__course__course_key=str(KEY), entity__lc_block__block_id="ch1",
+            entity__lc_block__block_type="chapter").count()
         html = authoring.create_block(KEY, "html", user_id=AUTHOR, parent=CH1, block_id="loose")
         unit = authoring.create_block(KEY, "vertical", user_id=AUTHOR, parent=CH1, block_id="vloose")
         assert container_type(CH1) == "lc_runtime_xblock"
@@ -110,7 +111,8 @@ class AuthoringTest(TestCase):
         authoring.delete_block(html, user_id=AUTHOR)
         authoring.move_block(unit, S1, user_id=AUTHOR)
         assert container_type(CH1) == "section" and children(S1) == [("vertical", "v1"), ("vertical", "vloose")]
-        versions = PublishableEntityVersion.objects.filter(entity__lc_block__block_id="ch1",
+        versions = PublishableEntityVersion.objects.filter(entity__lc_block__course__course_key=str(KEY),
+                                                           entity__lc_block__block_id="ch1",
                                                            entity__lc_block__block_type="chapter")
         assert versions.count() > versions_before + 3
         assert list(versions.order_by("version_num").values_list("version_num", flat=True)) == list(

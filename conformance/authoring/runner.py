@@ -126,6 +126,7 @@ def _run(side, step, course_key) -> tuple[str | None, str, int]:
 def _run_steps(scenario: Scenario, split, learning_core, course_key) -> ScenarioResult:
     started = time.perf_counter()
     result = ScenarioResult(scenario.name, scenario.upstream, len(scenario.steps))
+    read: dict = {}  # side → (versions, state) of its last snapshot in this scenario
     for number, step in enumerate(scenario.steps, start=1):
         split_error, split_message, split_signals = _run(split, step, course_key)
         lc_error, lc_message, lc_signals = _run(learning_core, step, course_key)
@@ -138,19 +139,40 @@ def _run_steps(scenario: Scenario, split, learning_core, course_key) -> Scenario
             result.findings.append(Finding(number, step.describe(), "signals", "", "course_published",
                                            split_signals, lc_signals))
         _compare(result, number, step.describe(), split, learning_core, course_key,
-                 runtime=number == len(scenario.steps))
+                 runtime=number == len(scenario.steps), read=read)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _compare(result, number, operation, split, learning_core, course_key, runtime=False) -> None:
+def _compare(result, number, operation, split, learning_core, course_key, runtime=False, read=None) -> None:
     """Both sides' snapshots; with ``runtime`` (the last step: the runtime is the slowest reader) also
-    the Learning Core runtime against the facade."""
-    split_state = snapshot(split.store(), course_key)
-    lc_state = snapshot(learning_core.store(), course_key)
+    the Learning Core runtime against the facade. ``read`` (side → versions and state of its last
+    snapshot) lets a branch a step left as it was (the same stored versions on that side) be reused
+    rather than read again: the facts compared are the same, read once."""
+    split_state = _side_snapshot(split, course_key, read)
+    lc_state = _side_snapshot(learning_core, course_key, read)
     for check, block, detail, left, right in differences(split_state, lc_state):
         result.findings.append(Finding(number, operation, check, block, detail, left, right))
     if not runtime:
         return
     for check, block, detail, left, right in runtime_differences(lc_state, learning_core.runtime_records()):
         result.findings.append(Finding(number, operation, check, block, detail, right, left))
+
+
+def _side_snapshot(side, course_key, read: dict | None) -> dict:
+    """The side's snapshot, reusing the branches whose stored versions did not change since the last
+    one (the draft's facts include ``has_changes``, so the draft is reused only when both are)."""
+    if read is None:
+        return snapshot(side.store(), course_key)
+    versions = side.versions()
+    known = {}
+    previous = read.get(side.name)
+    if previous is not None:
+        before, state = previous
+        if versions["published"] is not None and versions["published"] == before["published"]:
+            known["published"] = state["published"]
+            if versions["draft"] is not None and versions["draft"] == before["draft"]:
+                known["draft"] = state["draft"]
+    state = snapshot(side.store(), course_key, known=known)
+    read[side.name] = (versions, state)
+    return state

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from xblock.fields import Scope
 
 from modulestore_compat.split.fields import mixed_class
-from modulestore_compat.enums import RevisionOption
+from modulestore_compat.enums import BranchName, RevisionOption
 
 from .steps import Step
 
@@ -68,6 +68,13 @@ class SplitSide:
         from modulestore_compat.split.api import DraftVersioningModuleStore
 
         return DraftVersioningModuleStore(self.documents)
+
+    def versions(self) -> dict:
+        """branch → what its state is read from (the index's structure version: structures never change)."""
+        key = self.course_key
+        index = self.documents.get_course_index(key.org, key.course, key.run) or {}
+        heads = index.get("versions", {})
+        return {"draft": heads.get(BranchName.draft), "published": heads.get(BranchName.published)}
 
     def apply(self, step: Step) -> None:
         from modulestore_compat.split.api import SplitWriter
@@ -135,6 +142,21 @@ class LearningCoreSide:
         from modulestore_compat.facade.store import LearningCoreModuleStore
 
         return LearningCoreModuleStore()
+
+    def versions(self) -> dict:
+        """branch → what the facade's state of it is read from: Learning Core's newest log of the branch
+        (any change makes a new one) and the branch's compile (a new structure id per compile)."""
+        from modulestore_compat.facade.compiler import current_log_id
+        from modulestore_compat.models import CompiledCourse
+
+        from lc_runtime.models import LcCourse
+
+        package = LcCourse.objects.filter(course_key=str(self.course_key)).values_list(
+            "learning_package_id", flat=True).first()
+        compiled = dict(CompiledCourse.objects.filter(course_key=str(self.course_key)).values_list(
+            "branch", "structure_id"))
+        return {branch: (current_log_id(package, name), compiled.get(name)) if package is not None else None
+                for branch, name in (("draft", BranchName.draft), ("published", BranchName.published))}
 
     def apply(self, step: Step) -> None:
         from lc_runtime.authoring import api as authoring

@@ -76,39 +76,40 @@ def block_facts(block) -> dict:
     }
 
 
-def snapshot(store, course_key) -> dict:
+def snapshot(store, course_key, *, known: dict | None = None) -> dict:
     """``{"draft": …, "published": …}``: per block its record (every field, children, parent),
-    ``get_parent_location``, edit info; on draft ``has_changes``; per branch the orphans."""
+    ``get_parent_location``, edit info; on draft ``has_changes``; per branch the orphans.
+
+    ``known``: branch → its state, for a branch the caller knows is unchanged since it read it (the
+    same stored versions): that state is reused instead of being read again."""
+    known = known or {}
     with store.bulk_operations(course_key.for_branch(BranchName.draft)):  # index and structures read once
-        return _snapshot(store, course_key)
+        return {branch: known[branch] if branch in known else _branch_snapshot(store, course_key, branch, name)
+                for branch, name in BRANCHES.items()}
 
 
-def _snapshot(store, course_key) -> dict:
-    out = {}
-    for branch, branch_name in BRANCHES.items():
-        key = course_key.for_branch(branch_name)
-        try:
-            blocks = store.get_items(key)
-        except ItemNotFoundError:
-            out[branch] = None
-            continue
-        records = {}
-        for block in blocks:
-            record = block_facts(block)
-            record["parent_location"] = plain_key(store.get_parent_location(block.location))
-            record["edit_info"] = {
-                "edited_by": getattr(block, "edited_by", None),
-                "subtree_edited_by": getattr(block, "subtree_edited_by", None),
-                "published_by": getattr(block, "published_by", None),
-                "edited_on": getattr(block, "edited_on", None) is not None,
-                "subtree_edited_on": getattr(block, "subtree_edited_on", None) is not None,
-                "published_on": getattr(block, "published_on", None) is not None,
-            }
-            if branch == "draft":
-                record["has_changes"] = store.has_changes(block)
-            records[record["usage_key"]] = record
-        out[branch] = {"blocks": records, "orphans": sorted(plain_key(k) for k in store.get_orphans(key))}
-    return out
+def _branch_snapshot(store, course_key, branch: str, branch_name: str) -> dict | None:
+    key = course_key.for_branch(branch_name)
+    try:
+        blocks = store.get_items(key)
+    except ItemNotFoundError:
+        return None
+    records = {}
+    for block in blocks:
+        record = block_facts(block)
+        record["parent_location"] = plain_key(store.get_parent_location(block.location))
+        record["edit_info"] = {
+            "edited_by": getattr(block, "edited_by", None),
+            "subtree_edited_by": getattr(block, "subtree_edited_by", None),
+            "published_by": getattr(block, "published_by", None),
+            "edited_on": getattr(block, "edited_on", None) is not None,
+            "subtree_edited_on": getattr(block, "subtree_edited_on", None) is not None,
+            "published_on": getattr(block, "published_on", None) is not None,
+        }
+        if branch == "draft":
+            record["has_changes"] = store.has_changes(block)
+        records[record["usage_key"]] = record
+    return {"blocks": records, "orphans": sorted(plain_key(k) for k in store.get_orphans(key))}
 
 
 def flatten(state: dict) -> dict:

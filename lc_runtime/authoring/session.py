@@ -95,7 +95,7 @@ class AuthoringSession:
                 self.learning_package_id, changed_by=self.user_id, changed_at=now()))
         yield
         self.draft_changed = True
-        self._snapshots.clear()
+        self._snapshots.pop(BRANCH_DRAFT, None)  # a draft write leaves the published branch as it was
 
     def end_drafts(self, exc_info=(None, None, None)) -> None:
         """Close the open draft change log (before a publish, at the end)."""

@@ -8,10 +8,13 @@ code serves the CI test (a small course) and ``lc-runtime bench spoc`` (the demo
 * **compile**: into another run of the course, compile the source's last chapter (every id collides,
   so each block gets Split's next ``<type><n>`` id), date the new chapter, publish the root.
 
-The Split side is the course OLX imported under the flow's run (what edx's rerun gives: Split's clone
-shares the source's structure) and then the same edits through Split's writer. The two sides are
-compared through the facade and through the Learning Core runtime (0 differences expected); the
-facade must serve the course, and the course's change log must show every step with its user.
+Both courses start on Split (the OLX imported into the Split reference) and are copied into Learning
+Core as a migration does, so both sides hold the same content (generated ids such as a video's
+``edx_video_id`` included). The Split side of the subset flow is Split's rerun of the source (edx's
+``rerun_course``: ``clone_course`` — a new course index on the source's structures — and the course
+files copied as ``copy_all_course_assets`` does), then the same edits through Split's writer. The two
+sides are compared through the facade and through the Learning Core runtime (0 differences
+expected); the facade must serve the course, and its change log must show every step with its user.
 """
 from __future__ import annotations
 
@@ -152,15 +155,34 @@ def _apply_on_split(writer, course_key, flow: _Flow, mapping: dict) -> None:
             writer.publish(course_key, ref)
 
 
-def check_flow(result: FlowResult, flow: _Flow, olx: Path, mapping: dict, *, render: bool = True,
-               since=None) -> FlowResult:
-    """Fill ``result`` with the Split comparison (rolled back afterwards: a Split course of the run would
-    make Split its owner), the facade's reads and the change log."""
+def _rerun_on_split(documents, source, target) -> None:
+    """Split's ``clone_course`` (a new index on the source's structure versions) and edx's
+    ``copy_all_course_assets`` (every file under the new run, metadata as is)."""
+    from bson import ObjectId
+
+    from modulestore_compat.contentstore import StaticContent, contentstore_for, compute_location
+    from modulestore_compat.split.documents.base import utcnow
+
+    index = documents.get_course_index(source.org, source.course, source.run)
+    when = utcnow()
+    documents.insert_course_index({**index, "_id": ObjectId(), "org": target.org, "course": target.course,
+                                   "run": target.run, "edited_on": when, "last_update": when})
+    contentstore = contentstore_for(documents)
+    for document, data in list(contentstore.course_files(source)):
+        contentstore.save(StaticContent(
+            compute_location(target, document["asset_key"].block_id), document["displayname"],
+            document.get("contentType"), data, thumbnail_location=document.get("thumbnail_location"),
+            import_path=document.get("import_path"), locked=bool(document.get("locked", False))))
+
+
+def check_flow(result: FlowResult, flow: _Flow, documents, mapping: dict, *, render: bool = True,
+               since=None, rerun_of=None) -> FlowResult:
+    """Fill ``result`` with the Split comparison (Split's side rolled back afterwards), the facade's
+    reads and the change log. ``rerun_of``: the Split course the flow's course is a rerun of."""
     from django.db import transaction
 
-    from lc_runtime.olx.reader import read_course
     from modulestore_compat.facade.store import LearningCoreModuleStore
-    from modulestore_compat.split.api import DjangoDocumentStore, SplitModuleStore, SplitWriter
+    from modulestore_compat.split.api import SplitModuleStore, SplitWriter
 
     from .adapters import ModulestoreAdapter
     from .migration import adapter_for
@@ -169,8 +191,8 @@ def check_flow(result: FlowResult, flow: _Flow, olx: Path, mapping: dict, *, ren
     course_key = flow.course_key
     started = time.perf_counter()
     with transaction.atomic():
-        documents = DjangoDocumentStore()
-        SplitWriter(documents, user_id=None).import_tree(read_course(olx, course_key), files=False)
+        if rerun_of is not None:
+            _rerun_on_split(documents, rerun_of, course_key)
         writer = SplitWriter(documents, user_id=None)
         with writer.bulk_operations(course_key):
             _apply_on_split(writer, course_key, flow, mapping)
@@ -208,21 +230,34 @@ def check_flow(result: FlowResult, flow: _Flow, olx: Path, mapping: dict, *, ren
     return result
 
 
+def _on_split_and_learning_core(documents, olx: Path, course_key) -> None:
+    """The course imported into Split, then copied into Learning Core as a migration to ``full`` does."""
+    from lc_runtime.olx.reader import read_course
+    from lc_runtime.stages import set_stage
+    from modulestore_compat.migration import copy_to_learning_core
+    from modulestore_compat.split.api import SplitModuleStore, SplitWriter
+
+    SplitWriter(documents, user_id=None).import_tree(read_course(olx, course_key))
+    copy_to_learning_core(SplitModuleStore(documents), course_key)
+    set_stage(course_key, "full", changed_by="spoc flows", reason="#12 SPOC flows")
+
+
 def run_spoc_flows(olx: Path, *, server_url: str, org: str = "Spoc", render: bool = True) -> list[FlowResult]:
-    """Both flows on the course at ``olx`` (imported twice: the source, and the compile's target)."""
+    """Both flows on the course at ``olx`` (on both sides twice: the source, and the compile's target)."""
     import uuid
 
     from opaque_keys.edx.locator import CourseLocator
 
-    from lc_runtime import api as lc_api
     from lc_runtime.rest.live import client
     from lc_runtime.roles import api as roles
+    from modulestore_compat.split.api import DjangoDocumentStore
 
     tag = uuid.uuid4().hex[:6]
-    tree, _ = lc_api.import_olx(olx, course_key=str(CourseLocator(f"{org}A{tag}", "C", "src")))
-    source = CourseLocator.from_string(str(tree.course_key))
+    documents = DjangoDocumentStore()
+    source = CourseLocator(f"{org}A{tag}", "C", "src")
     compile_target = CourseLocator(f"{org}B{tag}", "C", "main")
-    lc_api.import_olx(olx, course_key=str(compile_target))
+    for key in (source, compile_target):
+        _on_split_and_learning_core(documents, olx, key)
     http = client(f"spoc-{tag}", server_url)
     for key in (source, compile_target):
         roles.grant(http.user, f"org:{key.org}", "publisher")
@@ -232,13 +267,13 @@ def run_spoc_flows(olx: Path, *, server_url: str, org: str = "Spoc", render: boo
     target = source.replace(run="spoc")
     flow = subset_flow(http, source, target)
     result = FlowResult("subset", str(target), round(time.perf_counter() - started, 2), flow.steps)
-    results.append(check_flow(result, flow, olx, {}, render=render))
+    results.append(check_flow(result, flow, documents, {}, render=render, rerun_of=source))
 
     since = http.get(f"courses/{compile_target}/changes/", params={"limit": 1}).json()["results"][0]["at"]
     started = time.perf_counter()
     flow, mapping = compile_flow(http, source, compile_target)
     result = FlowResult("compile", str(compile_target), round(time.perf_counter() - started, 2), flow.steps)
-    results.append(check_flow(result, flow, olx, mapping, render=render, since=since))
+    results.append(check_flow(result, flow, documents, mapping, render=render, since=since))
     return results
 
 

@@ -1,13 +1,22 @@
-"""Draft side effects recorded in bulk (lc_runtime.storage.side_effects) are the rows openedx-core's own
-``_create_side_effects_for_change_log`` writes: same change records, side effects, draft pointers and
-dependency hashes, after the authoring operations that write drafts."""
+"""Side effects recorded in bulk (lc_runtime.storage.side_effects) are the rows openedx-core's own
+``_create_side_effects_for_change_log`` writes: same change records, side effects, branch pointers and
+dependency hashes, for draft change logs and publish logs, after the authoring operations."""
 from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from openedx_content.applets.publishing import api as publishing_api
-from openedx_content.models_api import Draft, DraftChangeLog, DraftChangeLogRecord, DraftSideEffect
+from openedx_content.models_api import (
+    Draft,
+    DraftChangeLog,
+    DraftChangeLogRecord,
+    DraftSideEffect,
+    Published,
+    PublishLog,
+    PublishLogRecord,
+    PublishSideEffect,
+)
 from opaque_keys.edx.locator import CourseLocator
 
 from lc_runtime import api as lc_api
@@ -31,6 +40,14 @@ OPERATIONS = {
     "move": lambda: authoring.move_block(usage("html", "h1"), usage("vertical", "v2"), user_id=AUTHOR),
     "delete": lambda: authoring.delete_block(usage("vertical", "v1"), user_id=AUTHOR),
     "bulk": lambda: _bulk(),
+    "publish": lambda: (authoring.update_block(usage("html", "h1"), user_id=AUTHOR, fields={"display_name": "P"}),
+                        authoring.publish_block(usage("vertical", "v1"), user_id=AUTHOR)),
+    "publish_new": lambda: (authoring.create_block(KEY, "vertical", user_id=AUTHOR, parent=usage("sequential", "s2"),
+                                                   block_id="v8"),
+                            authoring.create_block(KEY, "html", user_id=AUTHOR, parent=usage("vertical", "v8"),
+                                                   block_id="h8"),
+                            authoring.publish_block(usage("vertical", "v8"), user_id=AUTHOR)),
+    "unpublish": lambda: authoring.unpublish_block(usage("vertical", "v2"), user_id=AUTHOR),
 }
 
 
@@ -41,20 +58,28 @@ def _bulk():
         authoring.create_block(KEY, "vertical", user_id=AUTHOR, parent=usage("sequential", "s1"), block_id="v9")
 
 
-def _rows(since_log: int):
-    """What the operation's draft change logs left, by entity (ids of new rows differ between runs)."""
-    logs = DraftChangeLog.objects.filter(pk__gt=since_log)
-    records = {pk: (log, entity, old, new, digest) for pk, log, entity, old, new, digest in
-               DraftChangeLogRecord.objects.filter(draft_change_log__in=logs).values_list(
-                   "pk", "draft_change_log_id", "entity_id", "old_version_id", "new_version_id",
-                   "dependencies_hash_digest")}
+def _log_rows(log_model, record_model, effect_model, log_field, branch, pointer_field, since_log: int):
+    logs = log_model.objects.filter(pk__gt=since_log)
+    columns = ["pk", f"{log_field}_id", "entity_id", "old_version_id", "new_version_id", "dependencies_hash_digest"]
+    if record_model is PublishLogRecord:
+        columns.append("direct")
+    records = {pk: (log, *rest) for pk, log, *rest in record_model.objects.filter(
+        **{f"{log_field}__in": logs}).values_list(*columns)}
     logs_order = sorted({log for log, *_ in records.values()})
     named = {pk: (logs_order.index(log), *rest) for pk, (log, *rest) in records.items()}
-    effects = sorted((named[c], named[e]) for c, e in DraftSideEffect.objects.filter(
+    effects = sorted((named[c], named[e]) for c, e in effect_model.objects.filter(
         cause_id__in=list(records)).values_list("cause_id", "effect_id"))
-    drafts = sorted((entity, version, named.get(record, record)) for entity, version, record in
-                    Draft.objects.values_list("entity_id", "version_id", "draft_log_record_id"))
-    return sorted(named.values()), effects, drafts
+    pointers = sorted((entity, version, named.get(record, record)) for entity, version, record in
+                      branch.objects.values_list("entity_id", "version_id", pointer_field))
+    return sorted(named.values()), effects, pointers
+
+
+def _rows(since: tuple[int, int]):
+    """What the operation's change logs and publish logs left, by entity (ids of new rows differ between runs)."""
+    return (_log_rows(DraftChangeLog, DraftChangeLogRecord, DraftSideEffect, "draft_change_log", Draft,
+                      "draft_log_record_id", since[0]),
+            _log_rows(PublishLog, PublishLogRecord, PublishSideEffect, "publish_log", Published,
+                      "publish_log_record_id", since[1]))
 
 
 @pytest.fixture(scope="module")
@@ -69,16 +94,19 @@ def course(tmp_path_factory):
 
 @pytest.mark.parametrize("operation", sorted(OPERATIONS))
 def test_bulk_side_effects_are_the_rows_openedx_core_writes(course, operation, monkeypatch):
-    since = DraftChangeLog.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    since = (DraftChangeLog.objects.order_by("-pk").values_list("pk", flat=True).first() or 0,
+             PublishLog.objects.order_by("-pk").values_list("pk", flat=True).first() or 0)
     results = []
     for recorder in ("ours", "openedx-core"):
         with transaction.atomic():
-            if recorder == "openedx-core":  # openedx-core's own recorder, as bulk_draft_changes_for has it
-                monkeypatch.setattr(side_effects, "record_draft_side_effects",
+            if recorder == "openedx-core":  # openedx-core's own recorder, where it would be
+                monkeypatch.setattr(side_effects, "record_side_effects",
                                     publishing_api._create_side_effects_for_change_log)
             OPERATIONS[operation]()
             results.append(_rows(since))
             transaction.set_rollback(True)
     ours, theirs = results
     assert ours == theirs
-    assert ours[1], "the operation recorded side effects"
+    assert ours[0][1] or ours[1][1], "the operation recorded side effects"
+    if operation.startswith(("publish", "unpublish")):
+        assert ours[1][0], "the operation published"

@@ -27,6 +27,7 @@ from ..errors import NotPublishedError
 from ..models import KIND_CONTAINER, BlockVersionFields
 from ..storage.container_types import draft_list_entity_ids, fit_container
 from ..storage.publishing import SYNC_MESSAGE, publish_drafts
+from ..storage.side_effects import publishes_recorded_in_bulk
 from ..storage.titles import version_title
 from .session import AuthoringSession, now
 
@@ -48,13 +49,14 @@ def publish_entities(session: AuthoringSession, entity_ids, *, dependencies: boo
     if not ids:
         return
     session.end_drafts()
-    if dependencies:
-        publish_drafts(session.learning_package_id, ids, published_by=session.user_id, published_at=now(),
-                       message=message)
-    else:
-        content_api.publish_from_drafts(
-            session.learning_package_id, draft_qset=Draft.objects.filter(entity_id__in=ids).order_by("pk"),
-            message=message, published_at=now(), published_by=session.user_id, publish_dependencies=False)
+    with publishes_recorded_in_bulk():
+        if dependencies:
+            publish_drafts(session.learning_package_id, ids, published_by=session.user_id, published_at=now(),
+                           message=message)
+        else:
+            content_api.publish_from_drafts(
+                session.learning_package_id, draft_qset=Draft.objects.filter(entity_id__in=ids).order_by("pk"),
+                message=message, published_at=now(), published_by=session.user_id, publish_dependencies=False)
     session.published_now()
 
 

@@ -57,6 +57,14 @@ def seed_courses(keys, tmp_path_factory) -> list[str]:
     return keys
 
 
+@pytest.fixture(scope="module", autouse=True)
+def forget_runs():
+    """The runs these tests commit are deleted afterwards: other tests list the runs of their database."""
+    before = set(MigrationRun.objects.values_list("pk", flat=True))
+    yield
+    MigrationRun.objects.exclude(pk__in=before).delete()
+
+
 @pytest.fixture(scope="module")
 def batch_courses(tmp_path_factory):
     return seed_courses(COURSES, tmp_path_factory) + seed_courses(SECOND_BATCH, tmp_path_factory)

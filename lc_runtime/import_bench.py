@@ -43,10 +43,24 @@ def measure_import(olx: str, path: str) -> dict:
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
+def extension_paths() -> dict[str, str]:
+    """Writers of higher layers measured beside ours (``IMPORT_BENCH_PATHS`` of an ``lc_runtime.cli``
+    extension: name → module run as ``python -m MODULE DB OLX``), e.g. modulestore_compat's Split import."""
+    from importlib.metadata import entry_points
+
+    paths: dict[str, str] = {}
+    for entry_point in entry_points(group="lc_runtime.cli"):
+        paths.update(getattr(entry_point.load(), "IMPORT_BENCH_PATHS", {}))
+    return paths
+
+
 def _run_child(olx: Path, path: str, workdir: Path) -> dict:
     db = workdir / f"import-{path}-{olx.parent.name}-{time.monotonic_ns()}.sqlite3"
     env = {**os.environ, "LC_RUNTIME_MEDIA": str(workdir / "media")}
-    out = subprocess.run([sys.executable, "-m", "lc_runtime.import_bench", str(db), str(olx), path],
+    extra = extension_paths()
+    command = [sys.executable, "-m", extra[path], str(db), str(olx)] if path in extra else [
+        sys.executable, "-m", "lc_runtime.import_bench", str(db), str(olx), path]
+    out = subprocess.run(command,
                          capture_output=True, text=True, env=env, check=False)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
@@ -72,7 +86,8 @@ def run_import_bench(sizes=(10000,), api_sizes=(1000,), demo_olx: Path | None = 
             generate_course_olx(directory, size, number=f"I{size}")
             courses.append((f"generated {size} leaves", directory, size in api_sizes))
         for name, olx, with_api in courses:
-            runs = {path: _run_child(olx, path, workdir) for path in PATHS if path == "bulk" or with_api}
+            paths = [path for path in PATHS if path == "bulk" or with_api] + sorted(extension_paths())
+            runs = {path: _run_child(olx, path, workdir) for path in paths}
             entry = {"course": name, **{path: run for path, run in runs.items()}}
             if "api" in runs:
                 entry["speedup"] = round(runs["api"]["seconds"] / runs["bulk"]["seconds"], 1)

@@ -30,6 +30,8 @@ def _bench_split_authoring(args) -> dict:
 
 
 DUMP_SOURCES = {"split": _dump_split}
+#: ``lc-runtime bench import`` also runs ``split import-olx`` of each course (module run per course).
+IMPORT_BENCH_PATHS = {"split": "modulestore_compat.split.import_bench"}
 BENCH_TARGETS = {"facade": _bench_facade, "split-authoring": _bench_split_authoring}
 
 

@@ -300,11 +300,12 @@ class SplitWriter:
             raise DuplicateCourseError(str(course_key))
         when = utcnow()
         structure_id = ObjectId()
-        blocks = []
+        blocks, definitions = [], []
         for olx_block in list(tree.tree_order()) + tree.detached_blocks():
             fields = olx_block.fields
             definition = self._new_definition(olx_block.block_type, stored_fields(olx_block.block_type, fields.content),
-                                              when)
+                                              when, insert=False)
+            definitions.append(definition)
             settings = stored_fields(olx_block.block_type, fields.settings)
             if fields.children or getattr(olx_block, "children", None):
                 settings["children"] = [[c.block_type, c.block_id] for c in fields.children]
@@ -313,6 +314,7 @@ class SplitWriter:
                 "definition": definition["_id"], "fields": settings, "defaults": {}, "asides": {},
                 "edit_info": new_edit_info(self.user_id, structure_id, when),
             })
+        self.store.insert_definitions(definitions)  # one bulk write for the course's definitions
         structure = {
             "_id": structure_id, "root": [tree.root.block_type, tree.root.block_id], "previous_version": None,
             "original_version": structure_id, "edited_by": self.user_id, "edited_on": when,
@@ -756,7 +758,7 @@ class SplitWriter:
         info["edited_on"] = when
         info["edited_by"] = self.user_id
 
-    def _new_definition(self, block_type, fields, when, previous: dict | None = None) -> dict:
+    def _new_definition(self, block_type, fields, when, previous: dict | None = None, *, insert: bool = True) -> dict:
         definition_id = ObjectId()
         definition = {
             "_id": definition_id, "block_type": block_type, "fields": fields, "schema_version": SCHEMA_VERSION,
@@ -765,7 +767,8 @@ class SplitWriter:
                           "original_version": (previous or {}).get("edit_info", {}).get("original_version")
                           or definition_id},
         }
-        self.store.insert_definition(definition)
+        if insert:
+            self.store.insert_definition(definition)
         return definition
 
     @staticmethod

@@ -99,3 +99,16 @@ class DjangoDocumentStore(DocumentStore):
     def insert_definition(self, definition):
         self.models.SplitDefinition.objects.get_or_create(objectid=str(definition["_id"]),
                                                           defaults={"document": compress(definition)})
+
+    def insert_definitions(self, definitions):
+        """Many at once (append-only, as ``insert_definition``): one lookup of the ids already stored,
+        then multi-row inserts of the others (an OLX import writes one definition per block)."""
+        new = {str(d["_id"]): d for d in definitions}
+        ids = list(new)
+        for start in range(0, len(ids), 500):
+            for present in self.models.SplitDefinition.objects.filter(objectid__in=ids[start:start + 500]) \
+                    .values_list("objectid", flat=True):
+                new.pop(present, None)
+        self.models.SplitDefinition.objects.bulk_create(
+            [self.models.SplitDefinition(objectid=objectid, document=compress(d)) for objectid, d in new.items()],
+            batch_size=500)

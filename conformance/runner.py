@@ -25,8 +25,12 @@ LMS_CHECKS = ("lms.render.student_view", "lms.learner.problem", "lms.learner.pol
 def unique_id_fields(blocks) -> set:
     from xblock.fields import UNIQUE_ID
 
-    out = set()
+    out, seen = set(), set()
     for block in blocks:
+        kind = (block.scope_ids.block_type, type(block))  # fields are the class's: one look per class
+        if kind in seen:
+            continue
+        seen.add(kind)
         for name, field in block.fields.items():
             if field.default is UNIQUE_ID:
                 out.add((block.scope_ids.block_type, name))

@@ -63,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--blocks", type=int, default=1000, help="leaf blocks in the generated course")
     p.add_argument("--sizes", default="1000", help="facade: comma-separated leaf counts of generated courses")
     p.add_argument("--demo-olx", default=None, help="facade, import: also bench this OLX course (the demo course)")
+    p.add_argument("--database", choices=("sqlite", "mysql"), default="sqlite",
+                   help="import: each import on a new SQLite file (default) or a new database of a private MariaDB")
     p.add_argument("--api-sizes", default="1000",
                    help="import: leaf counts of generated courses also imported through openedx-core's API one "
                         "block at a time (the old path), beside the set-wise writer")
@@ -243,7 +245,7 @@ def cmd_bench(args) -> int:
         from .import_bench import run_import_bench
 
         report = run_import_bench(_sizes(args.sizes), _sizes(args.api_sizes),
-                                  Path(args.demo_olx) if args.demo_olx else None)
+                                  Path(args.demo_olx) if args.demo_olx else None, database=args.database)
     elif args.target == "authoring":
         from .authoring.bench import run_authoring_bench
 

@@ -54,9 +54,13 @@ def extension_paths() -> dict[str, str]:
     return paths
 
 
-def _run_child(olx: Path, path: str, workdir: Path) -> dict:
+def _run_child(olx: Path, path: str, workdir: Path, mysql=None) -> dict:
+    """One import in a child process on a new database: a SQLite file, or a new database of the
+    ``mysql`` server (:mod:`lc_runtime.localservers`)."""
     db = workdir / f"import-{path}-{olx.parent.name}-{time.monotonic_ns()}.sqlite3"
     env = {**os.environ, "LC_RUNTIME_MEDIA": str(workdir / "media")}
+    if mysql is not None:
+        env["LC_RUNTIME_DATABASE_URL"] = mysql.create_database(f"bench_{path}_{time.monotonic_ns()}")
     extra = extension_paths()
     command = [sys.executable, "-m", extra[path], str(db), str(olx)] if path in extra else [
         sys.executable, "-m", "lc_runtime.import_bench", str(db), str(olx), path]
@@ -69,14 +73,25 @@ def _run_child(olx: Path, path: str, workdir: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run_import_bench(sizes=(10000,), api_sizes=(1000,), demo_olx: Path | None = None) -> dict:
-    """Every course the set-wise way; the demo course and ``api_sizes`` also the API way (a 10,000-leaf
-    course takes many minutes that way). Sizes are leaf counts of generated courses."""
+def run_import_bench(sizes=(10000,), api_sizes=(1000,), demo_olx: Path | None = None, *,
+                     database: str = "sqlite") -> dict:
+    """Every course the set-wise way and through each extension's writer (``split import-olx``); the
+    demo course and ``api_sizes`` also the API way (a 10,000-leaf course takes many minutes that way).
+    Sizes are leaf counts of generated courses. ``database="mysql"``: on a private MariaDB
+    (:mod:`lc_runtime.localservers`), a new database per import."""
+    from contextlib import nullcontext
+
     from .bench import generate_course_olx
 
     report = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
-              "database": "sqlite", "courses": []}
-    with tempfile.TemporaryDirectory(prefix="lc-bench-import-") as tmp:
+              "database": database, "courses": []}
+    if database == "mysql":
+        from .localservers.api import start_mariadb
+
+        server = start_mariadb()
+    else:
+        server = nullcontext()
+    with server as mysql, tempfile.TemporaryDirectory(prefix="lc-bench-import-") as tmp:
         workdir = Path(tmp)
         courses = []
         if demo_olx is not None:
@@ -87,7 +102,7 @@ def run_import_bench(sizes=(10000,), api_sizes=(1000,), demo_olx: Path | None = 
             courses.append((f"generated {size} leaves", directory, size in api_sizes))
         for name, olx, with_api in courses:
             paths = [path for path in PATHS if path == "bulk" or with_api] + sorted(extension_paths())
-            runs = {path: _run_child(olx, path, workdir) for path in paths}
+            runs = {path: _run_child(olx, path, workdir, mysql) for path in paths}
             entry = {"course": name, **{path: run for path, run in runs.items()}}
             if "api" in runs:
                 entry["speedup"] = round(runs["api"]["seconds"] / runs["bulk"]["seconds"], 1)

@@ -91,7 +91,7 @@ def olx(tmp_path_factory):
     return rich_course(tmp_path_factory.mktemp("bulk") / "course")
 
 
-@pytest.mark.parametrize("batch_size", [None, 3])
+@pytest.mark.parametrize("batch_size", [None, pytest.param(3, marks=pytest.mark.mysql)])
 def test_the_set_wise_writer_leaves_the_rows_the_api_writes(olx, monkeypatch, batch_size):
     slow, slow_hashes, _ = written(olx, bulk=False, monkeypatch=monkeypatch)
     fast, _, _ = written(olx, bulk=True, batch_size=batch_size, monkeypatch=monkeypatch)
@@ -130,6 +130,7 @@ def test_an_import_writes_with_as_many_queries_for_60_blocks_as_for_5(tmp_path):
     assert _write_queries(tmp_path, 60, bulk=False) > large + 20 * 60
 
 
+@pytest.mark.mysql
 def test_an_import_uses_the_set_wise_writer_and_reads_back_as_the_course(tmp_path):
     olx = standard_course(tmp_path / "c", number="BULK1")
     with transaction.atomic():

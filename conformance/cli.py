@@ -43,7 +43,13 @@ def _bench_spoc(args) -> dict:
             live.stop()
 
 
-BENCH_TARGETS = {"batch-migration": _bench_batch_migration, "spoc": _bench_spoc}
+def _bench_migrate(args) -> dict:
+    from .migrate_bench import run_migrate_bench
+
+    return run_migrate_bench(args.blocks, Path(args.demo_olx) if args.demo_olx else None)
+
+
+BENCH_TARGETS = {"batch-migration": _bench_batch_migration, "spoc": _bench_spoc, "migrate": _bench_migrate}
 
 
 def register(subparsers, commands: dict) -> None:

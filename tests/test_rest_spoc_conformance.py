@@ -50,3 +50,22 @@ def test_compile_flow_matches_split_and_is_served_by_the_facade(flows):
         f"create {course}+type@{t}+block@{t}1" for t in ("chapter", "sequential", "vertical", "html")]
     assert sorted(result.logged_steps) == sorted(result.steps) and len(result.log_users) == 1
     assert result.served_by_facade and result.ok
+
+
+def test_only_a_round_trip_of_the_source_runs_file_links_is_counted_apart():
+    """A rerun keeps a value naming the source run's file (Split's clone shares the definition); the
+    OLX round trip maps it to the new run. That, and nothing else, is set apart from the differences."""
+    from opaque_keys.edx.locator import CourseLocator
+
+    from conformance.checks import Difference
+    from conformance.spoc import _rerun_round_trip
+
+    source, target = CourseLocator("O", "C", "src"), CourseLocator("O", "C", "spoc")
+    link = "/asset-v1:O+C+{}+type@asset+block@slide.png"
+    stored, again = {"handout": link.format("src"), "sub": ""}, {"sub": "", "handout": link.format("spoc")}
+    assert _rerun_round_trip(Difference("olx.round_trip", "draft", "b", "settings", stored, again), source, target)
+    assert not _rerun_round_trip(Difference("olx.round_trip", "draft", "b", "settings", stored, {**again, "sub": "x"}),
+                                 source, target)
+    assert not _rerun_round_trip(Difference("field.value", "draft", "b", "handout", link.format("src"),
+                                            link.format("spoc")), source, target)
+    assert not _rerun_round_trip(Difference("olx.round_trip", "draft", "b", "settings", stored, again), None, target)

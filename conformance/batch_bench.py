@@ -1,7 +1,8 @@
 """``lc-runtime bench batch-migration``: a batch of generated courses migrated to ``full`` by two celery
 workers on a private Redis versus one process, side by side in one run (JSON).
 
-Both sides start from copies of one database holding the courses in Split. Each side runs the real
+Both sides start from copies of one database holding the courses in Split: SQLite files (default) or,
+with ``database="mysql"``, databases of one private MariaDB (seeded once, copied by dump and load). Each side runs the real
 command (``lc-runtime migrate --all --to full``, ``--workers inline`` / ``--workers celery``) as a
 subprocess; on the celery side one pool process is SIGKILLed mid-run (once a third of the courses are
 done) and the batch must still complete, every course with 0 differences. Worker start-up (imports,
@@ -20,10 +21,15 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ORG = "BatchBench"
 REPO = Path(__file__).resolve().parents[1]
+
+
+def _course_keys(courses: int, leaf_blocks: int) -> list[str]:
+    return [f"course-v1:{ORG}+C{number:03d}L{leaf_blocks}+2026" for number in range(courses)]
 
 
 def _seed(courses: int, leaf_blocks: int, workdir: Path) -> list[str]:
@@ -62,12 +68,55 @@ def _copy_database(source: Path, target: Path) -> None:
         src.backup(dst)
 
 
-def _env(db: Path, media: Path, broker: str | None = None) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "LC_RUNTIME_DB": str(db), "LC_RUNTIME_MEDIA": str(media)}
-    if broker:
-        env["LC_RUNTIME_CELERY_BROKER"] = broker
-    return env
+@dataclass
+class _SideDatabase:
+    """One side's database: a SQLite file, or (``url``) a database on the private MariaDB. ``path`` is the
+    ``--db`` of the side's commands either way (their reports go beside it)."""
+
+    path: Path
+    url: str | None = None
+
+    def env(self, broker: str | None = None) -> dict:
+        env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               "LC_RUNTIME_DB": str(self.path), "LC_RUNTIME_MEDIA": str(self.path.parent / "media")}
+        env.pop("LC_RUNTIME_DATABASE_URL", None)
+        if self.url:
+            env["LC_RUNTIME_DATABASE_URL"] = self.url
+            # A new MySQL database loads a migrated schema dump instead of running ~100 migrations.
+            env.setdefault("LC_RUNTIME_SCHEMA_CACHE", str(REPO / "var" / "schema-cache"))
+        if broker:
+            env["LC_RUNTIME_CELERY_BROKER"] = broker
+        return env
+
+    def connect(self):
+        """A DB-API connection in autocommit mode: every poll sees the rows committed since the last one."""
+        if not self.url:
+            return sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        from lc_runtime.database_url import mysql_database
+
+        settings = mysql_database(self.url)  # also installs PyMySQL as MySQLdb when mysqlclient is missing
+        import MySQLdb
+
+        where = {"unix_socket": settings["HOST"]} if settings["HOST"].startswith("/") else {
+            "host": settings["HOST"], "port": int(settings["PORT"] or 3306)}
+        return MySQLdb.connect(user=settings["USER"], passwd=settings["PASSWORD"], db=settings["NAME"],
+                               charset="utf8mb4", autocommit=True, **where)
+
+    def errors(self) -> tuple:
+        if not self.url:
+            return (sqlite3.OperationalError,)
+        import MySQLdb
+
+        return (MySQLdb.OperationalError, MySQLdb.ProgrammingError)
+
+
+def _query(conn, sql: str) -> list[tuple]:
+    cursor = conn.cursor()
+    try:
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def _migrate(env: dict, db: Path, *args) -> subprocess.Popen:
@@ -76,15 +125,17 @@ def _migrate(env: dict, db: Path, *args) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
-def _outcome(db: Path, process: subprocess.Popen, started: float, keys: list[str]) -> dict:
+def _outcome(db: _SideDatabase, process: subprocess.Popen, started: float, keys: list[str]) -> dict:
     out, err = process.communicate()
     wall = time.perf_counter() - started
-    with sqlite3.connect(db) as conn:
-        run_id, status = conn.execute("SELECT run_id, status FROM modulestore_compat_migrationrun "
-                                      "ORDER BY started DESC LIMIT 1").fetchone()
-        rows = conn.execute("SELECT c.course_key, c.status, c.differences, c.checks_run, c.pid FROM "
-                            "modulestore_compat_migrationruncourse c JOIN modulestore_compat_migrationrun r ON "
-                            "c.run_id = r.id WHERE r.run_id = ?", (run_id,)).fetchall()
+    conn = db.connect()
+    try:
+        (pk, run_id, status), = _query(conn, "SELECT id, run_id, status FROM modulestore_compat_migrationrun "
+                                             "ORDER BY started DESC LIMIT 1")
+        rows = _query(conn, "SELECT course_key, status, differences, checks_run, pid FROM "
+                            f"modulestore_compat_migrationruncourse WHERE run_id = {int(pk)}")
+    finally:
+        conn.close()
     statuses: dict = {}
     for _, course_status, *_ in rows:
         statuses[course_status] = statuses.get(course_status, 0) + 1
@@ -96,7 +147,7 @@ def _outcome(db: Path, process: subprocess.Popen, started: float, keys: list[str
             "_rows": rows, "_out": out}
 
 
-def _killer(db: Path, worker_pids: list[int], after: int, found: dict) -> None:
+def _killer(db: _SideDatabase, worker_pids: list[int], after: int, found: dict) -> None:
     """SIGKILL the pool process of one running course once ``after`` courses are done."""
     def parent(pid):
         try:
@@ -104,15 +155,15 @@ def _killer(db: Path, worker_pids: list[int], after: int, found: dict) -> None:
         except OSError:
             return None
 
-    conn = sqlite3.connect(db, timeout=30)
+    conn, errors = db.connect(), db.errors()
     try:
         while not found.get("stop"):
             try:
-                done = conn.execute("SELECT count(*) FROM modulestore_compat_migrationruncourse WHERE status != "
-                                    "'running'").fetchone()[0]
-                running = conn.execute("SELECT course_key, pid FROM modulestore_compat_migrationruncourse WHERE "
-                                       "status = 'running'").fetchall()
-            except sqlite3.OperationalError:  # the table is created by the first claim's migration check
+                (done,), = _query(conn, "SELECT count(*) FROM modulestore_compat_migrationruncourse WHERE status != "
+                                        "'running'")
+                running = _query(conn, "SELECT course_key, pid FROM modulestore_compat_migrationruncourse WHERE "
+                                       "status = 'running'")
+            except errors:  # the table is created by the first claim's migration check
                 running, done = [], 0
             for key, pid in running:
                 if done >= after and parent(pid) in worker_pids:
@@ -124,34 +175,61 @@ def _killer(db: Path, worker_pids: list[int], after: int, found: dict) -> None:
         conn.close()
 
 
-def run_batch_bench(courses: int = 50, leaf_blocks: int = 10, *, workers: int = 2) -> dict:
-    from django.conf import settings
+def _seed_databases(database: str, courses: int, leaf_blocks: int, workdir: Path, mariadb) -> tuple:
+    """Both sides' databases holding the same seeded courses, and a description of the backend."""
+    paths = {side: workdir / side / "db.sqlite3" for side in ("one_process", "celery")}
+    for path in paths.values():
+        path.parent.mkdir()
+    if mariadb is None:
+        from django.conf import settings
 
-    from lc_runtime.localservers.api import redis_server
+        keys = _seed(courses, leaf_blocks, workdir)
+        source = Path(settings.DATABASES["default"]["NAME"])
+        for path in paths.values():
+            _copy_database(source, path)
+        return keys, {side: _SideDatabase(path) for side, path in paths.items()}, \
+            "sqlite (file; each step is one write transaction)"
+    # MySQL: seeded once by a child process on the first side's database, then copied to the other side.
+    dbs = {"one_process": _SideDatabase(paths["one_process"], mariadb.create_database("batch_one_process"))}
+    seeded = subprocess.run([sys.executable, "-m", "conformance.batch_bench", "seed", str(courses), str(leaf_blocks),
+                             str(workdir)], env=dbs["one_process"].env(), capture_output=True, text=True)
+    if seeded.returncode != 0:
+        raise RuntimeError(f"seeding the batch on MySQL failed: {(seeded.stderr.strip().splitlines() or ['?'])[-1]}")
+    dbs["celery"] = _SideDatabase(paths["celery"], mariadb.copy_database("batch_one_process", "batch_celery"))
+    conn = dbs["celery"].connect()
+    try:
+        (version,), = _query(conn, "SELECT VERSION()")
+    finally:
+        conn.close()
+    return _course_keys(courses, leaf_blocks), dbs, (
+        f"mysql (private MariaDB {version}, innodb_flush_log_at_trx_commit=0; one database per side, "
+        "seeded once and copied by dump/load)")
 
+
+def run_batch_bench(courses: int = 50, leaf_blocks: int = 10, *, workers: int = 2, database: str = "sqlite") -> dict:
+    from lc_runtime.localservers.api import redis_server, start_mariadb
+
+    if database not in ("sqlite", "mysql"):
+        raise ValueError(f"batch-migration: --database must be sqlite or mysql, not {database!r}")
     workdir = Path(tempfile.mkdtemp(prefix="lc-runtime-batch-bench-"))
+    mariadb = start_mariadb() if database == "mysql" else None
     try:
         started = time.perf_counter()
-        keys = _seed(courses, leaf_blocks, workdir)
+        keys, dbs, backend = _seed_databases(database, courses, leaf_blocks, workdir, mariadb)
         seed_seconds = time.perf_counter() - started
-        source = Path(settings.DATABASES["default"]["NAME"])
         sides = {}
-        for side in ("one_process", "celery"):
-            (workdir / side).mkdir()
-            _copy_database(source, workdir / side / "db.sqlite3")
 
-        db = workdir / "one_process" / "db.sqlite3"
-        env = _env(db, workdir / "one_process" / "media")
+        db = dbs["one_process"]
         cpu, load = _children_cpu_seconds(), os.getloadavg()[0]
         started = time.perf_counter()
-        sides["one_process"] = _outcome(db, _migrate(env, db, "--workers", "inline"), started, keys)
+        sides["one_process"] = _outcome(db, _migrate(db.env(), db.path, "--workers", "inline"), started, keys)
         sides["one_process"].update(cpu_seconds=round(_children_cpu_seconds() - cpu, 1),
                                     load_average_before=round(load, 1))
 
-        db = workdir / "celery" / "db.sqlite3"
+        db = dbs["celery"]
         cpu, load = _children_cpu_seconds(), os.getloadavg()[0]
         with redis_server() as server:
-            env = _env(db, workdir / "celery" / "media", server.url)
+            env = db.env(server.url)
             logs, pool = [], []
             started = time.perf_counter()
             for number in range(workers):
@@ -174,7 +252,7 @@ def run_batch_bench(courses: int = 50, leaf_blocks: int = 10, *, workers: int = 
                                           daemon=True)
                 killer.start()
                 started = time.perf_counter()
-                outcome = _outcome(db, _migrate(env, db, "--workers", "celery", "--batch-size", str(2 * workers)),
+                outcome = _outcome(db, _migrate(env, db.path, "--workers", "celery", "--batch-size", str(2 * workers)),
                                    started, keys)
                 killed["stop"] = True
                 killer.join(timeout=5)
@@ -205,7 +283,7 @@ def run_batch_bench(courses: int = 50, leaf_blocks: int = 10, *, workers: int = 
         one, many = sides["one_process"]["wall_seconds"], sides["celery"]["wall_seconds"]
         return {
             "benchmark": "batch-migration", "courses": courses, "leaf_blocks_per_course": leaf_blocks,
-            "to_stage": "full", "database": "sqlite (file; each step is one write transaction)",
+            "to_stage": "full", "database": backend,
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                         "load_average_at_end": [round(x, 1) for x in os.getloadavg()]},
             "seed_seconds": round(seed_seconds, 1), "one_process": sides["one_process"], "celery": sides["celery"],
@@ -214,6 +292,8 @@ def run_batch_bench(courses: int = 50, leaf_blocks: int = 10, *, workers: int = 
                       for s in sides.values()) and killed.get("redelivered_and_completed", False),
         }
     finally:
+        if mariadb is not None:
+            mariadb.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -238,3 +318,10 @@ def markdown_rows(report: dict) -> str:
                 f"{many['differences']} | one pool process SIGKILLed after {many['killed'].get('after_courses_done')} "
                 f"courses; its course redelivered and completed: {many['killed'].get('redelivered_and_completed')} |")
     return "\n".join(rows)
+
+
+if __name__ == "__main__":  # ``python -m conformance.batch_bench seed COURSES LEAF_BLOCKS WORKDIR`` (MySQL seeding)
+    from lc_runtime import bootstrap
+
+    bootstrap.setup()
+    _seed(int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]))

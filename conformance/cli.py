@@ -13,7 +13,7 @@ RECORD_BUSY_SECONDS = 900
 def _bench_batch_migration(args) -> dict:
     from .batch_bench import markdown_rows, run_batch_bench
 
-    report = run_batch_bench(args.courses, args.course_blocks)
+    report = run_batch_bench(args.courses, args.course_blocks, database=getattr(args, "database", "sqlite"))
     if getattr(args, "markdown", None):
         Path(args.markdown).write_text(markdown_rows(report) + "\n")
     return report

@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sizes", default="1000", help="facade: comma-separated leaf counts of generated courses")
     p.add_argument("--demo-olx", default=None, help="facade, import: also bench this OLX course (the demo course)")
     p.add_argument("--database", choices=("sqlite", "mysql"), default="sqlite",
-                   help="import: each import on a new SQLite file (default) or a new database of a private MariaDB")
+                   help="import, batch-migration: SQLite files (default) or databases of a private MariaDB")
     p.add_argument("--api-sizes", default="1000",
                    help="import: leaf counts of generated courses also imported through openedx-core's API one "
                         "block at a time (the old path), beside the set-wise writer")

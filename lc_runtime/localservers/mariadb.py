@@ -72,6 +72,28 @@ class MariaDBServer:
         self.execute(f"{drop}CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
         return self.url(name)
 
+    def copy_database(self, source: str, target: str) -> str:
+        """Copy ``source`` (schema and rows) into a new empty database ``target``; return its URL.
+
+        One consistent snapshot (``--single-transaction``) piped from ``mariadb-dump`` into ``mariadb``:
+        benchmarks seed once and give every side its own copy.
+        """
+        url = self.create_database(target)
+        dump_bin = process.find_binary("mariadb-dump", package="mariadb-client")
+        client = process.find_binary("mariadb", package="mariadb-client")
+        where = ["--no-defaults", f"--socket={self.socket}", f"--user={self.user}"]
+        dump = subprocess.Popen([dump_bin, *where, "--single-transaction", "--skip-triggers", "--skip-dump-date",
+                                 source], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        load = subprocess.run([client, *where, "--default-character-set=utf8mb4", target], stdin=dump.stdout,
+                              capture_output=True, timeout=600)
+        dump.stdout.close()
+        dump_err = dump.stderr.read().decode(errors="replace")
+        dump.stderr.close()
+        if dump.wait(timeout=600) != 0 or load.returncode != 0:
+            why = (dump_err or load.stderr.decode(errors="replace")).strip().splitlines() or ["no message"]
+            raise LocalServerError(f"MariaDB on port {self.port}: copying {source} to {target} failed: {why[-1]}")
+        return url
+
     def stop(self) -> None:
         """Kill the server and remove its data directory (safe to call twice)."""
         process.stop(self.process)

@@ -53,3 +53,18 @@ def test_the_command_line_runs_a_command_against_a_fresh_database(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("mysql://lc@127.0.0.1:") and "/cli_db?unix_socket=" in done.stdout
+
+
+def test_a_copied_database_holds_the_source_rows_and_a_missing_source_is_one_line(server):
+    server.create_database("copy_source")
+    server.execute("CREATE TABLE copy_source.t (v VARCHAR(10)); INSERT INTO copy_source.t VALUES ('🎓'), ('b')")
+    url = server.copy_database("copy_source", "copy_target")
+    server.execute("INSERT INTO copy_source.t VALUES ('after')")  # the copy is its own database
+    assert url == server.url("copy_target")
+    done = subprocess.run(["mariadb", "--no-defaults", f"--socket={server.socket}", f"--user={server.user}",
+                           "--default-character-set=utf8mb4", "--batch", "-N", "-e",
+                           "SELECT v FROM copy_target.t ORDER BY v"], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["b", "🎓"]
+    with pytest.raises(LocalServerError) as raised:
+        server.copy_database("no_such_database", "copy_target2")
+    assert "\n" not in str(raised.value) and "copying no_such_database to copy_target2 failed" in str(raised.value)

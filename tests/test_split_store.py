@@ -282,6 +282,27 @@ class BadDocumentsTest(TestCase):
                            r"course-v1:testx\+GreekHero\+run, branch draft-branch.*chapter/chapter3 is its own"):
             problem.start
 
+    def test_a_block_with_several_parents_and_an_unreachable_cycle(self):
+        """get_parent_location: of the parents on a path to the root, the smallest (type, id); a parent
+        listing the child twice counts once; blocks only reachable from a cycle are left out of get_items."""
+        def change(structure):
+            self.block(structure, "chapter", "chapter1")["fields"].setdefault("children", []).extend(
+                [["problem", "problem1"]] * 2)
+            structure["blocks"] += [
+                {**self.block(structure, "chapter", "chapter3"), "block_id": "loop_a",
+                 "fields": {"children": [["chapter", "loop_b"], ["problem", "problem3_2"]]}},
+                {**self.block(structure, "chapter", "chapter3"), "block_id": "loop_b",
+                 "fields": {"children": [["chapter", "loop_a"]]}}]
+        self.rewrite(change)
+        parent = self.store.get_parent_location(self.key.make_usage_key("problem", "problem1"))
+        assert (parent.block_type, parent.block_id) == ("chapter", "chapter1")
+        parent = self.store.get_parent_location(self.key.make_usage_key("problem", "problem3_2"))
+        assert (parent.block_type, parent.block_id) == ("chapter", "chapter3")
+        assert self.store.get_parent_location(self.key.make_usage_key("chapter", "loop_a")) is None
+        found = {(b.location.block_type, b.location.block_id)
+                 for b in self.store.get_items(self.key, qualifiers={"category": "chapter"}, include_orphans=False)}
+        assert ("chapter", "loop_a") not in found and ("chapter", "loop_b") not in found
+
     def test_a_missing_definition_leaves_content_at_its_defaults(self):
         from bson import ObjectId
 

@@ -43,6 +43,29 @@ def has_path_to_root(key, root, parents_of, seen=None) -> bool:
     return any(has_path_to_root(parent, root, parents_of, seen) for parent in parents_of(key))
 
 
+def parent_index(structure: dict) -> dict:
+    """``{child: [parent, …]}`` of one structure, parents in structure order, each once.
+
+    Built afresh by each read that needs parents (structures are edited in place by the writer, so
+    an index kept across calls could go stale); one pass instead of a scan of every block per lookup.
+    Children entries that cannot be a ``(block_type, block_id)`` key are skipped, as no key equals them.
+    """
+    index: dict = {}
+    for block in structure["blocks"]:
+        parent = (block["block_type"], block["block_id"])
+        listed: set = set()
+        for child in block.get("fields", {}).get("children", []):
+            child = tuple(child)
+            try:
+                if child in listed:
+                    continue
+            except TypeError:  # unhashable: equal to no key
+                continue
+            listed.add(child)
+            index.setdefault(child, []).append(parent)
+    return index
+
+
 def remember(cache: dict, key, value, limit: int):
     """Put ``value`` in an insertion-ordered cache of at most ``limit`` entries (the oldest go first)."""
     cache[key] = value
@@ -310,18 +333,21 @@ class SplitModuleStore:
                 settings["children"] = qualifiers.pop("children")
             found = [(b["block_type"], b["block_id"]) for b in blocks if matches(b)]
             if not include_orphans:
+                parents = parent_index(envelope.structure)
                 found = [key for key in found if key[0] in DETACHED_CATEGORIES
-                         or self._has_path_to_root(envelope.structure, key)]
+                         or self._has_path_to_root(envelope.structure, key, parents)]
             return [self._load_item(envelope, key, **kwargs) for key in found]
 
     @staticmethod
-    def _parents_of(structure, key) -> list:
-        return [(b["block_type"], b["block_id"]) for b in structure["blocks"]
-                if [key[0], key[1]] in b.get("fields", {}).get("children", [])
-                or key in [tuple(c) for c in b.get("fields", {}).get("children", [])]]
+    def _parents_of(structure, key, parents: dict | None = None) -> list:
+        """The blocks listing ``key`` as a child, in structure order; ``parents``: a
+        :func:`parent_index` of this same structure read in this same call (never kept longer)."""
+        index = parent_index(structure) if parents is None else parents
+        return list(index.get(tuple(key), ()))
 
-    def _has_path_to_root(self, structure, key) -> bool:
-        return has_path_to_root(key, tuple(structure["root"]), lambda k: self._parents_of(structure, k))
+    def _has_path_to_root(self, structure, key, parents: dict | None = None) -> bool:
+        index = parent_index(structure) if parents is None else parents
+        return has_path_to_root(key, tuple(structure["root"]), lambda k: index.get(k, ()))
 
     def get_course(self, course_id, depth=0, revision=None, **kwargs):
         if not isinstance(course_id, CourseLocator) or getattr(course_id, "deprecated", False):
@@ -347,8 +373,9 @@ class SplitModuleStore:
         location = self._map_revision_to_branch(location, revision)
         envelope = self._lookup_course(location.course_key)
         key = (location.block_type, location.block_id)
-        parents = [p for p in self._parents_of(envelope.structure, key)
-                   if self._has_path_to_root(envelope.structure, p)]
+        index = parent_index(envelope.structure)
+        parents = [p for p in self._parents_of(envelope.structure, key, index)
+                   if self._has_path_to_root(envelope.structure, p, index)]
         if not parents:
             return None
         block_type, block_id = sorted(parents)[0]

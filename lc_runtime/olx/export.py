@@ -88,8 +88,10 @@ class _Exporter:
         if not roots:
             return
         self.fs.makedirs(DRAFTS_DIR, recreate=True)
-        main_fs = self.fs
+        main_fs, exported = self.fs, self._exported
         self.fs = draft_runtime.export_fs = main_fs.opendir(DRAFTS_DIR)
+        # ``drafts/`` is a tree of its own: a block written in the published tree is written here again
+        self._exported = {}
         try:
             for ref, parent, index in roots:
                 block = draft_runtime.get_block(draft_runtime.usage_key(ref))
@@ -101,7 +103,7 @@ class _Exporter:
                 element.set("index_in_children_list", str(index))
                 _write_xml(self.fs, pointer_path(ref.block_type, ref.block_id), element)
         finally:
-            self.fs = main_fs
+            self.fs, self._exported = main_fs, exported
 
     def _child_node(self, parent_element, child) -> None:
         """The child's element in its parent (and its files). A block listed by two parents (on the

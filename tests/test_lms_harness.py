@@ -230,9 +230,11 @@ def test_block_libraries_log_nothing_below_critical_while_the_harness_runs_and_a
     """``./run demo`` printed 84 capa tracebacks; each of those errors is a finding in the report already."""
     import logging
 
+    from xblocks_contrib.problem import capa_block
+
     from conformance.lms.checks import quiet_block_libraries
 
-    capa = logging.getLogger("xblocks_contrib.problem.capa_block")
+    capa = capa_block.log  # the logger capa's LcpFatalError tracebacks go to (named "edx.courseware")
     before = logging.getLogger("xblocks_contrib").level
     with quiet_block_libraries():
         assert not capa.isEnabledFor(logging.ERROR) and capa.isEnabledFor(logging.CRITICAL)

@@ -203,7 +203,8 @@ def _values_per_block(adapter, branch, keys) -> dict:
 #: Block libraries that log a traceback (and a problem's whole python) for every block that cannot
 #: render standalone; the check records each such error as a finding, so the log lines are noise that
 #: buried ``./run demo``'s own output (84 tracebacks on the demo course).
-BLOCK_LIBRARY_LOGGERS = ("xblocks_contrib", "codejail", "capa", "xmodule", "openassessment", "xblock")
+BLOCK_LIBRARY_LOGGERS = ("xblocks_contrib", "codejail", "capa", "xmodule", "openassessment", "xblock",
+                         "edx.courseware")  # capa logs LcpFatalError tracebacks under the LMS logger name
 
 
 @contextmanager

@@ -56,6 +56,7 @@ from openedx_content.models_api import (
 from ..data import BlockRef
 from ..errors import CourseExistsError
 from ..models import BlockVersionFields, CourseFileVersion, LcBlock, LcCourse
+from .bulk_rows import insert_child_rows
 from .codes import definition_id
 from .writer import canonical_json
 
@@ -100,17 +101,6 @@ def _bulk(model, objects: list) -> list:
         for obj in objects:
             obj.save(force_insert=True)
     return objects
-
-
-def _insert_subclass_rows(subclass, parent_ids: list[int]) -> None:
-    """Rows of a multi-table subclass (``Unit`` of ``Container``…): Django cannot bulk-create those,
-    and the child table holds only the parent link."""
-    if not parent_ids:
-        return
-    table, column = subclass._meta.db_table, subclass._meta.pk.column
-    with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {connection.ops.quote_name(table)} ({connection.ops.quote_name(column)}) "
-                           "VALUES (%s)", [(i,) for i in parent_ids])
 
 
 def _subclass_of(base, ids: set[int]) -> dict[int, type]:
@@ -278,7 +268,7 @@ def _copy_containers(src: _Source, package_id: int, new_entity: dict, new_versio
     for old in src.containers:
         by_class[src.container_class[old]].append(new_entity[old])
     for subclass, ids in by_class.items():
-        _insert_subclass_rows(subclass, ids)
+        insert_child_rows(subclass, ids)
     versions = [v for old in src.containers for v in src.versions[old]]
     lists = {old_list: EntityList() for old_list in {src.entity_lists[v] for v in versions}}
     _bulk(EntityList, list(lists.values()))
@@ -296,7 +286,7 @@ def _copy_containers(src: _Source, package_id: int, new_entity: dict, new_versio
     for v in versions:
         by_class[src.container_version_class[v]].append(new_version[v])
     for subclass, ids in by_class.items():
-        _insert_subclass_rows(subclass, ids)
+        insert_child_rows(subclass, ids)
     PublishableEntityVersionDependency.objects.bulk_create([
         PublishableEntityVersionDependency(referring_version_id=new_version[v], referenced_entity_id=new_entity[e])
         for v in versions for e in sorted(src.dependencies.get(v, ())) if e in new_entity], batch_size=2000)

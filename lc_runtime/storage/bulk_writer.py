@@ -52,6 +52,7 @@ from ..models import KIND_COMPONENT, KIND_CONTAINER, KIND_UPLOAD, BlockVersionFi
 from . import bulk_rows
 from .bulk_rows import insert_child_rows, insert_keyed, insert_returning, insert_rows
 from .codes import definition_id, upload_code
+from .dependency_hash import dependencies_hash_digest
 from .publishing import publish_new_drafts
 from .titles import version_title
 from .writer import (
@@ -253,8 +254,7 @@ class BulkCourseWriter(CourseWriter):
         if not dep_ids:
             return ""
         deps = sorted(dep_ids, key=self.version_of.__getitem__)
-        summary = "\n".join(f"{self.version_of[dep]}:{self.digest_of[dep]}" for dep in deps)
-        return create_hash_digest(summary.encode(), num_bytes=4)
+        return dependencies_hash_digest((self.version_of[dep], self.digest_of[dep]) for dep in deps)
 
     def _write_container_versions(self, containers: list[_Pending]) -> None:
         if not containers:

@@ -33,7 +33,6 @@ from django.db import connection, models
 from openedx_content import api as content_api
 from openedx_content.applets.components.models import ComponentVersionMedia
 from openedx_content.applets.containers.models import EntityList, EntityListRow
-from openedx_django_lib.fields import create_hash_digest
 from openedx_content.models_api import (
     Component,
     ComponentVersion,
@@ -58,6 +57,7 @@ from ..errors import CourseExistsError
 from ..models import BlockVersionFields, CourseFileVersion, LcBlock, LcCourse
 from .bulk_rows import insert_child_rows
 from .codes import definition_id
+from .dependency_hash import dependencies_hash_digest
 from .writer import canonical_json
 
 
@@ -369,8 +369,7 @@ def _dependency_hashes(changed, live: dict[int, int | None], dependencies: dict[
         version = live.get(entity)
         deps = sorted((live[d], d) for d in dependencies.get(version, ()) if live.get(d) is not None) \
             if version is not None else []
-        digests[entity] = create_hash_digest("\n".join(f"{v}:{digest(d)}" for v, d in deps).encode(),
-                                             num_bytes=4) if deps else ""
+        digests[entity] = dependencies_hash_digest((v, digest(d)) for v, d in deps)
         return digests[entity]
 
     for entity in changed:

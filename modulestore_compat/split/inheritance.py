@@ -17,25 +17,65 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from opaque_keys import OpaqueKey
+from xblock.core import XBlock, XBlockAside
+from xblock.fields import Field
 from xblock.runtime import KvsFieldData
 
 from modulestore_compat.exceptions import SplitDataError
+from modulestore_compat.split.kvs import SplitMongoKVS, scope_rule
 from modulestore_compat.split.mixins import InheritanceMixin
 
 #: ``InheritanceMixin.fields.keys()``: exactly what ``inheriting_field_data`` passes as inheritable.
 INHERITABLE_FIELDS: tuple[str, ...] = tuple(InheritanceMixin.fields.keys())
 
+_ASIDE_FAMILY = XBlockAside.entry_point
+_NO_FIELD = object()
+_CLASS_FIELDS: dict = {}  # (block class, name) -> its Field, or _NO_FIELD (KvsFieldData._getfield's answer)
+
+
+def class_field(cls, name: str):
+    """``KvsFieldData._getfield``: the class's Field named ``name``; KeyError when there is none."""
+    found = _CLASS_FIELDS.get((cls, name))
+    if found is None:
+        found = getattr(cls, name, None)
+        found = _CLASS_FIELDS[(cls, name)] = found if isinstance(found, Field) else _NO_FIELD
+    if found is _NO_FIELD:
+        raise KeyError(name)
+    return found
+
 
 class InheritingFieldData(KvsFieldData):
-    """A KvsFieldData whose defaults for inheritable names come from the nearest ancestor that sets them."""
+    """A KvsFieldData whose defaults for inheritable names come from the nearest ancestor that sets them.
+
+    Over a :class:`SplitMongoKVS` a block's (not an aside's) ``get``/``has``/``default`` ask the KVS by
+    scope rule and name instead of building a ``KeyValueStore.Key`` each time: the KVS reads nothing
+    else of the key for a block, so the answers are the key path's.
+    """
 
     def __init__(self, inheritable_names, kvs, **kwargs):
         super().__init__(kvs, **kwargs)
         self.inheritable_names = frozenset(inheritable_names)
+        self._by_name = type(kvs) is SplitMongoKVS
 
     @property
     def kvs(self):
         return self._kvs
+
+    def get(self, block, name):
+        if self._by_name and block.entry_point != _ASIDE_FAMILY:
+            rule = scope_rule(class_field(type(block), name).scope)
+            if rule.readable:
+                return self._kvs.get_block_field(rule, name)
+        return super().get(block, name)
+
+    def has(self, block, name):
+        if self._by_name and block.entry_point != _ASIDE_FAMILY:
+            try:
+                return self._kvs.has_block_field(scope_rule(class_field(type(block), name).scope), name)
+            except KeyError:
+                return False
+        return super().has(block, name)
 
     def has_default_value(self, name) -> bool:
         """Whether the KVS keeps a template default for ``name`` (KVSs without the notion: False)."""
@@ -45,29 +85,88 @@ class InheritingFieldData(KvsFieldData):
     def default(self, block, name):
         if name in self.inheritable_names:
             field = block.fields[name]  # the child's field: its from_json reads the ancestor's value
-            ancestor = block.get_parent()
+            ancestor = parent_block(block)
             if ancestor is not None and ancestor.scope_ids.block_type == "library_content" \
                     and self.has_default_value(name):
-                return super().default(block, name)
-            visited = {block.scope_ids.usage_id}
+                return self._kvs_default(block, name)
+            visited = _Visited(block)
             while ancestor is not None:
-                _refuse_cycle(block, ancestor, visited)
+                visited.refuse_cycle(block, ancestor)
                 if field.is_set_on(ancestor):
                     return field.read_json(ancestor)
-                ancestor = ancestor.get_parent()
+                ancestor = parent_block(ancestor)
+        return self._kvs_default(block, name)
+
+    def _kvs_default(self, block, name):
+        """``KvsFieldData.default``: the KVS's template default (KeyError: none)."""
+        if self._by_name:
+            class_field(type(block), name)  # KeyError for a name that is no field, as the key path
+            return self._kvs.default_of(name)
         return super().default(block, name)
 
 
-def _refuse_cycle(block, ancestor, visited: set) -> None:
-    usage = ancestor.scope_ids.usage_id
-    if usage in visited:
-        own = block.scope_ids.usage_id
-        course = own.course_key
-        raise SplitDataError(
-            f"Cycle in the parents of {own.block_type}/{own.block_id} in course "
-            f"{course.for_branch(None).version_agnostic()}, branch {course.branch}, version "
-            f"{course.version_guid}: {usage.block_type}/{usage.block_id} is its own ancestor")
-    visited.add(usage)
+_XBLOCK_GET_PARENT = XBlock.get_parent
+_XBLOCK_HAS_CACHED_PARENT = XBlock.has_cached_parent
+_PLAIN_PARENT: dict = {}  # block class -> whether it keeps XBlock's get_parent/has_cached_parent
+
+
+def parent_block(block):
+    """``block.get_parent()``, without comparing keys when the cached parent is the very parent key.
+
+    XBlock's ``has_cached_parent`` compares ``_parent_block_id == parent`` (two key tuples) on every
+    call; when the two are the same object the answer is known. When they are only equal (a block
+    built ``for_parent`` remembers its parent's own key object) the cached id is replaced by the equal
+    ``parent`` key once, so later calls take the identity path.
+    """
+    cls = type(block)
+    plain = _PLAIN_PARENT.get(cls)
+    if plain is None:
+        plain = _PLAIN_PARENT[cls] = (cls.get_parent is _XBLOCK_GET_PARENT
+                                      and cls.has_cached_parent is _XBLOCK_HAS_CACHED_PARENT)
+    if not plain:
+        return block.get_parent()
+    parent = block.parent
+    if not isinstance(parent, OpaqueKey):
+        return block.get_parent()
+    if block._parent_block_id is parent:
+        return block._parent_block
+    found = block.get_parent()
+    if block._parent_block_id is not parent and block._parent_block_id == parent:
+        block._parent_block_id = parent
+    return found
+
+
+class _Visited:
+    """The usage ids a walk went through; equal ids are looked for only among ids of the same
+    (block_type, block_id), which every equal usage key shares."""
+
+    __slots__ = ("usages", "names")
+
+    def __init__(self, block):
+        usage = block.scope_ids.usage_id
+        self.usages = [usage]
+        self.names = {_type_and_id(usage)}
+
+    def refuse_cycle(self, block, ancestor) -> None:
+        usage = ancestor.scope_ids.usage_id
+        name = _type_and_id(usage)
+        if (name is None or name in self.names) and usage in self.usages:
+            own = block.scope_ids.usage_id
+            course = own.course_key
+            raise SplitDataError(
+                f"Cycle in the parents of {own.block_type}/{own.block_id} in course "
+                f"{course.for_branch(None).version_agnostic()}, branch {course.branch}, version "
+                f"{course.version_guid}: {usage.block_type}/{usage.block_id} is its own ancestor")
+        self.usages.append(usage)
+        self.names.add(name)
+
+
+def _type_and_id(usage):
+    """(block_type, block_id) of a usage key; None (always compared in full) for anything else."""
+    try:
+        return (usage.block_type, usage.block_id)
+    except AttributeError:
+        return None
 
 
 def inheriting_field_data(kvs) -> InheritingFieldData:

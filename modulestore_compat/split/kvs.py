@@ -34,6 +34,31 @@ from xblock.runtime import KeyValueStore
 VALID_SCOPES = (Scope.parent, Scope.children, Scope.settings, Scope.content)
 
 
+class ScopeRule:
+    """How ``get``/``has`` treat one scope object, worked out once with the very comparisons they use
+    (XBlock's ``Scope`` equality is asymmetric: an unnamed ``Scope`` is not ``Scope.settings``)."""
+
+    __slots__ = ("scope", "valid", "parent", "missing_raises", "content", "readable")
+
+    def __init__(self, scope):
+        self.scope = scope
+        self.valid = scope in VALID_SCOPES
+        self.parent = scope == Scope.parent
+        self.missing_raises = scope in (Scope.children, Scope.settings)
+        self.content = scope == Scope.content
+        self.readable = self.parent or self.missing_raises or self.content  # else get raises InvalidScopeError
+
+
+_SCOPE_RULES: dict = {}  # id(scope) -> ScopeRule (the rule keeps its scope alive, so ids stay unique)
+
+
+def scope_rule(scope) -> ScopeRule:
+    rule = _SCOPE_RULES.get(id(scope))
+    if rule is None or rule.scope is not scope:
+        rule = _SCOPE_RULES[id(scope)] = ScopeRule(scope)
+    return rule
+
+
 class DefinitionLazyLoader:
     """``definition_lazy_loader.py``: fetches a definition document on first need."""
 
@@ -79,20 +104,26 @@ class SplitMongoKVS(KeyValueStore):
     def get(self, key):
         if self._is_aside(key):
             return self._get_aside(key)
-        name = key.field_name
-        if name not in self._fields:
-            if key.scope == Scope.parent:
+        rule = scope_rule(key.scope)
+        if not rule.readable and key.field_name not in self._fields:
+            raise InvalidScopeError(key)
+        return self.get_block_field(rule, key.field_name)
+
+    def get_block_field(self, rule: ScopeRule, name: str):
+        """``get`` of a block (not aside) field whose scope rule is ``readable`` (the others need the key
+        for their ``InvalidScopeError``: callers go through :meth:`get`)."""
+        fields = self._fields
+        if name not in fields:
+            if rule.parent:
                 return self.parent
-            if key.scope in (Scope.children, Scope.settings):
+            if rule.missing_raises:
                 raise KeyError(name)
-            if key.scope == Scope.content:
-                if not self.definition_pending:
-                    raise KeyError(name)
-                self._load_definition()
-            else:
-                raise InvalidScopeError(key)
-        if name in self._fields:
-            return self.field_decorator(self._fields[name])
+            if not self.definition_pending:
+                raise KeyError(name)
+            self._load_definition()
+            fields = self._fields
+        if name in fields:
+            return self.field_decorator(fields[name])
         return None  # a content name the definition just loaded does not have
 
     def _get_aside(self, key):
@@ -134,25 +165,38 @@ class SplitMongoKVS(KeyValueStore):
 
     def has(self, key) -> bool:
         """Explicitly set here: neither inherited nor a default."""
+        if not self._is_aside(key):
+            return self.has_block_field(scope_rule(key.scope), key.field_name)
         if key.scope not in VALID_SCOPES:
             return False
         if key.scope == Scope.content:
             self._load_definition()
         elif key.scope == Scope.parent:
             return True
-        if self._is_aside(key):
-            if key.scope == Scope.children:
-                return False
-            return key.field_name in self.aside_fields.get(key.block_scope_id.block_type, {})
-        return key.field_name in self._fields
+        if key.scope == Scope.children:
+            return False
+        return key.field_name in self.aside_fields.get(key.block_scope_id.block_type, {})
+
+    def has_block_field(self, rule: ScopeRule, name: str) -> bool:
+        """``has`` of a block (not aside) field; ``rule`` is its scope's :func:`scope_rule`."""
+        if not rule.valid:
+            return False
+        if rule.content:
+            self._load_definition()
+        elif rule.parent:
+            return True
+        return name in self._fields
 
     def has_default_value(self, field_name: str) -> bool:
         return field_name in self._defaults
 
     def default(self, key):
-        if key.field_name in self._defaults:
-            return self._defaults[key.field_name]
-        return self.inherited_settings[key.field_name]  # KeyError: the field's class default applies
+        return self.default_of(key.field_name)
+
+    def default_of(self, name: str):
+        if name in self._defaults:
+            return self._defaults[name]
+        return self.inherited_settings[name]  # KeyError: the field's class default applies
 
     def _load_definition(self) -> None:
         """Merge the definition's fields (they win over same-named stored ones); once only."""

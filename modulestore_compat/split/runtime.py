@@ -38,17 +38,23 @@ class ScopeRouting(FieldData):
     (XBlock's unnamed ``Scope`` objects included, which hash differently from ``Scope.settings``).
     """
 
+    _AUTHORED: dict = {}  # (block class, name) -> whether the field is authored (a class's fields never change)
+
     def __init__(self, authored: FieldData, user_data: FieldData):
         self.authored = authored
         self.user_data = user_data
 
     def _target(self, block, name) -> FieldData:
-        scope = block.fields[name].scope
+        authored = self._AUTHORED.get((type(block), name))
+        if authored is None:
+            authored = self._AUTHORED[(type(block), name)] = self._is_authored(block.fields[name].scope)
+        return self.authored if authored else self.user_data
+
+    @staticmethod
+    def _is_authored(scope) -> bool:
         if scope == Scope.children or scope == Scope.parent:
-            return self.authored
-        if scope.user == UserScope.NONE and scope.block in (BlockScope.USAGE, BlockScope.DEFINITION):
-            return self.authored
-        return self.user_data
+            return True
+        return scope.user == UserScope.NONE and scope.block in (BlockScope.USAGE, BlockScope.DEFINITION)
 
     def get(self, block, name):
         return self._target(block, name).get(block, name)

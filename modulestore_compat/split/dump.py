@@ -67,8 +67,13 @@ def failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})  # a JSON round trip gives them back unchanged
+
+
 def plain_json(value: Any) -> Any:
     """``to_json`` output as pure JSON: keys and dates some fields keep become strings."""
+    if type(value) in _SCALARS:
+        return value
     return json.loads(json.dumps(value, default=str, sort_keys=True))
 
 

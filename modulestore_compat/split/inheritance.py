@@ -31,15 +31,17 @@ INHERITABLE_FIELDS: tuple[str, ...] = tuple(InheritanceMixin.fields.keys())
 
 _ASIDE_FAMILY = XBlockAside.entry_point
 _NO_FIELD = object()
-_CLASS_FIELDS: dict = {}  # (block class, name) -> its Field, or _NO_FIELD (KvsFieldData._getfield's answer)
+_CLASS_FIELDS: dict = {}  # (block class, name) -> (its Field, the field's scope rule), or _NO_FIELD
 
 
-def class_field(cls, name: str):
-    """``KvsFieldData._getfield``: the class's Field named ``name``; KeyError when there is none."""
+def _field_and_rule(cls, name: str):
+    """``KvsFieldData._getfield``: the class's Field named ``name`` with its scope's
+    :func:`~modulestore_compat.split.kvs.scope_rule`; KeyError when there is no such field."""
     found = _CLASS_FIELDS.get((cls, name))
     if found is None:
-        found = getattr(cls, name, None)
-        found = _CLASS_FIELDS[(cls, name)] = found if isinstance(found, Field) else _NO_FIELD
+        field = getattr(cls, name, None)
+        found = _CLASS_FIELDS[(cls, name)] = (field, scope_rule(field.scope)) if isinstance(field, Field) \
+            else _NO_FIELD
     if found is _NO_FIELD:
         raise KeyError(name)
     return found
@@ -64,7 +66,7 @@ class InheritingFieldData(KvsFieldData):
 
     def get(self, block, name):
         if self._by_name and block.entry_point != _ASIDE_FAMILY:
-            rule = scope_rule(class_field(type(block), name).scope)
+            rule = _field_and_rule(type(block), name)[1]
             if rule.readable:
                 return self._kvs.get_block_field(rule, name)
         return super().get(block, name)
@@ -72,7 +74,7 @@ class InheritingFieldData(KvsFieldData):
     def has(self, block, name):
         if self._by_name and block.entry_point != _ASIDE_FAMILY:
             try:
-                return self._kvs.has_block_field(scope_rule(class_field(type(block), name).scope), name)
+                return self._kvs.has_block_field(_field_and_rule(type(block), name)[1], name)
             except KeyError:
                 return False
         return super().has(block, name)
@@ -100,7 +102,7 @@ class InheritingFieldData(KvsFieldData):
     def _kvs_default(self, block, name):
         """``KvsFieldData.default``: the KVS's template default (KeyError: none)."""
         if self._by_name:
-            class_field(type(block), name)  # KeyError for a name that is no field, as the key path
+            _field_and_rule(type(block), name)  # KeyError for a name that is no field, as the key path
             return self._kvs.default_of(name)
         return super().default(block, name)
 
@@ -126,6 +128,10 @@ def parent_block(block):
     if not plain:
         return block.get_parent()
     parent = block.parent
+    if parent is None:  # XBlock's get_parent for a block without parent, read once
+        block._parent_block = None
+        block._parent_block_id = None
+        return None
     if not isinstance(parent, OpaqueKey):
         return block.get_parent()
     if block._parent_block_id is parent:

@@ -46,9 +46,9 @@ def has_path_to_root(key, root, parents_of, seen=None) -> bool:
 def parent_index(structure: dict) -> dict:
     """``{child: [parent, …]}`` of one structure, parents in structure order, each once.
 
-    Built afresh by each read that needs parents (structures are edited in place by the writer, so
-    an index kept across calls could go stale); one pass instead of a scan of every block per lookup.
-    Children entries that cannot be a ``(block_type, block_id)`` key are skipped, as no key equals them.
+    One pass instead of a scan of every block per lookup; :class:`StructureIndex` keeps it per
+    structure document. Children entries that cannot be a ``(block_type, block_id)`` key are skipped,
+    as no key equals them.
     """
     index: dict = {}
     for block in structure["blocks"]:
@@ -64,6 +64,54 @@ def parent_index(structure: dict) -> dict:
             listed.add(child)
             index.setdefault(child, []).append(parent)
     return index
+
+
+class StructureIndex:
+    """What parent and change queries derive from one structure document, derived once.
+
+    Kept per structure ``_id`` and checked against the very document it was built from: a structure
+    never changes under its id (every write makes a new version; the writer copies what it changes),
+    and a document decoded again is indexed again.
+    """
+
+    __slots__ = ("structure", "parents", "_rooted", "_blocks")
+
+    def __init__(self, structure: dict):
+        self.structure = structure
+        self.parents = parent_index(structure)
+        self._rooted: set | None = None
+        self._blocks: dict | None = None
+
+    def parents_of(self, key) -> list:
+        return list(self.parents.get(tuple(key), ()))
+
+    def has_path_to_root(self, key) -> bool:
+        """:func:`has_path_to_root` over this index: a chain of parents leads up to the root exactly
+        when a chain of children leads down from it, so the answer is one walk down for all keys."""
+        if self._rooted is None:
+            children: dict = {}
+            for child, parents in self.parents.items():
+                for parent in parents:
+                    children.setdefault(parent, []).append(child)
+            root = tuple(self.structure["root"])
+            rooted, stack = {root}, [root]
+            while stack:
+                for child in children.get(stack.pop(), ()):
+                    if child not in rooted:
+                        rooted.add(child)
+                        stack.append(child)
+            self._rooted = rooted
+        try:
+            return tuple(key) in self._rooted
+        except TypeError:  # an unhashable key equals no block
+            return False
+
+    @property
+    def blocks(self) -> dict:
+        """(block_type, block_id) → block document; the last of duplicate keys wins, as a dict built in order."""
+        if self._blocks is None:
+            self._blocks = {(b["block_type"], b["block_id"]): b for b in self.structure["blocks"]}
+        return self._blocks
 
 
 def remember(cache: dict, key, value, limit: int):
@@ -107,6 +155,7 @@ class SplitModuleStore:
         self.store_options = store_options
         self._local = threading.local()
         self._structure_cache: dict = {}
+        self._structure_indexes: dict = {}
         self._published_edit_info: dict = {}
 
     # -- branch setting ----------------------------------------------------------------------------
@@ -333,21 +382,17 @@ class SplitModuleStore:
                 settings["children"] = qualifiers.pop("children")
             found = [(b["block_type"], b["block_id"]) for b in blocks if matches(b)]
             if not include_orphans:
-                parents = parent_index(envelope.structure)
-                found = [key for key in found if key[0] in DETACHED_CATEGORIES
-                         or self._has_path_to_root(envelope.structure, key, parents)]
+                index = self.structure_index(envelope.structure)
+                found = [key for key in found if key[0] in DETACHED_CATEGORIES or index.has_path_to_root(key)]
             return [self._load_item(envelope, key, **kwargs) for key in found]
 
-    @staticmethod
-    def _parents_of(structure, key, parents: dict | None = None) -> list:
-        """The blocks listing ``key`` as a child, in structure order; ``parents``: a
-        :func:`parent_index` of this same structure read in this same call (never kept longer)."""
-        index = parent_index(structure) if parents is None else parents
-        return list(index.get(tuple(key), ()))
-
-    def _has_path_to_root(self, structure, key, parents: dict | None = None) -> bool:
-        index = parent_index(structure) if parents is None else parents
-        return has_path_to_root(key, tuple(structure["root"]), lambda k: index.get(k, ()))
+    def structure_index(self, structure: dict) -> StructureIndex:
+        """The :class:`StructureIndex` of ``structure`` (kept for the last structures read)."""
+        found = self._structure_indexes.get(structure["_id"])
+        if found is None or found.structure is not structure:
+            found = remember(self._structure_indexes, structure["_id"], StructureIndex(structure),
+                             self.STRUCTURE_CACHE_SIZE)
+        return found
 
     def get_course(self, course_id, depth=0, revision=None, **kwargs):
         if not isinstance(course_id, CourseLocator) or getattr(course_id, "deprecated", False):
@@ -373,9 +418,8 @@ class SplitModuleStore:
         location = self._map_revision_to_branch(location, revision)
         envelope = self._lookup_course(location.course_key)
         key = (location.block_type, location.block_id)
-        index = parent_index(envelope.structure)
-        parents = [p for p in self._parents_of(envelope.structure, key, index)
-                   if self._has_path_to_root(envelope.structure, p, index)]
+        index = self.structure_index(envelope.structure)
+        parents = [p for p in index.parents_of(key) if index.has_path_to_root(p)]
         if not parents:
             return None
         block_type, block_id = sorted(parents)[0]
@@ -400,10 +444,9 @@ class SplitModuleStore:
         index = self._get_index(course_key)
         if index is None or BranchName.published not in index["versions"]:
             return True
-        draft = {(b["block_type"], b["block_id"]): b
-                 for b in self._get_structure(course_key, index["versions"][BranchName.draft])["blocks"]}
-        published = {(b["block_type"], b["block_id"]): b
-                     for b in self._get_structure(course_key, index["versions"][BranchName.published])["blocks"]}
+        draft = self.structure_index(self._get_structure(course_key, index["versions"][BranchName.draft])).blocks
+        published = self.structure_index(
+            self._get_structure(course_key, index["versions"][BranchName.published])).blocks
 
         def version(block):
             info = block.get("edit_info", {})

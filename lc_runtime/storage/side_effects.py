@@ -6,7 +6,7 @@ queries for one block four levels deep: a third of an authoring operation on a l
 rows it leaves are Learning Core data (containers' "changed through a child" state and dependency
 hashes), so they must stay exactly as openedx-core writes them. :func:`record_side_effects`
 follows the same walk over the dependency graph read level by level in one query each, then writes
-the same rows in bulk; the dependency hashes are then updated by openedx-core's own function.
+the same rows in bulk, and the records' dependency hashes as openedx-core computes them.
 tests/test_side_effects.py compares both after authoring operations.
 
 :func:`draft_changes_for` is ``bulk_draft_changes_for`` with this recorder in place of openedx-core's
@@ -16,6 +16,7 @@ the publishes made inside it.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from openedx_content import api as content_api
 from openedx_content.models_api import (
@@ -45,32 +46,54 @@ def _library_recorder():
 
 _LIBRARY_RECORDER = _library_recorder()
 
+#: True in the thread (or task) running inside :func:`publishes_recorded_in_bulk`, nowhere else.
+_RECORDING_IN_BULK: ContextVar[bool] = ContextVar("lc_runtime_side_effects_in_bulk", default=False)
+
+
+def _module_recorder(change_log) -> None:
+    """What stands in openedx-core's module for its recorder once we have used it (ADR 0019): ours for
+    the thread inside :func:`publishes_recorded_in_bulk`, openedx-core's own for everyone else."""
+    if _RECORDING_IN_BULK.get():
+        return record_side_effects(change_log)
+    return _LIBRARY_RECORDER(change_log)
+
+
+def _known_recorders() -> tuple:
+    return (_LIBRARY_RECORDER, _module_recorder)
+
 
 def draft_changes_for(learning_package_id: int, *, changed_by=None, changed_at=None):
     """openedx-core's ``bulk_draft_changes_for`` recording side effects with :func:`record_side_effects`."""
     context = content_api.bulk_draft_changes_for(learning_package_id, changed_by=changed_by, changed_at=changed_at)
     callbacks = context.exit_callbacks
     # Only the callback we know is replaced; another openedx-core version keeps its own.
-    if callbacks and callbacks[0] is _LIBRARY_RECORDER:
+    if callbacks and any(callbacks[0] is known for known in _known_recorders()):
         callbacks[0] = record_side_effects
     return context
 
 
 @contextmanager
 def publishes_recorded_in_bulk():
-    """openedx-core's ``publish_from_drafts`` calls its module's recorder directly: inside this block the
-    module's recorder is :func:`record_side_effects` (the same rows; another openedx-core version, or
-    a recorder already replaced, is left alone)."""
+    """openedx-core's ``publish_from_drafts`` calls its module's recorder directly: inside this block, and
+    only in this thread, that recorder is :func:`record_side_effects` (the same rows).
+
+    The module's function is replaced once, for good, by :func:`_module_recorder`, which asks a context
+    variable which recorder the calling thread wants, so a publish running in another thread meanwhile
+    gets openedx-core's own (ADR 0019). Another openedx-core version, or a recorder someone else put
+    there, is left alone."""
     from openedx_content.applets.publishing import api as publishing_api
 
-    if getattr(publishing_api, "_create_side_effects_for_change_log", None) is not _LIBRARY_RECORDER:
+    current = getattr(publishing_api, "_create_side_effects_for_change_log", None)
+    if current is _LIBRARY_RECORDER and _LIBRARY_RECORDER is not None:
+        publishing_api._create_side_effects_for_change_log = current = _module_recorder
+    if current is not _module_recorder:
         yield
         return
-    publishing_api._create_side_effects_for_change_log = record_side_effects
+    token = _RECORDING_IN_BULK.set(True)
     try:
         yield
     finally:
-        publishing_api._create_side_effects_for_change_log = _LIBRARY_RECORDER
+        _RECORDING_IN_BULK.reset(token)
 
 
 def _dependents(branch, entity_ids) -> dict[int, list[tuple[int, int, int | None]]]:
@@ -86,15 +109,55 @@ def _dependents(branch, entity_ids) -> dict[int, list[tuple[int, int, int | None
 
 def record_side_effects(change_log) -> None:
     """openedx-core's ``_create_side_effects_for_change_log`` (a ``DraftChangeLog`` or a ``PublishLog``), same rows."""
-    from openedx_content.applets.publishing.api import update_dependencies_hash_digests_for_log
-
     kind = _KINDS.get(type(change_log))
     if kind is None:
         raise TypeError(f"expected DraftChangeLog or PublishLog, not {type(change_log)}")
     records = list(kind[1].objects.filter(**{kind[3]: change_log}).order_by("pk"))
     if records:
         _record(change_log, records, *kind)
-    update_dependencies_hash_digests_for_log(change_log)
+        _update_dependency_hashes(change_log, *kind)
+
+
+def _update_dependency_hashes(change_log, branch, record_model, _effect_model, log_field, pointer_field) -> None:
+    """openedx-core's ``update_dependencies_hash_digests_for_log``, from three flat reads (it prefetches
+    every dependency entity with its branch row and log record as model instances: ~15 ms a log).
+
+    A record's digest covers its new version's live dependencies (a branch row with a version), in
+    order of their branch record's new version: ``version:digest`` of each, the digest of a record of
+    this log computed here (recursively), any other record's taken as stored."""
+    from openedx_content.models_api import PublishableEntityVersionDependency
+
+    from .dependency_hash import dependencies_hash_digest
+
+    records = {pk: version for pk, version in record_model.objects.filter(
+        **{log_field: change_log}).values_list("pk", "new_version_id")}
+    deps_of: dict[int, list[int]] = {}
+    for version_id, entity_id in PublishableEntityVersionDependency.objects.filter(
+            referring_version_id__in=[v for v in records.values() if v is not None]).values_list(
+            "referring_version_id", "referenced_entity_id"):
+        deps_of.setdefault(version_id, []).append(entity_id)
+    relation = pointer_field[:-len("_id")]
+    live = {entity_id: (record_id, new_version, digest) for entity_id, record_id, new_version, digest in
+            branch.objects.filter(entity_id__in={e for deps in deps_of.values() for e in deps},
+                                  version__isnull=False).values_list(
+                "entity_id", pointer_field, f"{relation}__new_version_id", f"{relation}__dependencies_hash_digest")}
+    live_deps = {pk: [live[e] for e in deps_of.get(version, ()) if e in live]
+                 for pk, version in records.items() if version is not None}
+    computed: dict[int, str] = {pk: "" for pk in records if not live_deps.get(pk)}
+
+    def digest_of(pk: int) -> str:
+        if pk in computed:
+            return computed[pk]
+        entries = sorted(live_deps[pk], key=lambda dep: dep[1])
+        computed[pk] = dependencies_hash_digest(
+            (new_version, digest_of(record_id) if record_id in records else stored)
+            for record_id, new_version, stored in entries)
+        return computed[pk]
+
+    needing = [pk for pk in records if live_deps.get(pk)]
+    if needing:
+        record_model.objects.bulk_update([record_model(pk=pk, dependencies_hash_digest=digest_of(pk)) for pk in needing],
+                                         ["dependencies_hash_digest"])
 
 
 def _record(change_log, records, branch, record_model, effect_model, log_field, pointer_field) -> None:

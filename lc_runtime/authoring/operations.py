@@ -39,6 +39,7 @@ from .publishing import (
     unpublish_entities,
 )
 from .session import AuthoringSession, now
+from .view import written_record
 
 
 def runtime_for(session: AuthoringSession):
@@ -73,13 +74,15 @@ def generated_id(session: AuthoringSession, block_type: str) -> str:
     return f"{block_type}{serial}"
 
 
-def same_split_version(session: AuthoringSession, entity_id: int, version_id: int) -> None:
+def same_split_version(session: AuthoringSession, entity_id: int, version_id: int) -> int | None:
     """Split versions a block once per bulk operation (``version_block`` keeps an ``update_version``
     already equal to the bulk's structure): a block's later draft versions in the same operation record
     its first one as their source, so ``has_changes`` sees one version, as Split does."""
     first = session.first_versions.setdefault(entity_id, version_id)
     if first != version_id:
         BlockVersionFields.objects.filter(entity_version_id=version_id).update(source_version_id=first)
+        return first
+    return None
 
 
 def write_children(session: AuthoringSession, ref: BlockRef, children: list[BlockRef]) -> None:
@@ -90,11 +93,13 @@ def write_children(session: AuthoringSession, ref: BlockRef, children: list[Bloc
         return
     session.check(draft.key_of(ref), record.kind)
     draft.know(children)
-    with session.drafts():
+    with session.drafts(changed=[ref]):
         version = edits.write_block_version(draft, record, usage_key=draft.key_of(ref), settings=record.settings,
                                             content=record.content, children=children, olx=None,
                                             user_id=session.user_id)
-    same_split_version(session, record.entity_id, version.id)
+    source = same_split_version(session, record.entity_id, version.id)
+    draft.remember(ref, written_record(record, version, settings=record.settings, content=record.content,
+                                       children=children, source_version_id=source))
 
 
 def _new_entity(session: AuthoringSession, ref: BlockRef, settings: dict, content: dict, olx: str) -> None:
@@ -102,7 +107,7 @@ def _new_entity(session: AuthoringSession, ref: BlockRef, settings: dict, conten
     (Split reuses a deleted block's id; Learning Core keeps the entity and its history)."""
     existing = LcBlock.objects.filter(course=session.course, block_type=ref.block_type,
                                       block_id=ref.block_id).values_list("entity_id", "kind").first()
-    with session.drafts():
+    with session.drafts(changed=[ref]):
         if existing is None:
             block = OlxBlock(ref.block_type, ref.block_id, node_xml="", olx=olx, source_path="",
                              detached=ref.block_type in DETACHED_TYPES,
@@ -182,11 +187,13 @@ def update(session: AuthoringSession, ref: BlockRef, fields: dict | None, unset,
         changed = memory_record(session.course_key, ref, record.kind, settings, content, record.children)
         olx = component_olx(runtime, changed)
         draft.know(record.children)
-        with session.drafts():
+        with session.drafts(changed=[ref]):
             version = edits.write_block_version(draft, record, usage_key=usage_key, settings=settings,
                                                 content=content, children=list(record.children), olx=olx,
                                                 user_id=session.user_id)
-        same_split_version(session, record.entity_id, version.id)
+        source = same_split_version(session, record.entity_id, version.id)
+        draft.remember(ref, written_record(record, version, settings=settings, content=content,
+                                           children=record.children, source_version_id=source))
     auto_publish(session, ref, ref.block_type)
 
 

@@ -87,15 +87,20 @@ class AuthoringSession:
         check_authoring_write(self.course_key, usage_key, kind=kind)
 
     @contextmanager
-    def drafts(self):
-        """Draft writes go into the operation's open Learning Core draft change log."""
+    def drafts(self, changed=None):
+        """Draft writes go into the operation's open Learning Core draft change log. ``changed``: the
+        blocks they write (only those are read again), None when the writer cannot say."""
         if self._stack is None:
             self._stack = ExitStack()
             self._stack.enter_context(draft_changes_for(
                 self.learning_package_id, changed_by=self.user_id, changed_at=now()))
         yield
         self.draft_changed = True
-        self._snapshots.pop(BRANCH_DRAFT, None)  # a draft write leaves the published branch as it was
+        # a draft write leaves the published branch as it was
+        if changed is None:
+            self._snapshots.pop(BRANCH_DRAFT, None)
+        elif BRANCH_DRAFT in self._snapshots:
+            self._snapshots[BRANCH_DRAFT].forget(changed)
 
     def end_drafts(self, exc_info=(None, None, None)) -> None:
         """Close the open draft change log (before a publish, at the end)."""

@@ -7,6 +7,9 @@ parents, subtrees) with a few queries per call, caching what it read.
 """
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+
 from openedx_content.models_api import EntityListRow
 
 from ..data import BRANCH_DRAFT, BlockRef
@@ -49,6 +52,7 @@ class BranchView:
         self.blocks = _Blocks(self)
         self._records: dict[BlockRef, BlockRecord | None] = {}
         self._entities: dict[BlockRef, int | None] = {}
+        self._blocks: dict[int, tuple] = {}  # entity -> (ref, kind, detached), as load_records maps them
         self._refs: dict[int, BlockRef] = {}
         self._parents: dict[BlockRef, list[BlockRef]] = {}
         self._keys: dict = {}
@@ -76,12 +80,13 @@ class BranchView:
             return
         types = {r.block_type for r in wanted}
         ids = {r.block_id for r in wanted}
-        for entity_id, block_type, block_id in LcBlock.objects.filter(
+        for entity_id, block_type, block_id, kind, detached in LcBlock.objects.filter(
                 course=self.course, block_type__in=types, block_id__in=ids).values_list(
-                "entity_id", "block_type", "block_id"):
+                "entity_id", "block_type", "block_id", "kind", "detached"):
             ref = BlockRef(block_type, block_id)
             self._entities[ref] = entity_id
             self._refs[entity_id] = ref
+            self._blocks[entity_id] = (ref, kind, detached)
         for ref in wanted:
             self._entities.setdefault(ref, None)
 
@@ -89,16 +94,6 @@ class BranchView:
     def entity_refs(self) -> dict[int, BlockRef]:
         """Entity id → ref of every block this view has looked at (what ``write_block_version`` needs)."""
         return self._refs
-
-    def ref_of_entity(self, entity_ids) -> dict[int, BlockRef]:
-        missing = [e for e in entity_ids if e not in self._refs]
-        if missing:
-            for entity_id, block_type, block_id in LcBlock.objects.filter(
-                    course=self.course, entity_id__in=missing).values_list("entity_id", "block_type", "block_id"):
-                ref = BlockRef(block_type, block_id)
-                self._refs[entity_id] = ref
-                self._entities[ref] = entity_id
-        return {e: self._refs[e] for e in entity_ids if e in self._refs}
 
     # -- records ---------------------------------------------------------------------------------
     def load(self, refs) -> None:
@@ -110,12 +105,27 @@ class BranchView:
         entity_ids = [self._entities[r] for r in wanted if self._entities[r] is not None]
         found: dict[BlockRef, BlockRecord] = {}
         if entity_ids:
-            refs_by_entity, found = load_records(self.course_key, self.branch, entity_ids, course=self.course)
+            mapping = {e: self._blocks[e] for e in entity_ids if e in self._blocks}
+            refs_by_entity, found = load_records(self.course_key, self.branch, entity_ids, course=self.course,
+                                                 mapping=mapping if len(mapping) == len(entity_ids) else None)
             for entity_id, ref in refs_by_entity.items():
                 self._refs[entity_id] = ref
         for ref in wanted:
             record = found.get(ref)
             self._records[ref] = record if record is not None and record.kind != "upload" else None
+
+    def remember(self, ref: BlockRef, record: BlockRecord) -> None:
+        """The block as this operation has just written it (so nothing reads it back)."""
+        self._records[ref] = record
+
+    def forget(self, refs) -> None:
+        """Drop what a write to these blocks may have changed: their records, an entity not found
+        before (a block just created), and every parent list (children may have moved)."""
+        for ref in refs:
+            self._records.pop(ref, None)
+            if self._entities.get(ref, 0) is None:
+                del self._entities[ref]
+        self._parents.clear()
 
     def _record(self, ref: BlockRef) -> BlockRecord | None:
         if ref not in self._records:
@@ -131,7 +141,8 @@ class BranchView:
     # -- tree ------------------------------------------------------------------------------------
     def parents_of(self, ref: BlockRef) -> list[BlockRef]:
         """Every block of the branch listing ``ref`` among its children (Split's
-        ``_get_parents_from_structure``)."""
+        ``_get_parents_from_structure``), in one query: the containers whose version at the branch's
+        head lists the block (the block being present, it is among their children)."""
         if ref in self._parents:
             return self._parents[ref]
         entity_id = self.entity_id(ref)
@@ -139,14 +150,18 @@ class BranchView:
             self._parents[ref] = []
             return []
         head = "draft" if self.branch == BRANCH_DRAFT else "published"
-        containers = list(EntityListRow.objects.filter(
-            entity_id=entity_id,
-            **{f"entity_list__container_versions__publishable_entity_version__{head}__isnull": False},
-        ).values_list("entity_list__container_versions__publishable_entity_version__entity_id", flat=True).distinct())
-        refs = self.ref_of_entity(containers)
-        parents = [refs[c] for c in containers if c in refs]
-        self.load(parents)
-        parents = sorted((p for p in parents if ref in self.blocks[p].children), key=lambda p: (p.block_type, p.block_id))
+        version = "entity_list__container_versions__publishable_entity_version"
+        parents = set()
+        for container, block_type, block_id, course_id in EntityListRow.objects.filter(
+                entity_id=entity_id, **{f"{version}__{head}__isnull": False}).values_list(
+                f"{version}__entity_id", f"{version}__entity__lc_block__block_type",
+                f"{version}__entity__lc_block__block_id", f"{version}__entity__lc_block__course_id"):
+            if course_id == self.course.pk:
+                parent = BlockRef(block_type, block_id)
+                self._refs[container] = parent
+                self._entities[parent] = container
+                parents.add(parent)
+        parents = sorted(parents, key=lambda p: (p.block_type, p.block_id))
         self._parents[ref] = parents
         return parents
 
@@ -179,3 +194,14 @@ class BranchView:
             ordered.append(current)
             stack.extend(reversed(self.blocks[current].children))
         return ordered
+
+
+def written_record(record: BlockRecord, entity_version, *, settings: dict, content: dict, children,
+                   source_version_id: int | None = None) -> BlockRecord:
+    """``record``'s block as :func:`~lc_runtime.storage.edits.write_block_version` has just stored it in
+    ``entity_version`` (fields as the database gives them back: JSON)."""
+    return replace(record, version_id=entity_version.id, version_num=entity_version.version_num,
+                   title=entity_version.title, settings=json.loads(json.dumps(settings)),
+                   content=json.loads(json.dumps(content)), definition_id=entity_version.lc_fields.definition_id,
+                   children=list(children), created=entity_version.created,
+                   created_by=entity_version.created_by_id, source_version_id=source_version_id)

@@ -174,31 +174,37 @@ def _child_rows(entity_list_ids) -> list:
         "entity_list_id", "order_num").values_list("entity_list_id", "entity_id"))
 
 
-def load_records(course_key, branch: str, entity_ids, *,
-                 course: LcCourse | None = None) -> tuple[dict[int, BlockRef], dict[BlockRef, BlockRecord]]:
-    """Only some entities of a course at ``branch`` (at most five queries whatever the course size).
+def load_records(course_key, branch: str, entity_ids, *, course: LcCourse | None = None,
+                 mapping: dict | None = None) -> tuple[dict[int, BlockRef], dict[BlockRef, BlockRecord]]:
+    """Only some entities of a course at ``branch`` (at most three queries whatever the course size).
 
     Returns every requested entity's block ref (blocks of the course only) and the records of those
-    that exist at ``branch``, children listed as :func:`load_snapshot` lists them.
+    that exist at ``branch``, children listed as :func:`load_snapshot` lists them. ``mapping``
+    (entity → ``(ref, kind, detached)`` of exactly these entities, as read from ``LcBlock``) saves
+    the first query when the caller has it already.
     """
-    from openedx_content.models_api import Draft, Published
-
     course = course or get_course(course_key)
-    mapping = {entity_id: (BlockRef(block_type, block_id), kind, detached)
-               for entity_id, block_type, block_id, kind, detached in
-               LcBlock.objects.filter(course=course, entity_id__in=list(entity_ids)).values_list(
-                   "entity_id", "block_type", "block_id", "kind", "detached")}
+    if mapping is None:
+        mapping = {entity_id: (BlockRef(block_type, block_id), kind, detached)
+                   for entity_id, block_type, block_id, kind, detached in
+                   LcBlock.objects.filter(course=course, entity_id__in=list(entity_ids)).values_list(
+                       "entity_id", "block_type", "block_id", "kind", "detached")}
     rows = BlockVersionFields.objects.filter(
         entity_version__entity_id__in=list(mapping), **_version_filter(branch)).values_list(*VERSION_COLUMNS)
     blocks, entity_list_of = _records(rows, mapping)
     if entity_list_of:
-        child_rows = _child_rows(entity_list_of)
-        child_ids = {entity_id for _, entity_id in child_rows}
-        entity_refs = {entity_id: BlockRef(t, b) for entity_id, t, b in LcBlock.objects.filter(
-            course=course, entity_id__in=list(child_ids)).values_list("entity_id", "block_type", "block_id")}
-        head = Draft if branch == BRANCH_DRAFT else Published
-        live = set(head.objects.filter(entity_id__in=list(child_ids), version__isnull=False)
-                   .values_list("entity_id", flat=True))
+        head = "draft" if branch == BRANCH_DRAFT else "published"
+        # each row with its child's block (of this course) and whether the child is live on the branch
+        child_rows, entity_refs, live = [], {}, set()
+        for list_id, child_id, block_type, block_id, child_course, child_version in EntityListRow.objects.filter(
+                entity_list_id__in=list(entity_list_of)).order_by("entity_list_id", "order_num").values_list(
+                "entity_list_id", "entity_id", "entity__lc_block__block_type", "entity__lc_block__block_id",
+                "entity__lc_block__course_id", f"entity__{head}__version_id"):
+            child_rows.append((list_id, child_id))
+            if child_course == course.pk:
+                entity_refs[child_id] = BlockRef(block_type, block_id)
+            if child_version is not None:
+                live.add(child_id)
         _attach_children(blocks, entity_list_of, child_rows, entity_refs, lambda entity_id, _ref: entity_id in live)
     return {entity_id: info[0] for entity_id, info in mapping.items()}, blocks
 

@@ -20,16 +20,17 @@ from modulestore_compat.facade.compiler import COMPILER_VERSION, Compiled, colle
 RETENTION = timedelta(hours=1)
 
 
-def store_compiled(compiled: Compiled) -> None:
+def store_compiled(compiled: Compiled, *, previous_chunks: str | None = None) -> None:
     """Replace the course's compile for that branch (the superseded one goes in the same transaction).
 
     Every chunk row written gets a new random token, and the header's manifest lists the token of
     each chunk it names: readers key what they keep in memory by token, never by digest.
+    ``previous_chunks``: the replaced header's ``chunks``, when the caller has just read it.
     """
     from modulestore_compat.models import CompiledChunk, CompiledCourse
 
     course_key, branch = compiled.course_key, compiled.branch
-    with transaction.atomic(), collector_paused():
+    with transaction.atomic(savepoint=False), collector_paused():
         tokens = dict(CompiledChunk.objects.filter(course_key=course_key, digest__in=list(set(compiled.digests)))
                       .values_list("digest", "token"))
         fresh = [chunk for chunk in compiled.written_chunks if chunk.digest not in tokens]
@@ -46,7 +47,8 @@ def store_compiled(compiled: Compiled) -> None:
             for chunk in fresh])
         compiled.manifest = {**compiled.manifest, "tokens": [tokens[digest] for digest in compiled.digests]}
         headers = CompiledCourse.objects.filter(course_key=course_key)
-        previous = headers.filter(branch=branch).values_list("chunks", flat=True).first()
+        previous = previous_chunks if previous_chunks is not None else \
+            headers.filter(branch=branch).values_list("chunks", flat=True).first()
         superseded = set(previous.split()) if previous else set()
         headers.filter(branch=branch).delete()
         CompiledCourse.objects.create(

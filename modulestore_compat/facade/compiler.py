@@ -196,6 +196,20 @@ def _ends_chunk(entry: tuple) -> bool:
     return zlib.crc32(f"{entry[0]}/{entry[1]}".encode()) % CHUNK_MODULUS == 0
 
 
+_ENDS: dict[str, bool] = {}
+
+
+def _key_ends_chunk(key: str) -> bool:
+    """:func:`_ends_chunk` of a manifest key (``type SEP id``), remembered: every recompile asks it of
+    every block of the course."""
+    ends = _ENDS.get(key)
+    if ends is None:
+        if len(_ENDS) > 200_000:
+            _ENDS.clear()
+        ends = _ENDS[key] = zlib.crc32(key.replace(SEP, "/").encode()) % CHUNK_MODULUS == 0
+    return ends
+
+
 def chunk_bounds(entries: list[tuple]) -> list[tuple[int, int]]:
     """Content-defined chunk boundaries: inserting or removing a block only changes its own chunk."""
     bounds, start = [], 0
@@ -335,7 +349,7 @@ def _compile_course(course_key, branch: str) -> Compiled:
                     time.perf_counter() - started, changed_blocks=len(records))
 
 
-def compile_incremental(course_key, branch: str, previous) -> Compiled | None:
+def compile_incremental(course_key, branch: str, previous, *, course=None, log_id: int | None = None) -> Compiled | None:
     """Patch the ``previous`` compile (a ``CompiledCourse`` row) with the blocks Learning Core changed since.
 
     Only the changed blocks and the containers listing a block that appeared or disappeared are read
@@ -350,8 +364,8 @@ def compile_incremental(course_key, branch: str, previous) -> Compiled | None:
     started = time.perf_counter()
     if previous.compiler_version != COMPILER_VERSION:
         return None
-    course = get_course(course_key)
-    log_id = current_log_id(course.learning_package_id, branch)
+    course = course or get_course(course_key)
+    log_id = current_log_id(course.learning_package_id, branch) if log_id is None else log_id
     manifest = Manifest(read_header(course.course_key, branch, previous.structure_id, previous.structure))
     changed = changed_entity_ids(course.learning_package_id, branch, previous.log_id, log_id)
     if len(changed) > INCREMENTAL_LIMIT:
@@ -373,7 +387,9 @@ def compile_incremental(course_key, branch: str, previous) -> Compiled | None:
         reread[f"{ref.block_type}{SEP}{ref.block_id}"] = None if record is None or record.kind == "upload" else record
     order = _incremental_order(manifest, reread)
     entry_at = _entries_by_key(manifest, reread, copies)
-    layout = _incremental_layout(manifest, order, reread, entry_at)
+    same_order = order is manifest.keys
+    layout = _same_order_layout(manifest, reread, entry_at) if same_order else \
+        _incremental_layout(manifest, order, reread, entry_at)
     previous_digests = set(manifest.digests)
     wanted = {digest for digest, _, _ in layout if digest not in previous_digests}
     stored = set(CompiledChunk.objects.filter(course_key=course.course_key, digest__in=list(wanted))
@@ -423,8 +439,13 @@ def compile_incremental(course_key, branch: str, previous) -> Compiled | None:
         written.append(Chunk(digest, [entry_at(key) for key in order[start:end]], blocks,
                              list(definitions.values())))
     header = _header(course.course_key, branch, log_id, manifest.stored["structure"]["root"], latest, latest_by)
-    return Compiled(course.course_key, branch, log_id, header,
-                    _patched_manifest(manifest, header, order, layout, reread, entry_at), written,
+    if same_order:  # the same blocks in the same chunks: new versions and digests only
+        stored_manifest = manifest.patched(
+            header, {chunk: layout[chunk][0] for chunk in range(len(layout))},
+            {manifest.index_of_key(key): entry_at(key)[2] for key in reread})
+    else:
+        stored_manifest = _patched_manifest(manifest, header, order, layout, reread, entry_at)
+    return Compiled(course.course_key, branch, log_id, header, stored_manifest, written,
                     time.perf_counter() - started, mode="incremental",
                     changed_blocks=sum(1 for record in reread.values() if record is not None))
 
@@ -439,13 +460,26 @@ def _entries_by_key(manifest: Manifest, reread: dict, copies: dict):
     return entry_at
 
 
+def _same_order_layout(manifest: Manifest, reread: dict, entry_at) -> list[tuple[str, int, int]]:
+    """:func:`_incremental_layout` when no block came, went or moved: the manifest's chunks, a new
+    digest for each chunk holding a re-read block."""
+    touched = {manifest.chunk_of(manifest.index_of_key(key)) for key in reread}
+    layout = []
+    for chunk, digest in enumerate(manifest.digests):
+        start, end = manifest.offsets[chunk], manifest.offsets[chunk + 1]
+        if chunk in touched:
+            digest = chunk_digest([entry_at(key) for key in manifest.keys[start:end]])
+        layout.append((digest, start, end))
+    return layout
+
+
 def _incremental_layout(manifest: Manifest, order: list[str], reread: dict, entry_at) -> list[tuple[str, int, int]]:
     """``(digest, start, end)`` of each chunk of the new order (:func:`chunk_bounds`' boundaries); a
     chunk holding the same blocks as a previous one, none of them re-read, keeps its digest."""
     starts = {manifest.keys[manifest.offsets[chunk]]: chunk for chunk in range(len(manifest.digests))}
     bounds, start = [], 0
     for index, key in enumerate(order):
-        if zlib.crc32(key.replace(SEP, "/").encode()) % CHUNK_MODULUS == 0 or index - start + 1 >= CHUNK_MAX:
+        if _key_ends_chunk(key) or index - start + 1 >= CHUNK_MAX:
             bounds.append((start, index + 1))
             start = index + 1
     if start < len(order):
@@ -573,16 +607,18 @@ def _recompile_branch(course, branch: str) -> Compiled | None:
     from modulestore_compat.models import CompiledCourse
 
     previous = CompiledCourse.objects.filter(course_key=course.course_key, branch=branch).first()
-    if previous is not None and is_current(previous, course.learning_package_id):
+    log_id = current_log_id(course.learning_package_id, branch)
+    if previous is not None and is_current_at(previous, log_id):
         return None
     compiled = None
     if previous is not None:
         try:
-            compiled = compile_incremental(course.course_key, branch, previous)
+            compiled = compile_incremental(course.course_key, branch, previous, course=course, log_id=log_id)
         except CompiledDataError as error:
             log.warning("%s; recompiling %s in full from Learning Core", error, course.course_key)
             discard_unreadable(course.course_key)
     if compiled is None:
         compiled = compile_course(course.course_key, branch)
-    store_compiled(compiled)
+        previous = None  # (discarded above, or none)
+    store_compiled(compiled, previous_chunks=previous.chunks if previous is not None else None)
     return compiled

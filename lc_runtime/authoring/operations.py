@@ -27,7 +27,8 @@ from ..storage import edits
 from ..storage.codes import definition_id
 from ..storage.container_types import fit_container
 from ..storage.titles import version_title
-from ..storage.writer import CourseWriter, ImportResult, canonical_json, is_container_type
+from ..storage.next_version import next_component_version, next_container_version, open_change_log
+from ..storage.writer import OLX_PATH, CourseWriter, ImportResult, canonical_json, is_container_type, olx_media_type
 from .data import DIRECT_ONLY_CATEGORIES
 from .fields import component_olx, memory_record, scope_names, split_by_scope
 from .publishing import (
@@ -117,19 +118,17 @@ def _new_entity(session: AuthoringSession, ref: BlockRef, settings: dict, conten
             return
         entity_id, kind = existing
         title = version_title(settings.get("display_name")) if isinstance(settings.get("display_name"), str) else ""
+        change_log = open_change_log(session.learning_package_id)
         if kind == KIND_COMPONENT:
-            media_type = content_api.get_or_create_media_type(f"application/vnd.openedx.xblock.v1.{ref.block_type}+xml")
-            media = content_api.get_or_create_text_media(session.learning_package_id, media_type.id, text=olx,
-                                                         created=now())
-            version = content_api.create_next_component_version(
-                entity_id, media_to_replace={"block.xml": media.id}, created=now(), title=title,
-                created_by=session.user_id)
+            version = next_component_version(
+                change_log, entity_id, path=OLX_PATH, media_type=olx_media_type(ref.block_type), text=olx,
+                title=title, created=now(), created_by=session.user_id)
         else:
             fit_container(entity_id, ref.block_type, [])
-            version = content_api.create_next_container_version(entity_id, title=title, entities=[], created=now(),
-                                                                created_by=session.user_id)
+            version = next_container_version(change_log, entity_id, children=[], title=title, created=now(),
+                                             created_by=session.user_id)
         BlockVersionFields.objects.create(
-            entity_version=version.publishable_entity_version, settings=settings, content=content,
+            entity_version=version, settings=settings, content=content,
             definition_id=definition_id(session.course.course_key, ref.block_type, ref.block_id,
                                         canonical_json(content)))
 

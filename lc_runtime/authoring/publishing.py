@@ -159,6 +159,7 @@ def publish_block(session: AuthoringSession, ref: BlockRef, *, exclude_all: bool
         draft.know(copied)
         publish_entities(session, [draft.entity_id(r) for r in copied], dependencies=True)
     # 2. each published parent lists the block where the draft has it (``_sync_children``)
+    session.published().load(list(before))
     for parent in published_parents:
         published = session.published()
         wanted = [c for c in draft.blocks[parent].children if c == ref or c in before[parent]]
@@ -169,6 +170,7 @@ def publish_block(session: AuthoringSession, ref: BlockRef, *, exclude_all: bool
                            message=SYNC_MESSAGE, created=old.created, created_by=old.created_by)
     # 3. blocks the publish left without a published parent go (``_delete_if_true_orphan``)
     published = session.published()
+    published.load(list(before))
     removed = {child for r, children in before.items() if r in published.blocks
                for child in set(children) - set(published.blocks[r].children)}
     delete_true_orphans(session, removed)

@@ -55,6 +55,7 @@ class AuthoringSession:
         self._runtime = None
         #: entity → its first draft version written by this operation (see ``operations.same_split_version``)
         self.first_versions: dict[int, int] = {}
+        self._allowed_kinds: set[str] = set()
 
     # -- reading --------------------------------------------------------------------------------
     def snapshot(self, branch: str = BRANCH_DRAFT) -> BranchView:
@@ -83,8 +84,12 @@ class AuthoringSession:
 
     # -- writing --------------------------------------------------------------------------------
     def check(self, usage_key, kind: str) -> None:
-        """The stage gate: refuse a write Split (or the stage) would lose."""
+        """The stage gate: refuse a write Split (or the stage) would lose (asked once per kind of block:
+        the stage cannot change while the operation holds the course's writer lock)."""
+        if kind in self._allowed_kinds:
+            return
         check_authoring_write(self.course_key, usage_key, kind=kind)
+        self._allowed_kinds.add(kind)
 
     @contextmanager
     def drafts(self, changed=None):
@@ -109,8 +114,9 @@ class AuthoringSession:
             stack.__exit__(*exc_info)
 
     def published_now(self) -> None:
+        """A publish changed the published branch (the draft branch stays as it was)."""
         self.published_changed = True
-        self._snapshots.clear()
+        self._snapshots.pop(BRANCH_PUBLISHED, None)
 
 
 def _check_user(course_key, user_id) -> None:

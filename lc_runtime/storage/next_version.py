@@ -23,7 +23,6 @@ ways and compares everything in the package.
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from uuid import uuid4
 
 from django.core.exceptions import ValidationError
@@ -54,8 +53,8 @@ def open_change_log(learning_package_id: int):
     return DraftChangeLogContext.get_active_draft_change_log(learning_package_id)
 
 
-@lru_cache(maxsize=64)
 def _media_type_id(media_type: str) -> int:
+    # (not remembered across calls: a type created in a transaction that rolls back is gone)
     return content_api.get_or_create_media_type(media_type).id
 
 

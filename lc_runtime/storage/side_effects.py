@@ -97,12 +97,31 @@ def publishes_recorded_in_bulk():
 
 
 def _dependents(branch, entity_ids) -> dict[int, list[tuple[int, int, int | None]]]:
-    """entity → branch pointers whose current version depends on it: ``(entity, version, log record)``."""
-    pointer_field = "draft_log_record_id" if branch is Draft else "publish_log_record_id"
+    """entity → branch pointers whose current version depends on it, ``(entity, version, log record)``
+    in entity order, for ``entity_ids`` and everything above them: one recursive query (openedx-core
+    asks one level at a time, once per changed entity and per container above it)."""
+    from django.db import connection
+    from openedx_content.models_api import PublishableEntity, PublishableEntityVersionDependency
+
+    quote = connection.ops.quote_name
+    pointer = "draft_log_record_id" if branch is Draft else "publish_log_record_id"
+    b_table, d_table = quote(branch._meta.db_table), quote(PublishableEntityVersionDependency._meta.db_table)
+    column = lambda model, name: quote(model._meta.get_field(name).column)  # noqa: E731
+    b_entity, b_version, b_pointer = column(branch, "entity"), column(branch, "version"), column(branch, pointer)
+    d_entity = column(PublishableEntityVersionDependency, "referenced_entity")
+    d_version = column(PublishableEntityVersionDependency, "referring_version")
+    ids = sorted(entity_ids)
+    above = (f"FROM up JOIN {d_table} d ON d.{d_entity} = up.entity_id "
+             f"JOIN {b_table} b ON b.{b_version} = d.{d_version}")
+    sql = (f"WITH RECURSIVE up(entity_id) AS (SELECT {quote('id')} FROM "
+           f"{quote(PublishableEntity._meta.db_table)} WHERE {quote('id')} IN ({', '.join(['%s'] * len(ids))}) "
+           f"UNION SELECT b.{b_entity} {above}) "
+           f"SELECT d.{d_entity}, b.{b_entity}, b.{b_version}, b.{b_pointer} {above}")
     found: dict[int, list[tuple[int, int, int | None]]] = {}
-    for dependency, entity_id, version_id, record_id in branch.objects.filter(
-            version__dependencies__in=list(entity_ids)).values_list(
-            "version__dependencies", "entity_id", "version_id", pointer_field):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ids)
+        rows = sorted(set(cursor.fetchall()))
+    for dependency, entity_id, version_id, record_id in rows:
         found.setdefault(dependency, []).append((entity_id, version_id, record_id))
     return found
 
@@ -161,39 +180,41 @@ def _update_dependency_hashes(change_log, branch, record_model, _effect_model, l
 
 
 def _record(change_log, records, branch, record_model, effect_model, log_field, pointer_field) -> None:
-    by_entity = {record.entity_id: record for record in records}
-    # The containers above the changed entities, one query per level.
-    dependents: dict[int, list[tuple[int, int, int | None]]] = {}
-    frontier = set(by_entity)
-    while frontier:
-        level = _dependents(branch, frontier)
-        for entity_id in frontier:
-            dependents[entity_id] = level.get(entity_id, [])
-        frontier = {affected for listed in level.values() for affected, _, _ in listed} - set(dependents)
+    by_entity = {record.entity_id: record.pk for record in records}  # entity -> its record in the log
+    dependents = _dependents(branch, by_entity)  # the containers above the changed entities
     pointer = {affected: record_id for listed in dependents.values() for affected, _, record_id in listed}
-    effects: list = []
+    effects: list[tuple[int, int]] = []  # (cause entity, effect entity)
+    new_records: dict[int, int] = {}  # entity -> version of a record made only through a dependency
     processed: set[int] = set()
     for original in records:  # openedx-core's walk, in its order
-        pending = [(original, affected) for affected in dependents.get(original.entity_id, [])]
+        pending = [(original.entity_id, affected) for affected in dependents.get(original.entity_id, [])]
         while pending:
             change, (entity_id, version_id, _) = pending.pop()
-            effect = by_entity.get(entity_id)
-            if effect is None:  # changed only through a dependency: old and new version are the same
-                effect = by_entity[entity_id] = record_model.objects.create(
-                    **{log_field: change_log}, entity_id=entity_id, old_version_id=version_id,
-                    new_version_id=version_id)
-            pointer[entity_id] = effect.pk
-            effects.append((change, effect))
-            processed.add(change.entity_id)
-            pending.extend((effect, above) for above in dependents.get(entity_id, [])
+            if entity_id not in by_entity and entity_id not in new_records:
+                new_records[entity_id] = version_id  # old and new version are the same
+            effects.append((change, entity_id))
+            processed.add(change)
+            pending.extend((entity_id, above) for above in dependents.get(entity_id, [])
                            if above[0] not in processed)
     if not effects:
         return
-    pairs = list(dict.fromkeys((cause.pk, effect.pk) for cause, effect in effects))
+    if new_records:  # in the order openedx-core creates them
+        created = record_model.objects.bulk_create([
+            record_model(**{log_field: change_log}, entity_id=entity_id, old_version_id=version_id,
+                         new_version_id=version_id) for entity_id, version_id in new_records.items()])
+        if any(record.pk is None for record in created):  # a backend that returns no ids from a bulk insert
+            created_ids = dict(record_model.objects.filter(**{log_field: change_log},
+                                                           entity_id__in=list(new_records)).values_list("entity_id", "pk"))
+        else:
+            created_ids = {record.entity_id: record.pk for record in created}
+        by_entity.update(created_ids)
+    for _, entity_id in effects:
+        pointer[entity_id] = by_entity[entity_id]
+    pairs = list(dict.fromkeys((by_entity[cause], by_entity[effect]) for cause, effect in effects))
     existing = set(effect_model.objects.filter(cause_id__in={c for c, _ in pairs}).values_list(
         "cause_id", "effect_id"))
     effect_model.objects.bulk_create([effect_model(cause_id=c, effect_id=e) for c, e in pairs
                                       if (c, e) not in existing])
-    touched = {effect.entity_id for _, effect in effects}
+    touched = {entity_id for _, entity_id in effects}
     branch.objects.bulk_update([branch(entity_id=entity_id, **{pointer_field: pointer[entity_id]})
                                 for entity_id in touched], [pointer_field])

@@ -54,7 +54,8 @@ def block_info(course_key, ref: BlockRef, branch: str = BRANCH_DRAFT, *, draft: 
     record = view.record(ref)
     subtree_by, subtree_on = subtree_edit(view, ref)
     published_record = published.blocks.get(ref)
-    published_by, published_on = published_info([record.entity_id]).get(record.entity_id, (None, None))
+    published_by, published_on = (None, None) if published_record is None else \
+        published_info([record.entity_id]).get(record.entity_id, (None, None))  # (a block published now only)
     parent = view.parent_of(ref)
     return BlockInfo(
         key=view.key_of(ref), block_type=ref.block_type, branch=branch,

@@ -63,6 +63,8 @@ class AuthoringSession:
         view = self._snapshots.get(branch)
         if view is None:
             view = self._snapshots[branch] = BranchView(self.course, self.course_key, branch)
+            for other in self._snapshots.values():  # which entity is which block does not depend on the branch
+                view.learn_identities(other)
         return view
 
     def draft(self) -> BranchView:

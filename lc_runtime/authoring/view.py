@@ -70,6 +70,15 @@ class BranchView:
             self._learn_entities([ref])
         return self._entities[ref]
 
+    def learn_identities(self, other: "BranchView") -> None:
+        """Take the blocks ``other`` (a view of the same course) has looked up: their entities (not the
+        blocks it found missing, which this operation may create)."""
+        if other is not self:
+            self._blocks.update(other._blocks)
+            for entity_id, (ref, _, _) in other._blocks.items():
+                self._entities[ref] = entity_id
+                self._refs[entity_id] = ref
+
     def know(self, refs) -> None:
         """Look up the entities of these blocks (so ``entity_refs`` holds them)."""
         self._learn_entities(list(refs))

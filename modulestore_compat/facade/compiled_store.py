@@ -55,8 +55,10 @@ def store_compiled(compiled: Compiled, *, previous_chunks: str | None = None) ->
             course_key=course_key, branch=branch, log_id=compiled.log_id, compiler_version=COMPILER_VERSION,
             structure_id=str(compiled.structure_id), structure=pack_header(course_key, branch, compiled.manifest),
             chunks=" ".join(compiled.digests), compiled=datetime.now(tz=timezone.utc), seconds=compiled.seconds)
-        CompiledChunk.objects.filter(course_key=course_key, digest__in=list(compiled.digests),
-                                     retired__isnull=False).update(retired=None)
+        named_again = set(compiled.digests) - superseded  # (a chunk the replaced header named is not retired)
+        if named_again:
+            CompiledChunk.objects.filter(course_key=course_key, digest__in=list(named_again),
+                                         retired__isnull=False).update(retired=None)
         _retire_unnamed(course_key, superseded - set(compiled.digests))
     freshness.changed()
 

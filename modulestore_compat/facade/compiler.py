@@ -593,7 +593,8 @@ def recompile(course_key, branches=(BranchName.draft, BranchName.published)) -> 
     with transaction.atomic():
         # One compile of a course at a time (a row lock where the database has them; SQLite
         # serialises writers anyway): two compiles must not each decide what the other has stored.
-        list(LcCourse.objects.select_for_update().filter(pk=course.pk).values_list("pk", flat=True))
+        if transaction.get_connection().features.has_select_for_update:
+            list(LcCourse.objects.select_for_update().filter(pk=course.pk).values_list("pk", flat=True))
         for branch in branches:
             compiled = _recompile_branch(course, branch)
             if compiled is not None:

@@ -77,6 +77,19 @@ class ModulestoreAdapter:
     def blocks(self, branch):
         return split_blocks(self.store, self.course_key, branch)
 
+    def structure_versions(self) -> tuple | None:
+        """``((branch, structure version id), …)`` of the course as this adapter's reads see it: Split
+        never changes a written structure or definition, so these ids name all it can show. None for
+        the stores built on Split's that read elsewhere too (hybrid leaves, the facade: Learning Core)."""
+        from modulestore_compat.split.api import DraftVersioningModuleStore, SplitModuleStore
+
+        if type(self.store) not in (SplitModuleStore, DraftVersioningModuleStore):
+            return None
+        index = self.store.get_course_index_info(self.course_key)
+        if index is None:
+            return None
+        return tuple(sorted((str(branch), str(version)) for branch, version in index["versions"].items()))
+
     @contextmanager
     def request(self, branch):
         """A new store of the same kind over the same documents, in one bulk operation (as a courseware
@@ -141,25 +154,63 @@ class HybridAdapter(ModulestoreAdapter):
     """Stage ``components``: Split's tree with Learning Core leaves; changes come from either side.
     Course files are leaves too: they are read from Learning Core."""
 
+    _leaf_changes: tuple | None = None  # (draft snapshot, changed leaf entity ids) during a session
+
+    @contextmanager
+    def session(self):
+        """Split's bulk operation; Learning Core's draft and its changed leaves are read once for all the
+        ``has_changes`` questions of the session (nothing writes while a comparison reads)."""
+        with super().session():
+            self._leaf_changes = ()
+            try:
+                yield
+            finally:
+                self._leaf_changes = None
+
     def contentstore(self, branch):
         return _learning_core_contentstore(branch)
 
     def has_changes(self, usage_key):
         if super().has_changes(usage_key):
             return True
-        snapshot = load_snapshot(self.course_key, "draft")
+        snapshot, changed = self._changed_leaves()
         key = UsageKey.from_string(usage_key)
-        ref = (key.block_type, key.block_id)
-        stack = [ref]
+        stack, seen = [(key.block_type, key.block_id)], set()
         while stack:
             current = stack.pop()
             record = snapshot.blocks.get(current)
-            if record is None:
+            if record is None or current in seen:
                 continue
-            if record.kind == "component" and _entity_has_changes(record.entity_id):
+            seen.add(current)
+            if record.kind == "component" and record.entity_id in changed:
                 return True
             stack.extend(record.children)
         return False
+
+    def _changed_leaves(self) -> tuple:
+        """The draft snapshot and the entity ids of its components whose draft is not the published
+        version (kept for the session; read again per question outside one)."""
+        if self._leaf_changes:
+            return self._leaf_changes
+        snapshot = load_snapshot(self.course_key, "draft")
+        found = (snapshot, _entities_with_changes(snapshot.learning_package_id, {
+            record.entity_id for record in snapshot.blocks.values() if record.kind == "component"}))
+        if self._leaf_changes is not None:  # in a session
+            self._leaf_changes = found
+        return found
+
+
+def _entities_with_changes(learning_package_id: int, entity_ids: set) -> set:
+    """Those of ``entity_ids`` whose draft version is not the published one (no draft or no published
+    version counts as none), in two queries: what ``_entity_has_changes`` asks of each entity."""
+    from openedx_content.models_api import Draft, Published
+
+    def heads(model):
+        return dict(model.objects.filter(entity__learning_package_id=learning_package_id)
+                    .values_list("entity_id", "version_id"))
+
+    drafts, published = heads(Draft), heads(Published)
+    return {entity_id for entity_id in entity_ids if drafts.get(entity_id) != published.get(entity_id)}
 
 
 def _entity_has_changes(entity_id: int) -> bool:

@@ -17,6 +17,7 @@ from lc_runtime.blocks.mixins import INHERITABLE_FIELDS
 from lc_runtime.dump import VERSIONED_KEY_PARTS as _VERSIONED
 from lc_runtime.dump import unversioned  # noqa: F401 - part of this module's API
 
+from .reference_memo import NOT_KEPT, Observations
 from .unsupported import KNOWN_UNSUPPORTED, find_known
 
 CHECKS = {
@@ -118,6 +119,9 @@ class ComparisonResult:
     unsupported: list = field(default_factory=list)  # the findings they moved, each with its reason
     not_applicable: dict = field(default_factory=dict)  # (check, branch) -> why it does not run there
     lms: list = field(default_factory=list)  # per branch: what the LMS harness exercised (types, blocks, time)
+    #: With a reference memo: the left side's structure versions, and how many of its observations were
+    #: reused from an earlier comparison of those versions or observed now (``reference_memo``).
+    left_memo: dict | None = None
 
     def declare_not_applicable(self, check, branch, reason: str) -> None:
         self.not_applicable[(check, branch)] = reason
@@ -152,7 +156,8 @@ class ComparisonResult:
 
     def as_dict(self):
         return {"runs": [asdict(r) for r in self.runs], "differences": [asdict(d) for d in self.differences],
-                "known_unsupported": self.unsupported, "not_applicable": self.not_applicable_list(), "lms": self.lms}
+                "known_unsupported": self.unsupported, "not_applicable": self.not_applicable_list(), "lms": self.lms,
+                "left_memo": self.left_memo}
 
     def not_applicable_list(self) -> list[dict]:
         return [{"check": c, "branch": b, "reason": r} for (c, b), r in sorted(self.not_applicable.items())]
@@ -166,13 +171,19 @@ def block_type_of(block: str) -> str | None:
         return None
 
 
+def load_failures(blocks) -> dict:
+    """``{usage key: message}`` of the blocks that failed to construct (error blocks)."""
+    return {_plain(b.scope_ids.usage_id): b.error_msg or "failed to construct"
+            for b in blocks if getattr(b, "is_error_block", False)}
+
+
 def compare_load_errors(result: ComparisonResult, branch: str, left_blocks, right_blocks) -> None:
     """A block that failed to construct (an error block) on either side is an error finding."""
-    def failed(blocks):
-        return {_plain(b.scope_ids.usage_id): b.error_msg or "failed to construct"
-                for b in blocks if getattr(b, "is_error_block", False)}
+    compare_load_failures(result, branch, load_failures(left_blocks), load_failures(right_blocks))
 
-    lefts, rights = failed(left_blocks), failed(right_blocks)
+
+def compare_load_failures(result: ComparisonResult, branch: str, lefts: dict, rights: dict) -> None:
+    """:func:`compare_load_errors` on each side's :func:`load_failures`."""
     for key in sorted(set(lefts) | set(rights)):
         result.error(branch, key, None, "load", lefts.get(key), rights.get(key))
 
@@ -183,15 +194,22 @@ def _plain(key) -> str:
     return str(key)
 
 
-def note_unusual_blocks(result: ComparisonResult, branch: str, side: str, blocks) -> None:
-    """Report blocks whose class is missing (placeholder) or failed to construct (error): never skipped."""
+def unusual_blocks(branch: str, side: str, blocks) -> list[dict]:
+    """The notes for blocks whose class is missing (placeholder) or failed to construct (error)."""
+    notes = []
     for block in blocks:
         if getattr(block, "is_placeholder", False):
-            result.notes.append({"branch": branch, "side": side, "kind": "placeholder",
-                                 "block": str(block.scope_ids.usage_id), "detail": block.placeholder_reason})
+            notes.append({"branch": branch, "side": side, "kind": "placeholder",
+                          "block": str(block.scope_ids.usage_id), "detail": block.placeholder_reason})
         elif getattr(block, "is_error_block", False):
-            result.notes.append({"branch": branch, "side": side, "kind": "error",
-                                 "block": str(block.scope_ids.usage_id), "detail": block.error_msg})
+            notes.append({"branch": branch, "side": side, "kind": "error",
+                          "block": str(block.scope_ids.usage_id), "detail": block.error_msg})
+    return notes
+
+
+def note_unusual_blocks(result: ComparisonResult, branch: str, side: str, blocks) -> None:
+    """Report blocks whose class is missing (placeholder) or failed to construct (error): never skipped."""
+    result.notes.extend(unusual_blocks(branch, side, blocks))
 
 
 def compare_dumps(result: ComparisonResult, branch: str, left: dict, right: dict, unique_id_fields: set) -> None:
@@ -274,36 +292,63 @@ def describe_query(qualifiers, settings, include_orphans) -> str:
     return ", ".join(parts)
 
 
-def compare_queries(result, branch, left, right, dump: dict) -> None:
+@dataclass
+class QueryAnswers:
+    """One side's answers to the query battery of a branch (the queries come from the left dump)."""
+
+    get_items: list  # per query of the battery, in its order: the usage keys returned, sorted
+    parents: dict  # usage key -> get_parent_location
+    orphans: list  # get_orphans, sorted
+    has_changes: dict  # usage key -> has_changes (course, sections, subsections; draft only)
+
+
+def query_answers(adapter, branch: str, dump: dict) -> QueryAnswers:
     block_types = sorted({b["block_type"] for b in dump["blocks"]})
     ids = [b["block_id"] for b in dump["blocks"]]
-    for qualifiers, settings, include_orphans in query_battery(block_types, ids):
-        label = describe_query(qualifiers, settings, include_orphans)
+    return QueryAnswers(
+        [sorted(adapter.get_items(branch, qualifiers, settings, include_orphans))
+         for qualifiers, settings, include_orphans in query_battery(block_types, ids)],
+        {record["usage_key"]: adapter.parent_location(branch, record["usage_key"]) for record in dump["blocks"]},
+        sorted(adapter.orphans(branch)),
+        {} if branch != "draft" else {record["usage_key"]: adapter.has_changes(record["usage_key"])
+                                      for record in dump["blocks"] if record["block_type"] in HAS_CHANGES_TYPES})
+
+
+#: The blocks ``query.has_changes`` asks about.
+HAS_CHANGES_TYPES = ("course", "chapter", "sequential")
+
+
+def compare_queries(result, branch, left, right, dump: dict, seen: Observations = NOT_KEPT) -> None:
+    """``dump`` (the left side's) names the blocks and block types queried; ``seen``: the left side's
+    answers kept from an earlier comparison of the same Split structures (``reference_memo``)."""
+    lefts = seen.recall(("queries", branch), lambda: query_answers(left, branch, dump))
+    rights = query_answers(right, branch, dump)
+    block_types = sorted({b["block_type"] for b in dump["blocks"]})
+    ids = [b["block_id"] for b in dump["blocks"]]
+    for (qualifiers, settings, include_orphans), lv, rv in zip(query_battery(block_types, ids), lefts.get_items,
+                                                                rights.get_items):
         result.add_run("query.get_items", branch)
-        lv = sorted(left.get_items(branch, qualifiers, settings, include_orphans))
-        rv = sorted(right.get_items(branch, qualifiers, settings, include_orphans))
         if lv != rv:
-            result.differ("query.get_items", branch, label, None, lv, rv)
+            result.differ("query.get_items", branch, describe_query(qualifiers, settings, include_orphans), None,
+                          lv, rv)
     for record in dump["blocks"]:
         result.add_run("query.get_parent_location", branch)
-        lp, rp = left.parent_location(branch, record["usage_key"]), right.parent_location(branch, record["usage_key"])
+        key = record["usage_key"]
+        lp, rp = lefts.parents[key], rights.parents[key]
         if lp != rp:
-            result.differ("query.get_parent_location", branch, record["usage_key"], None, lp, rp)
+            result.differ("query.get_parent_location", branch, key, None, lp, rp)
     result.add_run("query.get_orphans", branch)
-    lo, ro = sorted(left.orphans(branch)), sorted(right.orphans(branch))
-    if lo != ro:
-        result.differ("query.get_orphans", branch, "course", None, lo, ro)
+    if lefts.orphans != rights.orphans:
+        result.differ("query.get_orphans", branch, "course", None, lefts.orphans, rights.orphans)
     if branch != "draft":
         result.declare_not_applicable("query.has_changes", branch, "has_changes compares a block's draft with "
                                       "its published version: it is asked on the draft branch only")
-    else:
-        for record in dump["blocks"]:
-            if record["block_type"] not in ("course", "chapter", "sequential"):
-                continue
-            result.add_run("query.has_changes", branch)
-            lc, rc = left.has_changes(record["usage_key"]), right.has_changes(record["usage_key"])
-            if lc != rc:
-                result.differ("query.has_changes", branch, record["usage_key"], None, lc, rc)
+        return
+    for key, lc in lefts.has_changes.items():
+        result.add_run("query.has_changes", branch)
+        rc = rights.has_changes[key]
+        if lc != rc:
+            result.differ("query.has_changes", branch, key, None, lc, rc)
 
 
 def _without_filename(settings: dict) -> dict:

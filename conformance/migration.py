@@ -38,6 +38,7 @@ from modulestore_compat.shadow.api import promotion_refusal, split_versions, sta
 from modulestore_compat.split.store import SplitModuleStore
 
 from .adapters import HybridAdapter, LearningCoreAdapter, ModulestoreAdapter
+from .reference_memo import ReferenceMemo
 from .report import ConformanceReport
 from .runner import compare
 
@@ -125,15 +126,17 @@ def adapter_for(stage: str, documents, course_key):
     return ModulestoreAdapter(SplitModuleStore(documents), course_key, "split")
 
 
-def check_stage(documents, course_key, stage: str, branches=("draft", "published")) -> ConformanceReport:
-    """Split (left) against what ``stage`` serves (right)."""
+def check_stage(documents, course_key, stage: str, branches=("draft", "published"), *,
+                memo: ReferenceMemo | None = None) -> ConformanceReport:
+    """Split (left) against what ``stage`` serves (right). ``memo``: Split's observations are reused
+    from an earlier check with the same memo while Split's structure versions are the same."""
     left = ModulestoreAdapter(SplitModuleStore(documents), course_key, "split")
-    return compare(course_key, left, adapter_for(stage, documents, course_key), branches)
+    return compare(course_key, left, adapter_for(stage, documents, course_key), branches, memo=memo)
 
 
 def _step(documents, course_key, from_stage, to_stage, work, *, force, user, reason, report_dir,
           check_against: str | None = None, accepted: set | None = None, gate: str | None = None,
-          ) -> StepResult | None:
+          memo: ReferenceMemo | None = None) -> StepResult | None:
     """``work`` then the check (Split vs ``check_against``, default the new stage) then the flip, atomically.
 
     The course's writer lock is held throughout, so an author's save waits for the step (and is then
@@ -147,7 +150,7 @@ def _step(documents, course_key, from_stage, to_stage, work, *, force, user, rea
         if stored_stage(course_key) != from_stage:
             return None
         changes = work()
-        report = check_stage(documents, course_key, check_against or to_stage)
+        report = check_stage(documents, course_key, check_against or to_stage, memo=memo)
         if report_dir is not None:
             report.write_html(Path(report_dir) / f"{course_key}-{to_stage}.html")
             report.write_json(Path(report_dir) / f"{course_key}-{to_stage}.json")
@@ -173,6 +176,7 @@ def migrate(documents, course_key, to_stage: str, *, force=False, user="", reaso
     require_split_course(documents, course_key)
     store = SplitModuleStore(documents)
     steps = []
+    memo = ReferenceMemo()  # Split, the left side of every step, observed once while its structures stay
     current = stored_stage(course_key)
     if ORDER.index(to_stage) < ORDER.index(current):
         raise StageOrderError(f"Course {course_key} is at stage {current}; to go back to {to_stage} run "
@@ -215,7 +219,7 @@ def migrate(documents, course_key, to_stage: str, *, force=False, user="", reaso
                     report.created + report.updated + report.deleted + report.published)
         step = retry_when_busy(f"migrating {course_key} to {target}", lambda: _step(
             documents, course_key, current, target, work, force=force, user=user,
-            reason=reason or f"migrate to {to_stage}", report_dir=report_dir, gate=gate))
+            reason=reason or f"migrate to {to_stage}", report_dir=report_dir, gate=gate, memo=memo))
         if step is not None:
             steps.append(step)
             if on_step is not None:

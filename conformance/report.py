@@ -52,6 +52,7 @@ class ConformanceReport(WritesReportFiles):
             "differences": [asdict(d) for d in self.result.differences],
             "unusual_blocks": self.result.notes,
             "lms_harness": self.result.lms,  # per branch: block types and blocks rendered, learner flows, seconds
+            "left_memo": self.result.left_memo,  # None, or the left side's observations reused / made now
             "not_applicable": self.result.not_applicable_list(),
             "known_unsupported": {
                 "entries": [asdict(e) for e in self.result.known_unsupported],

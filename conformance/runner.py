@@ -3,17 +3,20 @@ from __future__ import annotations
 
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass
 
 from .assets_check import compare_assets
 from .checks import (
     ComparisonResult,
     compare_dumps,
-    compare_load_errors,
+    compare_load_failures,
     compare_queries,
     compare_round_trip,
-    note_unusual_blocks,
+    load_failures,
+    unusual_blocks,
 )
 from .lms.checks import DEFAULT_FLOW_CAP, compare_lms
+from .reference_memo import NOT_KEPT, Observations, ReferenceMemo, left_observations
 from .report import ConformanceReport
 from .unsupported import KNOWN_UNSUPPORTED
 
@@ -39,19 +42,27 @@ def unique_id_fields(blocks) -> set:
 
 def compare(course_key, left, right, branches=("draft", "published"), *, render: bool = True,
             known_unsupported=KNOWN_UNSUPPORTED, render_cap: int | None = None,
-            flow_cap: int = DEFAULT_FLOW_CAP) -> ConformanceReport:
+            flow_cap: int = DEFAULT_FLOW_CAP, memo: ReferenceMemo | None = None) -> ConformanceReport:
     """Every check on every branch; each adapter keeps one read session (Split: a bulk operation).
 
     ``known_unsupported`` (default: the documented list) names the error findings that are reported
     apart instead of counting as differences. ``render``: run the ``lms.*`` checks and the OLX round trip;
-    ``render_cap``: blocks rendered per block type (default all); ``flow_cap``: learner flows per check."""
+    ``render_cap``: blocks rendered per block type (default all); ``flow_cap``: learner flows per check.
+    ``memo``: the left side's observations are kept there and reused by the next comparison with the
+    same memo while the left side (the Split reference) shows the same structure versions
+    (``conformance.reference_memo``; a migration passes one memo to both of its steps)."""
     started = time.perf_counter()
     result = ComparisonResult(known_unsupported=tuple(known_unsupported))
     with ExitStack() as stack:
         for adapter in (left, right):
             if hasattr(adapter, "session"):
                 stack.enter_context(adapter.session())
-        _compare_branches(result, course_key, left, right, branches, render, (render_cap, flow_cap))
+        seen = left_observations(memo, course_key, left, (render_cap, flow_cap))
+        reused, made = seen.reused, seen.made
+        _compare_branches(result, course_key, left, right, branches, render, (render_cap, flow_cap), seen)
+        if seen.entries is not None:
+            result.left_memo = {"structure_versions": dict(memo.key.versions), "reused": seen.reused - reused,
+                                "observed": seen.made - made}
     report = ConformanceReport(str(course_key), left.name, right.name, list(branches), result)
     report.seconds = time.perf_counter() - started
     return report
@@ -66,20 +77,36 @@ def _dump(adapter, course_key, branch, blocks) -> dict:
     return make_dump(course_key, adapter.name, branch, blocks)
 
 
-def _compare_branches(result, course_key, left, right, branches, render, caps=(None, DEFAULT_FLOW_CAP)) -> None:
+@dataclass
+class SideView:
+    """What one side's blocks of a branch show before any query: the dump, the notes on unusual
+    blocks, the blocks that failed to construct, the fields with a UNIQUE_ID default."""
+
+    dump: dict
+    unusual: list
+    failures: dict
+    unique_ids: set
+
+
+def side_view(adapter, course_key, branch: str) -> SideView:
+    blocks = adapter.blocks(branch)
+    return SideView(_dump(adapter, course_key, branch, blocks), unusual_blocks(branch, adapter.name, blocks),
+                    load_failures(blocks), unique_id_fields(blocks))
+
+
+def _compare_branches(result, course_key, left, right, branches, render, caps=(None, DEFAULT_FLOW_CAP),
+                      seen: Observations = NOT_KEPT) -> None:
     for branch in branches:
-        left_blocks = left.blocks(branch)
-        right_blocks = right.blocks(branch)
-        note_unusual_blocks(result, branch, left.name, left_blocks)
-        note_unusual_blocks(result, branch, right.name, right_blocks)
-        compare_load_errors(result, branch, left_blocks, right_blocks)
-        left_dump = _dump(left, course_key, branch, left_blocks)
-        right_dump = _dump(right, course_key, branch, right_blocks)
-        compare_dumps(result, branch, left_dump, right_dump, unique_id_fields(left_blocks + right_blocks))
-        compare_queries(result, branch, left, right, left_dump)
+        lefts = seen.recall(("side", branch), lambda: side_view(left, course_key, branch))
+        rights = side_view(right, course_key, branch)
+        result.notes.extend(dict(note) for note in lefts.unusual + rights.unusual)
+        compare_load_failures(result, branch, lefts.failures, rights.failures)
+        compare_dumps(result, branch, lefts.dump, rights.dump, lefts.unique_ids | rights.unique_ids)
+        compare_queries(result, branch, left, right, lefts.dump, seen)
         compare_assets(result, branch, course_key, left, right)
         if render:
-            compare_lms(result, branch, left, right, left_dump, right_dump, cap=caps[0], flow_cap=caps[1])
+            compare_lms(result, branch, left, right, lefts.dump, rights.dump, cap=caps[0], flow_cap=caps[1],
+                        seen=seen)
             compare_round_trip(result, branch, right)
         else:
             for check in LMS_CHECKS + ("olx.round_trip",):

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from lc_runtime.dump import error_text
 
 from ..checks import VERSIONED_KEYS, ComparisonResult
+from ..reference_memo import NOT_KEPT, Observations
 from .flows import FLOWS, LearnerFlowError, NotExercisable, key_derived_values, rolled_back
 from .harness import LmsRequest, lms_request
 
@@ -52,7 +53,9 @@ def render_all(adapter, branch: str, keys: list[str]) -> dict:
     with rolled_back(), lms_request(adapter, branch, user_id=4243) as request:
         for key in keys:
             try:
-                out[key] = (normalised_html(LmsRequest.render(request.block(key))), None)
+                block = request.block(key)
+                no_view = LmsRequest.missing_view(block)
+                out[key] = (None, no_view) if no_view else (normalised_html(LmsRequest.render(block)), None)
             except Exception as exc:  # noqa: BLE001 - an error finding, never a value
                 out[key] = (None, error_text(exc))
     return out
@@ -71,13 +74,15 @@ def select_blocks(dump: dict, block_types: set | None = None, cap: int | None = 
 
 
 def compare_lms_rendering(result: ComparisonResult, branch: str, left, right, left_dump: dict, right_dump: dict,
-                          cap: int | None = None) -> LmsCounts:
-    """``lms.render.student_view`` for every block type present on both sides."""
+                          cap: int | None = None, seen: Observations = NOT_KEPT) -> LmsCounts:
+    """``lms.render.student_view`` for every block type present on both sides (``seen``: the left side's
+    renders of the same blocks kept from an earlier comparison of the same Split structures)."""
     both = {b["usage_key"] for b in right_dump["blocks"]}
     shared = {**left_dump, "blocks": [b for b in left_dump["blocks"] if b["usage_key"] in both]}
     chosen = select_blocks(shared, cap=cap)
     keys = [k for ks in chosen.values() for k in ks]
-    lefts, rights = render_all(left, branch, keys), render_all(right, branch, keys)
+    lefts = seen.recall(("render", branch, tuple(keys)), lambda: render_all(left, branch, keys))
+    rights = render_all(right, branch, keys)
     for key in keys:
         result.add_run("lms.render.student_view", branch)
         (lv, left_error), (rv, right_error) = lefts[key], rights[key]
@@ -99,8 +104,9 @@ def _around_first_change(text: str, other: str, width: int = 240) -> str:
 
 
 def compare_learner_flows(result: ComparisonResult, branch: str, left, right, left_dump: dict, right_dump: dict,
-                          cap: int = DEFAULT_FLOW_CAP) -> int:
-    """Each learner flow on up to ``cap`` blocks of its type the left side can exercise; returns flows run."""
+                          cap: int = DEFAULT_FLOW_CAP, seen: Observations = NOT_KEPT) -> int:
+    """Each learner flow on up to ``cap`` blocks of its type the left side can exercise; returns flows run.
+    ``seen``: the left side's outcomes kept from an earlier comparison of the same Split structures."""
     both = {b["usage_key"] for b in right_dump["blocks"]}
     ran = 0
     for check, (block_type, flow) in FLOWS.items():
@@ -110,17 +116,17 @@ def compare_learner_flows(result: ComparisonResult, branch: str, left, right, le
         for key in candidates:
             if done >= cap:
                 break
-            left_value, left_error = _run_flow(flow, left, branch, key)
-            if isinstance(left_error, NotExercisable):
-                skipped.append(f"{key}: {left_error}")
+            lo = seen.recall(("flow", check, branch, key), lambda: _run_flow(flow, left, branch, key))
+            if lo.not_exercisable is not None:
+                skipped.append(f"{key}: {lo.not_exercisable}")
                 continue
-            right_value, right_error = _run_flow(flow, right, branch, key)
+            ro = _run_flow(flow, right, branch, key)
             done += 1
             result.add_run(check, branch)
-            if left_error or right_error:
-                result.error(branch, key, None, check, _text(left_error), _text(right_error))
-            elif left_value != right_value:
-                result.differ(check, branch, key, None, left_value, right_value)
+            if lo.error or ro.error:
+                result.error(branch, key, None, check, lo.error, ro.error)
+            elif lo.value != ro.value:
+                result.differ(check, branch, key, None, lo.value, ro.value)
         ran += done
         if not done:
             why = f"no {block_type} block in this branch" if not candidates else (
@@ -133,13 +139,22 @@ def compare_learner_flows(result: ComparisonResult, branch: str, left, right, le
     return ran
 
 
-def _run_flow(flow, adapter, branch, key):
+@dataclass(frozen=True)
+class FlowOutcome:
+    """A learner flow's summary, or its failure as text (kept without the exception: no frames held)."""
+
+    value: object = None
+    error: str | None = None
+    not_exercisable: str | None = None  # the flow could not drive this block (the left side: next candidate)
+
+
+def _run_flow(flow, adapter, branch, key) -> FlowOutcome:
     try:
-        return flow(adapter, branch, key), None
+        return FlowOutcome(flow(adapter, branch, key))
     except NotExercisable as exc:
-        return None, exc
+        return FlowOutcome(error=_text(exc), not_exercisable=str(exc))
     except Exception as exc:  # noqa: BLE001 - an error finding (LearnerFlowError included), never a value
-        return None, exc
+        return FlowOutcome(error=_text(exc))
 
 
 def _text(error) -> str | None:
@@ -154,21 +169,17 @@ KEY_DERIVED_TYPES = ("problem", "discussion")
 
 
 def compare_key_derived(result: ComparisonResult, branch: str, left, right, left_dump: dict, right_dump: dict,
-                        cap: int | None = None) -> None:
-    """``lms.keys.derived``: per-student seed and html id of problems, discussion ids, as the LMS sees them."""
+                        cap: int | None = None, seen: Observations = NOT_KEPT) -> None:
+    """``lms.keys.derived``: per-student seed and html id of problems, discussion ids, as the LMS sees them
+    (``seen``: the left side's values kept from an earlier comparison of the same Split structures)."""
     both = {b["usage_key"] for b in right_dump["blocks"]}
     shared = {**left_dump, "blocks": [b for b in left_dump["blocks"] if b["usage_key"] in both]}
     keys = [k for ks in select_blocks(shared, set(KEY_DERIVED_TYPES), cap).values() for k in ks]
     if not keys:
         result.declare_not_applicable("lms.keys.derived", branch, "no problem or discussion block on both sides")
         return
-    sides = []
-    for adapter in (left, right):
-        try:
-            sides.append((_values_per_block(adapter, branch, keys), None))
-        except Exception as exc:  # noqa: BLE001
-            sides.append(({}, error_text(exc)))
-    (lvalues, lerror), (rvalues, rerror) = sides
+    (lvalues, lerror) = seen.recall(("keys.derived", branch, tuple(keys)), lambda: _side_values(left, branch, keys))
+    (rvalues, rerror) = _side_values(right, branch, keys)
     for key in keys:
         lv, rv = lvalues.get(key), rvalues.get(key)
         for name in sorted(set(lv or {}) | set(rv or {})):
@@ -180,6 +191,13 @@ def compare_key_derived(result: ComparisonResult, branch: str, left, right, left
                 break
             if lv.get(name) != rv.get(name):
                 result.differ("lms.keys.derived", branch, key, name, lv.get(name), rv.get(name))
+
+
+def _side_values(adapter, branch, keys) -> tuple[dict, str | None]:
+    try:
+        return _values_per_block(adapter, branch, keys), None
+    except Exception as exc:  # noqa: BLE001
+        return {}, error_text(exc)
 
 
 def _values_per_block(adapter, branch, keys) -> dict:
@@ -222,15 +240,16 @@ def quiet_block_libraries():
 
 
 def compare_lms(result: ComparisonResult, branch: str, left, right, left_dump: dict, right_dump: dict, *,
-                cap: int | None = None, flow_cap: int = DEFAULT_FLOW_CAP) -> LmsCounts:
-    """Every ``lms.*`` check on one branch; the counts measured go into the report's notes."""
+                cap: int | None = None, flow_cap: int = DEFAULT_FLOW_CAP, seen: Observations = NOT_KEPT) -> LmsCounts:
+    """Every ``lms.*`` check on one branch; the counts measured go into the report's notes. ``seen``: the
+    left side's observations kept from an earlier comparison of the same Split structures."""
     import time
 
     started = time.perf_counter()
     with quiet_block_libraries():
-        counts = compare_lms_rendering(result, branch, left, right, left_dump, right_dump, cap)
-        counts.flows = compare_learner_flows(result, branch, left, right, left_dump, right_dump, flow_cap)
-        compare_key_derived(result, branch, left, right, left_dump, right_dump, cap)
+        counts = compare_lms_rendering(result, branch, left, right, left_dump, right_dump, cap, seen)
+        counts.flows = compare_learner_flows(result, branch, left, right, left_dump, right_dump, flow_cap, seen)
+        compare_key_derived(result, branch, left, right, left_dump, right_dump, cap, seen)
     counts.seconds = round(time.perf_counter() - started, 3)
     result.lms.append(asdict(counts))
     return counts

@@ -93,11 +93,18 @@ class ModulestoreAdapter:
     @contextmanager
     def request(self, branch):
         """A new store of the same kind over the same documents, in one bulk operation (as a courseware
-        view reads a course): nothing is shared with earlier requests but what is stored."""
-        store = _lms_store_class(self.store)(self.store.documents)
+        view reads a course): nothing is shared with earlier requests but what is stored (structures and
+        definitions, which Split never changes once written, are fetched once for all of them)."""
+        store = _lms_store_class(self.store)(self._request_documents())
         with store.bulk_operations(self.course_key):
             yield lambda usage_key, **kwargs: store.get_item(UsageKey.from_string(usage_key).map_into_course(
                 self._key(branch)), **kwargs)
+
+    def _request_documents(self):
+        documents = self.store.documents
+        if getattr(self, "_shared_documents", None) is None:
+            self._shared_documents = immutables_shared(documents)
+        return self._shared_documents
 
     def dump(self, branch):
         return self.dump_of(branch, self.blocks(branch))
@@ -133,6 +140,48 @@ class ModulestoreAdapter:
             return contentstore_for(documents, branch=branch)
         except ContentStoreError:
             return None
+
+
+def immutables_shared(documents):
+    """``documents`` whose structures and definitions are fetched once and then shared by every store
+    reading through it: Split writes a new document for every change and never alters one (its
+    ``course_structure_cache`` shares structures across requests too), and the stores copy what they
+    change. The course index, which moves, is read anew each time. Only the Split document backends:
+    the facade's compiled documents are made from Learning Core's state, returned as they are."""
+    import copy
+
+    from modulestore_compat.split.api import DjangoDocumentStore, MongoDocumentStore
+
+    if not isinstance(documents, (DjangoDocumentStore, MongoDocumentStore)):
+        return documents
+    shared = copy.copy(documents)  # same backend (isinstance holds), its reads of documents memoised
+    for one, many in (("get_structure", "get_structures"), ("get_definition", "get_definitions")):
+        kept: dict = {}
+        setattr(shared, one, _kept_one(getattr(documents, one), kept))
+        setattr(shared, many, _kept_many(getattr(documents, many), kept))
+    return shared
+
+
+def _kept_one(fetch, kept: dict):
+    def read(document_id):
+        found = kept.get(str(document_id))
+        if found is None:
+            found = fetch(document_id)
+            if found is not None:
+                kept[str(document_id)] = found
+        return found
+    return read
+
+
+def _kept_many(fetch, kept: dict):
+    def read(document_ids):
+        wanted = {str(i): i for i in document_ids}  # the backend's own id objects are what it queries by
+        missing = [i for text, i in wanted.items() if text not in kept]
+        if missing:
+            for document in fetch(missing):
+                kept[str(document["_id"])] = document
+        return [kept[text] for text in wanted if text in kept]
+    return read
 
 
 def _lms_store_class(store):
@@ -254,14 +303,7 @@ class LearningCoreAdapter:
 
     def get_items(self, branch, qualifiers, settings=None, include_orphans=True):
         """Answered from the runtime's blocks by :mod:`conformance.lc_queries`, not the reference's matcher."""
-        runtime = self.runtime(branch)
-        snapshot = runtime.snapshot
-        reachable = self._in_tree(snapshot)
-        entries = [StoredBlock(snapshot.key_of(ref), record.settings,
-                               list(record.children) if record.kind == "container" else None,
-                               self._fields_of(runtime, ref.block_type))
-                   for ref, record in snapshot.blocks.items()
-                   if record.kind != "upload"]  # course files are not blocks (Split keeps them apart)
+        reachable, entries = self._query_entries(self.runtime(branch))
 
         def in_course_tree(usage_key):
             return (usage_key.block_type, usage_key.block_id) in reachable \
@@ -269,6 +311,20 @@ class LearningCoreAdapter:
 
         return [plain_key(key) for key in select_blocks(entries, qualifiers, settings, include_orphans,
                                                           in_course_tree)]
+
+    def _query_entries(self, runtime) -> tuple:
+        """The blocks in the course tree and every block as ``get_items`` matches it, read once per
+        snapshot (the battery asks some thirty questions of the same blocks)."""
+        snapshot = runtime.snapshot
+        cached = getattr(self, "_entries_cache", None)
+        if cached is None or cached[0] is not snapshot:
+            entries = [StoredBlock(snapshot.key_of(ref), record.settings,
+                                   list(record.children) if record.kind == "container" else None,
+                                   self._fields_of(runtime, ref.block_type))
+                       for ref, record in snapshot.blocks.items()
+                       if record.kind != "upload"]  # course files are not blocks (Split keeps them apart)
+            cached = self._entries_cache = (snapshot, self._in_tree(snapshot), entries)
+        return cached[1], cached[2]
 
     @staticmethod
     def _fields_of(runtime, block_type) -> dict:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import copy
 import json
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from xblock.fields import Scope, UserScope
 from xblock.runtime import KeyValueStore, KvsFieldData
 
+from .dump import plain_key
 from .userstate_models import StudentBlockState, UserScopedField
 
 
@@ -53,9 +55,7 @@ def agnostic_key(key) -> str:
     if key is None:
         return ""
     if hasattr(key, "for_branch") and getattr(key, "course_key", None) is not None:
-        key = key.for_branch(None)
-        if hasattr(key, "version_agnostic"):
-            key = key.version_agnostic()
+        return plain_key(key)  # every state read asks: stripped in its text, no new keys built
     return str(key)
 
 
@@ -70,6 +70,7 @@ class DjangoUserState(KeyValueStore):
 
     def __init__(self) -> None:
         self._states: dict[tuple[str, str], dict] = {}
+        self._stored: set[tuple[str, str]] = set()  # (user, block) rows this store has seen in the table
         self._anonymous = InMemoryUserState()
 
     # -- routing -------------------------------------------------------------------------------------
@@ -87,17 +88,28 @@ class DjangoUserState(KeyValueStore):
         if ident not in self._states:
             row = StudentBlockState.objects.filter(user_id=ident[0], usage_key=ident[1]).only("state").first()
             self._states[ident] = json.loads(row.state) if row is not None else {}
+            if row is not None:
+                self._stored.add(ident)
         return self._states[ident]
 
     def _write_state(self, key, state: dict) -> None:
+        """The row of (user, block) holds ``state``: an UPDATE of a row this store has seen, else an
+        INSERT (an update if another writer, e.g. a grade event, made the row meanwhile). What
+        ``update_or_create`` does, without its read and second savepoint on every save (a render saves)."""
         usage = key.block_scope_id
         course = getattr(usage, "course_key", None)
-        with transaction.atomic():
-            StudentBlockState.objects.update_or_create(
-                user_id=str(key.user_id), usage_key=agnostic_key(usage),
-                defaults={"state": json.dumps(state), "block_type": getattr(usage, "block_type", ""),
-                          "course_key": agnostic_key(course) if course is not None else ""},
-            )
+        ident = (str(key.user_id), agnostic_key(usage))
+        values = {"state": json.dumps(state), "block_type": getattr(usage, "block_type", ""),
+                  "course_key": agnostic_key(course) if course is not None else ""}
+        row = StudentBlockState.objects.filter(user_id=ident[0], usage_key=ident[1])
+        if ident in self._stored and row.update(**values, modified=timezone.now()):
+            return
+        try:
+            with transaction.atomic():
+                StudentBlockState.objects.create(user_id=ident[0], usage_key=ident[1], **values)
+        except IntegrityError:
+            row.update(**values, modified=timezone.now())
+        self._stored.add(ident)
 
     # -- other scopes: one row per value ----------------------------------------------------------------
     @staticmethod

@@ -5,6 +5,7 @@ course changed; the hybrid side reads Learning Core's changes once per compariso
 """
 from __future__ import annotations
 
+import json
 from unittest import mock
 
 import pytest
@@ -206,3 +207,34 @@ def test_plain_key_drops_branch_and_version_of_course_keys_only():
         "block-v1:o+c+r+type@html+block@h"
     assert plain_key(CourseLocator("o", "c", "r").make_usage_key("html", "h")) == "block-v1:o+c+r+type@html+block@h"
     assert plain_key(None) is None
+
+
+# ------------------------------------------------------------------ learner state writes
+
+
+def test_learner_state_is_inserted_then_updated_and_a_row_made_meanwhile_keeps_its_grade(rollback):
+    from xblock.fields import Scope
+    from xblock.runtime import KeyValueStore
+
+    from lc_runtime.userstate import DjangoUserState, record_grade
+    from lc_runtime.userstate_models import StudentBlockState
+
+    block = KEY.for_branch("draft-branch").make_usage_key("problem", "p9")
+
+    def key(name):
+        return KeyValueStore.Key(Scope.user_state, "77", block, name)
+
+    first = DjangoUserState()
+    assert not first.has(key("attempts"))  # read: no row yet
+    record_grade(77, block, 1.0, 2.0)  # another writer makes the row meanwhile (a grade event)
+    first.set(key("attempts"), 1)
+    first.set(key("seed"), 5)
+    row = StudentBlockState.objects.get(user_id="77")
+    assert (row.usage_key, json.loads(row.state), row.grade, row.max_grade) == (
+        "block-v1:TestX+Reuse+2026+type@problem+block@p9", {"attempts": 1, "seed": 5}, 1.0, 2.0)
+    second = DjangoUserState()  # the next request
+    assert second.get(key("attempts")) == 1
+    second.set(key("attempts"), 2)
+    third = DjangoUserState()
+    assert (third.get(key("attempts")), third.get(key("seed"))) == (2, 5)
+    assert StudentBlockState.objects.filter(user_id="77").count() == 1

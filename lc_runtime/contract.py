@@ -30,9 +30,7 @@ class BindForStudentMixin(XBlockMixin):
         self.scope_ids = self.scope_ids._replace(user_id=user_id)
         if hasattr(self, "clear_child_cache"):
             self.clear_child_cache()
-        for field in self.fields.values():
-            if field.scope in (Scope.parent, Scope.children) or field.scope.user == UserScope.NONE:
-                continue
+        for field in _learner_fields(type(self)):
             field._del_cached_value(self)  # noqa: SLF001 - the old user's values must not be served
             self._dirty_fields.pop(field, None)
         if deprecated_anonymous_user_id is not None:
@@ -42,6 +40,20 @@ class BindForStudentMixin(XBlockMixin):
             for wrapper in wrappers:
                 field_data = wrapper(field_data)
             self._bound_field_data = field_data
+
+
+_LEARNER_FIELDS: dict = {}
+
+
+def _learner_fields(cls) -> tuple:
+    """The fields of ``cls`` a learner owns (neither parent/children nor of no user): the ones a rebind
+    forgets. Fields are the class's, so they are picked once per class, not on every bind."""
+    found = _LEARNER_FIELDS.get(cls)
+    if found is None:
+        found = _LEARNER_FIELDS[cls] = tuple(
+            field for field in cls.fields.values()
+            if not (field.scope in (Scope.parent, Scope.children) or field.scope.user == UserScope.NONE))
+    return found
 
 
 class RuntimeContractMixin:

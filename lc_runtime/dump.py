@@ -63,8 +63,14 @@ def unversioned(value):
     return value
 
 
+#: Values JSON gives back as they are: no round trip for them (most fields hold one).
+_PLAIN_SCALARS = (str, int, bool, type(None))
+
+
 def jsonable(value: Any) -> Any:
     """``to_json`` results are JSON already, except for a few fields that keep keys or dates."""
+    if type(value) in _PLAIN_SCALARS:
+        return value
     return json.loads(json.dumps(value, default=str, sort_keys=True))
 
 

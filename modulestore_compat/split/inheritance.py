@@ -87,11 +87,19 @@ class InheritingFieldData(KvsFieldData):
     def default(self, block, name):
         if name in self.inheritable_names:
             field = block.fields[name]  # the child's field: its from_json reads the ancestor's value
+            sources = getattr(block.runtime, "inherited_sources", None)
+            known = sources.lookup(block, field) if sources is not None else None
+            if known is not None:  # the walk's answer, found once for the block (see inherited_sources)
+                parent, source = known
+                if parent is not None and parent.scope_ids.block_type == "library_content" \
+                        and self.has_default_value(name):
+                    return self._kvs_default(block, name)
+                return field.read_json(source) if source is not None else self._kvs_default(block, name)
             ancestor = parent_block(block)
             if ancestor is not None and ancestor.scope_ids.block_type == "library_content" \
                     and self.has_default_value(name):
                 return self._kvs_default(block, name)
-            visited = _Visited(block)
+            visited = VisitedParents(block)
             while ancestor is not None:
                 visited.refuse_cycle(block, ancestor)
                 if field.is_set_on(ancestor):
@@ -142,7 +150,7 @@ def parent_block(block):
     return found
 
 
-class _Visited:
+class VisitedParents:
     """The usage ids a walk went through; equal ids are looked for only among ids of the same
     (block_type, block_id), which every equal usage key shares."""
 

@@ -87,6 +87,7 @@ class SplitMongoKVS(KeyValueStore):
         self.aside_fields = copy.deepcopy(aside_fields) if aside_fields else {}
         self.field_decorator = field_decorator or (lambda value: value)
         self.inherited_settings: dict = {}  # InheritanceKeyValueStore's attribute; Split leaves it empty
+        self.on_write: Callable | None = None  # told the names a write or a definition load changes
 
     @property
     def fields(self) -> dict:
@@ -143,6 +144,7 @@ class SplitMongoKVS(KeyValueStore):
 
     def set(self, key, value):
         self._writable(key)
+        self._changing((key.field_name,))
         if self._is_aside(key):
             self.aside_fields.setdefault(key.block_scope_id.block_type, {})[key.field_name] = value
         else:
@@ -150,10 +152,15 @@ class SplitMongoKVS(KeyValueStore):
 
     def delete(self, key):
         self._writable(key)
+        self._changing((key.field_name,))
         if self._is_aside(key):
             self.aside_fields.get(key.block_scope_id.block_type, {}).pop(key.field_name, None)
         else:
             self._fields.pop(key.field_name, None)
+
+    def _changing(self, names) -> None:
+        if self.on_write is not None:
+            self.on_write(names)
 
     def _writable(self, key) -> None:
         if key.scope not in VALID_SCOPES:
@@ -207,6 +214,8 @@ class SplitMongoKVS(KeyValueStore):
         self._definition = None
         if definition is None:
             return
-        self._fields.update(loader.field_converter(definition.get("fields") or {}))
+        content = loader.field_converter(definition.get("fields") or {})
+        self._changing(tuple(content))
+        self._fields.update(content)
         for aside_type, values in loader.field_converter(definition.get("aside_fields") or {}).items():
             self.aside_fields.setdefault(aside_type, {}).update(values)

@@ -24,6 +24,7 @@ from lc_runtime.userstate import user_field_data
 from modulestore_compat.exceptions import ItemNotFoundError
 from modulestore_compat.split.fields import convert_references_to_keys
 from modulestore_compat.split.inheritance import InheritingFieldData, inheriting_field_data
+from modulestore_compat.split.inherited_sources import InheritedSources
 from modulestore_compat.split.kvs import DefinitionLazyLoader, SplitMongoKVS
 from modulestore_compat.split.mixins import XBLOCK_MIXINS
 from modulestore_compat.split.plans import StructurePlan
@@ -156,6 +157,7 @@ class SplitReferenceRuntime(RuntimeContractMixin, Runtime):
         self.field_decorator = field_decorator
         self._user_data = user_field_data(user_state)
         self._instances: dict = {}
+        self.inherited_sources = InheritedSources(self)  # what each block inherits, found once
         self.export_fs = None  # set while a block serializes itself to OLX
 
     @property
@@ -259,6 +261,8 @@ class SplitReferenceRuntime(RuntimeContractMixin, Runtime):
 
     def block_field_data(self, kvs) -> FieldData:
         """A block's field data: Split's inheritance over ``kvs`` for authored scopes, user state for the rest."""
+        if isinstance(kvs, SplitMongoKVS):
+            kvs.on_write = self.inherited_sources.note_write
         return ScopeRouting(inheriting_field_data(kvs), self._user_data)
 
     def service(self, block, service_name):

@@ -23,8 +23,10 @@ Written from the upstream rules, sharing nothing with ``lc_runtime.keyvalue``:
 from __future__ import annotations
 
 import copy
+import datetime
 from typing import Any, Callable
 
+from opaque_keys import OpaqueKey
 from opaque_keys.edx.locator import DefinitionLocator
 from xblock.core import XBlockAside
 from xblock.exceptions import InvalidScopeError
@@ -59,6 +61,23 @@ def scope_rule(scope) -> ScopeRule:
     return rule
 
 
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes, datetime.datetime, datetime.date,
+                        datetime.timedelta})
+
+
+def copied(value):
+    """``copy.deepcopy`` of the JSON-like values documents hold, without its bookkeeping: plain dicts and
+    lists are copied, immutable values (keys included) shared, anything else deep-copied."""
+    kind = type(value)
+    if kind in _IMMUTABLE or isinstance(value, OpaqueKey):
+        return value
+    if kind is list:
+        return [copied(item) for item in value]
+    if kind is dict:
+        return {k: copied(v) for k, v in value.items()}
+    return copy.deepcopy(value)
+
+
 class DefinitionLazyLoader:
     """``definition_lazy_loader.py``: fetches a definition document on first need."""
 
@@ -70,7 +89,7 @@ class DefinitionLazyLoader:
 
     def fetch(self) -> dict | None:
         definition = self._fetch(self.definition_locator.definition_id)
-        return copy.deepcopy(definition) if definition is not None else None
+        return copied(definition) if definition is not None else None
 
 
 class SplitMongoKVS(KeyValueStore):
@@ -80,11 +99,11 @@ class SplitMongoKVS(KeyValueStore):
 
     def __init__(self, definition, initial_values: dict, default_values: dict | None, parent,
                  aside_fields: dict | None = None, field_decorator: Callable | None = None):
-        self._fields = copy.deepcopy(initial_values)
+        self._fields = copied(initial_values)
         self._definition = definition  # a DefinitionLazyLoader, or anything else when nothing is pending
         self._defaults = default_values or {}
         self.parent = parent
-        self.aside_fields = copy.deepcopy(aside_fields) if aside_fields else {}
+        self.aside_fields = copied(aside_fields) if aside_fields else {}
         self.field_decorator = field_decorator or (lambda value: value)
         self.inherited_settings: dict = {}  # InheritanceKeyValueStore's attribute; Split leaves it empty
         self.on_write: Callable | None = None  # told the names a write or a definition load changes

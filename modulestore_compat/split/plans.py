@@ -9,35 +9,22 @@ field-data object: reads come from the shared plan, mutable values are copied on
 """
 from __future__ import annotations
 
-import copy
-import datetime
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from opaque_keys import OpaqueKey
 from opaque_keys.edx.locator import DefinitionLocator
 from xblock.field_data import FieldData
 from xblock.fields import Scope, ScopeIds
 
 from modulestore_compat.split.fields import convert_references_to_keys
 from modulestore_compat.split.inheritance import INHERITABLE_FIELDS, inherited_settings
+from modulestore_compat.split.kvs import copied
 
 _INHERITABLE = frozenset(INHERITABLE_FIELDS)
 _AUTHORED = (Scope.content, Scope.settings, Scope.children, Scope.parent)
-_IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes, datetime.datetime, datetime.date,
-                        datetime.timedelta})
 
-
-def readable(value):
-    """``value`` safe to hand out: immutable values as they are, containers copied (keys are shared)."""
-    kind = type(value)
-    if kind in _IMMUTABLE or isinstance(value, OpaqueKey):
-        return value
-    if kind is list:
-        return [readable(item) for item in value]
-    if kind is dict:
-        return {k: readable(v) for k, v in value.items()}
-    return copy.deepcopy(value)
+#: ``value`` safe to hand out: immutable values as they are, containers copied (keys are shared).
+readable = copied
 
 
 @dataclass(slots=True)

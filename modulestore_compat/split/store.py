@@ -22,7 +22,7 @@ from modulestore_compat.exceptions import (
     UnsupportedRevisionError,
     VersionConflictError,
 )
-from modulestore_compat.split.matching import block_data_view, block_matches, name_matches, stored_fields_view
+from modulestore_compat.split.matching import block_data_view, block_matches, name_matches
 from modulestore_compat.split.mixins import XBLOCK_MIXINS
 from modulestore_compat.split.runtime import SplitReferenceRuntime
 
@@ -74,13 +74,14 @@ class StructureIndex:
     and a document decoded again is indexed again.
     """
 
-    __slots__ = ("structure", "parents", "_rooted", "_blocks")
+    __slots__ = ("structure", "parents", "_rooted", "_blocks", "_views")
 
     def __init__(self, structure: dict):
         self.structure = structure
         self.parents = parent_index(structure)
         self._rooted: set | None = None
         self._blocks: dict | None = None
+        self._views: list | None = None
 
     def parents_of(self, key) -> list:
         return list(self.parents.get(tuple(key), ()))
@@ -105,6 +106,13 @@ class StructureIndex:
             return tuple(key) in self._rooted
         except TypeError:  # an unhashable key equals no block
             return False
+
+    @property
+    def views(self) -> list:
+        """``(block document, its BlockData view)`` in structure order: what ``get_items`` matches."""
+        if self._views is None:
+            self._views = [(block, block_data_view(block)) for block in self.structure["blocks"]]
+        return self._views
 
     @property
     def blocks(self) -> dict:
@@ -320,6 +328,12 @@ class SplitModuleStore:
             record.runtimes[(structure_id, envelope.course_key)] = runtime
         return runtime
 
+    def _load_items(self, envelope, block_keys, **kwargs) -> list:
+        """``_load_item`` of each key, the envelope's runtime looked up once."""
+        runtime = self._runtime(envelope, lazy=kwargs.get("lazy", True), field_decorator=kwargs.get("field_decorator"))
+        return [runtime.load_block(tuple(key), for_parent=kwargs.get("for_parent"),
+                                   field_decorator=kwargs.get("field_decorator")) for key in block_keys]
+
     def _load_item(self, envelope, block_key, **kwargs):
         runtime = self._runtime(envelope, lazy=kwargs.get("lazy", True), field_decorator=kwargs.get("field_decorator"))
         return runtime.load_block(tuple(block_key), for_parent=kwargs.get("for_parent"),
@@ -357,12 +371,12 @@ class SplitModuleStore:
         settings = dict(settings or {})
         with self.bulk_operations(course_locator):
             envelope = self._lookup_course(course_locator)
-            blocks = envelope.structure["blocks"]
+            index = self.structure_index(envelope.structure)
 
-            def matches(block):
-                if not block_matches(block_data_view(block), qualifiers):
+            def matches(block, view):
+                if not block_matches(view, qualifiers):
                     return False
-                if not block_matches(stored_fields_view(block.get("fields", {})), settings):
+                if not block_matches(view["fields"], settings):  # the stored fields, as BlockData holds them
                     return False
                 if content:
                     definition = self.get_definition_doc(block.get("definition")) or {"fields": {}}
@@ -373,18 +387,17 @@ class SplitModuleStore:
                 # Split's special path: taken before ``category``/``children`` are translated, and
                 # without the orphan filter (see split-semantics, get_items).
                 name = qualifiers.pop("name")
-                found = [(b["block_type"], b["block_id"]) for b in blocks
-                         if name_matches(b["block_id"], name) and matches(b)]
-                return [self._load_item(envelope, key, **kwargs) for key in found]
+                found = [(b["block_type"], b["block_id"]) for b, view in index.views
+                         if name_matches(b["block_id"], name) and matches(b, view)]
+                return self._load_items(envelope, found, **kwargs)
             if "category" in qualifiers:
                 qualifiers["block_type"] = qualifiers.pop("category")
             if "children" in qualifiers:
                 settings["children"] = qualifiers.pop("children")
-            found = [(b["block_type"], b["block_id"]) for b in blocks if matches(b)]
+            found = [(b["block_type"], b["block_id"]) for b, view in index.views if matches(b, view)]
             if not include_orphans:
-                index = self.structure_index(envelope.structure)
                 found = [key for key in found if key[0] in DETACHED_CATEGORIES or index.has_path_to_root(key)]
-            return [self._load_item(envelope, key, **kwargs) for key in found]
+            return self._load_items(envelope, found, **kwargs)
 
     def structure_index(self, structure: dict) -> StructureIndex:
         """The :class:`StructureIndex` of ``structure`` (kept for the last structures read)."""

@@ -103,11 +103,11 @@ def write_children(session: AuthoringSession, ref: BlockRef, children: list[Bloc
                                        children=children, source_version_id=source))
 
 
-def _new_entity(session: AuthoringSession, ref: BlockRef, settings: dict, content: dict, olx: str) -> None:
-    """Create the block's entity and first version, or give a deleted block of that id a new version
-    (Split reuses a deleted block's id; Learning Core keeps the entity and its history)."""
-    existing = LcBlock.objects.filter(course=session.course, block_type=ref.block_type,
-                                      block_id=ref.block_id).values_list("entity_id", "kind").first()
+def _new_entity(session: AuthoringSession, ref: BlockRef, settings: dict, content: dict, olx: str,
+                existing: tuple[int, str] | None) -> tuple[int, int]:
+    """Create the block's entity and first version, or give a deleted block of that id (``existing``:
+    its entity and kind) a new version (Split reuses a deleted block's id; Learning Core keeps the
+    entity and its history). Returns the entity and its new draft version."""
     with session.drafts(changed=[ref]):
         if existing is None:
             block = OlxBlock(ref.block_type, ref.block_id, node_xml="", olx=olx, source_path="",
@@ -115,7 +115,11 @@ def _new_entity(session: AuthoringSession, ref: BlockRef, settings: dict, conten
                              fields=ParsedFields(content=content, settings=settings))
             CourseWriter.attach(session.course, user_id=session.user_id, preload=False)._write_block(
                 block, ImportResult(session.course.course_key, session.learning_package_id))
-            return
+            entity_id, kind, detached = LcBlock.objects.filter(
+                course=session.course, block_type=ref.block_type, block_id=ref.block_id).values_list(
+                "entity_id", "kind", "detached").get()
+            session.draft().identify(ref, entity_id, kind, detached)
+            return entity_id, Draft.objects.filter(entity_id=entity_id).values_list("version_id", flat=True).get()
         entity_id, kind = existing
         title = version_title(settings.get("display_name")) if isinstance(settings.get("display_name"), str) else ""
         change_log = open_change_log(session.learning_package_id)
@@ -124,13 +128,14 @@ def _new_entity(session: AuthoringSession, ref: BlockRef, settings: dict, conten
                 change_log, entity_id, path=OLX_PATH, media_type=olx_media_type(ref.block_type), text=olx,
                 title=title, created=now(), created_by=session.user_id)
         else:
-            fit_container(entity_id, ref.block_type, [])
             version = next_container_version(change_log, entity_id, children=[], title=title, created=now(),
-                                             created_by=session.user_id)
+                                             created_by=session.user_id,
+                                             fitted=fit_container(entity_id, ref.block_type, []))
         BlockVersionFields.objects.create(
             entity_version=version, settings=settings, content=content,
             definition_id=definition_id(session.course.course_key, ref.block_type, ref.block_id,
                                         canonical_json(content)))
+        return entity_id, version.id
 
 
 def create(session: AuthoringSession, block_type: str, block_id: str | None, settings: dict, content: dict, *,
@@ -140,6 +145,7 @@ def create(session: AuthoringSession, block_type: str, block_id: str | None, set
     block_id = block_id or generated_id(session, block_type)
     ref = BlockRef(block_type, block_id)
     usage_key = draft.key_of(ref)
+    draft.load([ref] if parent is None else [ref, parent])
     if ref in draft.blocks:
         raise DuplicateBlockError(usage_key, "a block of that type and id already exists (Split: DuplicateItemError)")
     if parent is not None:
@@ -151,11 +157,8 @@ def create(session: AuthoringSession, block_type: str, block_id: str | None, set
     session.check(usage_key, kind)
     record = memory_record(session.course_key, ref, kind, settings, content)
     olx = component_olx(runtime_for(session), record) or ""
-    _new_entity(session, ref, settings, content, olx)
-    entity_id = LcBlock.objects.filter(course=session.course, block_type=ref.block_type,
-                                       block_id=ref.block_id).values_list("entity_id", flat=True).get()
-    same_split_version(session, entity_id, Draft.objects.filter(entity_id=entity_id).values_list(
-        "version_id", flat=True).get())
+    entity_id, version_id = _new_entity(session, ref, settings, content, olx, draft.identity(ref))
+    same_split_version(session, entity_id, version_id)
     if parent is not None and block_type not in DETACHED_TYPES:  # split.create_child skips 'detached' blocks
         children = list(session.draft().record(parent).children)
         children.insert(len(children) if position is None else position, ref)

@@ -79,6 +79,22 @@ class BranchView:
                 self._entities[ref] = entity_id
                 self._refs[entity_id] = ref
 
+    def identity(self, ref: BlockRef) -> tuple[int, str] | None:
+        """``(entity id, kind)`` of a block the course has (present on the branch or not), else None."""
+        entity_id = self.entity_id(ref)
+        if entity_id is None:
+            return None
+        if entity_id not in self._blocks:
+            self._entities.pop(ref, None)
+            self._learn_entities([ref])
+        return entity_id, self._blocks[entity_id][1]
+
+    def identify(self, ref: BlockRef, entity_id: int, kind: str, detached: bool) -> None:
+        """A block this operation has just created."""
+        self._entities[ref] = entity_id
+        self._refs[entity_id] = ref
+        self._blocks[entity_id] = (ref, kind, detached)
+
     def know(self, refs) -> None:
         """Look up the entities of these blocks (so ``entity_refs`` holds them)."""
         self._learn_entities(list(refs))
@@ -115,8 +131,13 @@ class BranchView:
         found: dict[BlockRef, BlockRecord] = {}
         if entity_ids:
             mapping = {e: self._blocks[e] for e in entity_ids if e in self._blocks}
+            children: dict[int, BlockRef] = {}
             refs_by_entity, found = load_records(self.course_key, self.branch, entity_ids, course=self.course,
-                                                 mapping=mapping if len(mapping) == len(entity_ids) else None)
+                                                 mapping=mapping if len(mapping) == len(entity_ids) else None,
+                                                 children=children)
+            for entity_id, ref in children.items():
+                self._refs.setdefault(entity_id, ref)
+                self._entities.setdefault(ref, entity_id)
             for entity_id, ref in refs_by_entity.items():
                 self._refs[entity_id] = ref
         for ref in wanted:

@@ -47,15 +47,16 @@ def _retype(container_id: int, old: type, new: type) -> None:
     Container.objects.filter(pk=container_id).update(container_type=new.get_container_type())
 
 
-def fit_container(entity_id: int, block_type: str, child_entity_ids) -> bool:
+def fit_container(entity_id: int, block_type: str, child_entity_ids) -> type | None:
     """Give the container the type its (new) children need, then re-check its draft parents, whose
-    own children's types just changed. Returns whether any type changed."""
+    own children's types just changed. Returns the container's class now, which holds these children
+    (None: the entity is no container)."""
     child_ids = list(child_entity_ids)
     classes = classes_of(child_ids + [entity_id])
     current = classes[entity_id]
     wanted = fitting_class(block_type, [classes[c] for c in child_ids])
     if current is None or current is wanted:
-        return False
+        return current
     _retype(entity_id, current, wanted)
     for parent in content_api.get_containers_with_entity(entity_id):
         parent_type = LcBlock.objects.filter(entity_id=parent.pk).values_list("block_type", flat=True).first()
@@ -64,7 +65,7 @@ def fit_container(entity_id: int, block_type: str, child_entity_ids) -> bool:
         children = draft_list_entity_ids(parent.pk)
         if children is not None:
             fit_container(parent.pk, parent_type, children)
-    return True
+    return wanted
 
 
 def draft_list_entity_ids(entity_id: int) -> list[int] | None:

@@ -26,10 +26,13 @@ def current_draft_version_num(entity_id: int) -> int | None:
     return Draft.objects.filter(entity_id=entity_id).values_list("version__version_num", flat=True).first()
 
 
-def _check_not_stale(usage_key, entity_id: int, based_on: int | None) -> None:
-    current = current_draft_version_num(entity_id)
+def _check_not_stale(usage_key, entity_id: int, based_on: int | None) -> int | None:
+    """Raise when the draft moved on since ``based_on`` (a version number); returns the draft's version id."""
+    version_id, current = Draft.objects.filter(entity_id=entity_id).values_list(
+        "version_id", "version__version_num").first() or (None, None)
     if current != based_on:
         raise VersionConflictError(usage_key, based_on=based_on, current=current)
+    return version_id
 
 
 def write_block_version(snapshot, record, *, usage_key, settings: dict, content: dict, children: list[BlockRef],
@@ -38,22 +41,30 @@ def write_block_version(snapshot, record, *, usage_key, settings: dict, content:
     created = now()
     package_ref = str(snapshot.course_key)
     title = version_title(settings.get("display_name") or "")
-    with transaction.atomic():
-        _check_not_stale(usage_key, record.entity_id, record.version_num)
-        change_log = open_change_log(snapshot.learning_package_id)
-        if change_log is not None:  # the same rows, without the API's per-row reads (ADR 0020)
+    change_log = open_change_log(snapshot.learning_package_id)
+    if change_log is not None:  # the same rows, without the API's per-row reads (ADR 0020)
+        old_version = _check_not_stale(usage_key, record.entity_id, record.version_num)
+        entity_ids = None  # a container's children unchanged: the latest version's list is kept
+        if record.kind != KIND_COMPONENT and children != record.children:
+            entity_ids = _entity_ids(snapshot, children, usage_key)
+        # (checked before the first write: a refused write leaves the transaction as it was)
+        with transaction.atomic(savepoint=False):
             if record.kind == KIND_COMPONENT:
                 entity_version = next_component_version(
                     change_log, record.entity_id, path=OLX_PATH, media_type=olx_media_type(record.ref.block_type),
-                    text=olx, title=title, created=created, created_by=user_id)
+                    text=olx, title=title, created=created, created_by=user_id, old_version_id=old_version)
             else:
-                entity_ids = None  # children unchanged: the latest version's list is kept
-                if children != record.children:
-                    entity_ids = _entity_ids(snapshot, children, usage_key)
-                    fit_container(record.entity_id, record.ref.block_type, entity_ids)  # ADR 0010
+                fitted = None
+                if entity_ids is not None:
+                    fitted = fit_container(record.entity_id, record.ref.block_type, entity_ids)  # ADR 0010
                 entity_version = next_container_version(change_log, record.entity_id, children=entity_ids,
-                                                        title=title, created=created, created_by=user_id)
-        elif record.kind == KIND_COMPONENT:
+                                                        title=title, created=created, created_by=user_id,
+                                                        old_version_id=old_version, fitted=fitted)
+            _write_fields(entity_version, package_ref, record, settings, content)
+        return entity_version
+    with transaction.atomic():
+        _check_not_stale(usage_key, record.entity_id, record.version_num)
+        if record.kind == KIND_COMPONENT:
             media_type = content_api.get_or_create_media_type(olx_media_type(record.ref.block_type))
             media = content_api.get_or_create_text_media(snapshot.learning_package_id, media_type.id, text=olx,
                                                          created=created)
@@ -71,14 +82,16 @@ def write_block_version(snapshot, record, *, usage_key, settings: dict, content:
             version = content_api.create_next_container_version(
                 record.entity_id, title=title, entities=entities, created=created, created_by=user_id,
             )
-        if change_log is None:
-            entity_version = version.publishable_entity_version
-        BlockVersionFields.objects.create(
-            entity_version=entity_version, content=content, settings=settings,
-            definition_id=definition_id(package_ref, record.ref.block_type, record.ref.block_id,
-                                        canonical_json(content)),
-        )
+        entity_version = version.publishable_entity_version
+        _write_fields(entity_version, package_ref, record, settings, content)
     return entity_version
+
+
+def _write_fields(entity_version, package_ref: str, record, settings: dict, content: dict) -> None:
+    BlockVersionFields.objects.create(
+        entity_version=entity_version, content=content, settings=settings,
+        definition_id=definition_id(package_ref, record.ref.block_type, record.ref.block_id, canonical_json(content)),
+    )
 
 
 def _entity_ids(snapshot, children: list[BlockRef], usage_key) -> list[int]:

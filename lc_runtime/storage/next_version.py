@@ -59,7 +59,7 @@ def _media_type_id(media_type: str) -> int:
 
 
 def next_component_version(change_log, entity_id: int, *, path: str, media_type: str, text: str, title: str,
-                           created, created_by) -> PublishableEntityVersion:
+                           created, created_by, old_version_id=...) -> PublishableEntityVersion:
     """``create_next_component_version(entity_id, media_to_replace={path: <text media>}, …)``."""
     latest = PublishableEntityVersion.objects.filter(entity_id=entity_id).order_by("-version_num").values_list(
         "id", "version_num").first()
@@ -71,14 +71,16 @@ def next_component_version(change_log, entity_id: int, *, path: str, media_type:
     paths[path] = media_id
     insert_rows(ComponentVersionMedia, ("component_version_id", "media_id", "path"),
                 ((version.id, media, each) for each, media in paths.items()))
-    _point_draft(change_log, entity_id, version.id)
+    _point_draft(change_log, entity_id, version.id, old_version_id)
     return version
 
 
 def next_container_version(change_log, entity_id: int, *, children: list[int] | None, title: str, created,
-                           created_by) -> PublishableEntityVersion:
+                           created_by, old_version_id=..., fitted: type | None = None) -> PublishableEntityVersion:
     """``create_next_container_version(entity_id, entities=<children, unpinned> or None, …)``; ``children``
-    are entity ids, None to keep the latest version's list."""
+    are entity ids, None to keep the latest version's list. ``old_version_id``: the draft's version,
+    when the caller has just read it; ``fitted``: the class :func:`~.container_types.fit_container`
+    just gave the container for exactly these children (they fit it: no need to check them again)."""
     latest = PublishableEntityVersion.objects.filter(entity_id=entity_id).order_by("-version_num").values_list(
         "id", "version_num", "containerversion__entity_list_id").first()
     if children is None and latest is not None:
@@ -89,7 +91,7 @@ def next_container_version(change_log, entity_id: int, *, children: list[int] | 
     else:
         children = list(children or [])
         entity_list_id, rows = None, children
-    container_cls = _check_children(entity_id, children)
+    container_cls = fitted if fitted is not None and rows is not None else _check_children(entity_id, children)
     if rows is not None:
         entity_list_id = EntityList.objects.create().pk
         insert_rows(EntityListRow, ("entity_list_id", "order_num", "entity_id", "entity_version_id"),
@@ -101,7 +103,7 @@ def next_container_version(change_log, entity_id: int, *, children: list[int] | 
                 [(version.id, entity_id, entity_list_id)])
     version_cls = PublishableContentModelRegistry.get_versioned_model_cls(container_cls)
     insert_rows(version_cls, (version_cls._meta.pk.attname,), [(version.id,)])
-    _point_draft(change_log, entity_id, version.id)
+    _point_draft(change_log, entity_id, version.id, old_version_id)
     return version
 
 
@@ -144,10 +146,11 @@ def _version(entity_id: int, latest, title: str, created, created_by) -> Publish
     return version
 
 
-def _point_draft(change_log, entity_id: int, version_id: int) -> None:
+def _point_draft(change_log, entity_id: int, version_id: int, old_version=...) -> None:
     """``set_draft_version`` inside an open change log: the entity's record in the log keeps its first
     old version and takes the new one; the draft points at the version and the record."""
-    old_version = Draft.objects.filter(entity_id=entity_id).values_list("version_id", flat=True).get()
+    if old_version is ...:
+        old_version = Draft.objects.filter(entity_id=entity_id).values_list("version_id", flat=True).get()
     record = DraftChangeLogRecord.objects.filter(draft_change_log_id=change_log.id, entity_id=entity_id).values_list(
         "pk", flat=True).first()
     if record is None:

@@ -133,23 +133,23 @@ def record_side_effects(change_log) -> None:
         raise TypeError(f"expected DraftChangeLog or PublishLog, not {type(change_log)}")
     records = list(kind[1].objects.filter(**{kind[3]: change_log}).order_by("pk"))
     if records:
-        _record(change_log, records, *kind)
-        _update_dependency_hashes(change_log, *kind)
+        created = _record(change_log, records, *kind)
+        _update_dependency_hashes(change_log, {r.pk: r.new_version_id for r in records} | created, *kind)
 
 
-def _update_dependency_hashes(change_log, branch, record_model, _effect_model, log_field, pointer_field) -> None:
+def _update_dependency_hashes(change_log, records: dict[int, int | None], branch, record_model, _effect_model,
+                              log_field, pointer_field) -> None:
     """openedx-core's ``update_dependencies_hash_digests_for_log``, from three flat reads (it prefetches
     every dependency entity with its branch row and log record as model instances: ~15 ms a log).
 
     A record's digest covers its new version's live dependencies (a branch row with a version), in
     order of their branch record's new version: ``version:digest`` of each, the digest of a record of
-    this log computed here (recursively), any other record's taken as stored."""
+    this log computed here (recursively), any other record's taken as stored. ``records``: every
+    record of the log, id → new version."""
     from openedx_content.models_api import PublishableEntityVersionDependency
 
     from .dependency_hash import dependencies_hash_digest
 
-    records = {pk: version for pk, version in record_model.objects.filter(
-        **{log_field: change_log}).values_list("pk", "new_version_id")}
     deps_of: dict[int, list[int]] = {}
     for version_id, entity_id in PublishableEntityVersionDependency.objects.filter(
             referring_version_id__in=[v for v in records.values() if v is not None]).values_list(
@@ -179,7 +179,8 @@ def _update_dependency_hashes(change_log, branch, record_model, _effect_model, l
                                          ["dependencies_hash_digest"])
 
 
-def _record(change_log, records, branch, record_model, effect_model, log_field, pointer_field) -> None:
+def _record(change_log, records, branch, record_model, effect_model, log_field, pointer_field) -> dict[int, int]:
+    """The walk; returns the records it added to the log (id → version)."""
     by_entity = {record.entity_id: record.pk for record in records}  # entity -> its record in the log
     dependents = _dependents(branch, by_entity)  # the containers above the changed entities
     pointer = {affected: record_id for listed in dependents.values() for affected, _, record_id in listed}
@@ -197,7 +198,8 @@ def _record(change_log, records, branch, record_model, effect_model, log_field, 
             pending.extend((entity_id, above) for above in dependents.get(entity_id, [])
                            if above[0] not in processed)
     if not effects:
-        return
+        return {}
+    created_ids: dict[int, int] = {}
     if new_records:  # in the order openedx-core creates them
         created = record_model.objects.bulk_create([
             record_model(**{log_field: change_log}, entity_id=entity_id, old_version_id=version_id,
@@ -218,3 +220,4 @@ def _record(change_log, records, branch, record_model, effect_model, log_field, 
     touched = {entity_id for _, entity_id in effects}
     branch.objects.bulk_update([branch(entity_id=entity_id, **{pointer_field: pointer[entity_id]})
                                 for entity_id in touched], [pointer_field])
+    return {pk: new_records[entity_id] for entity_id, pk in created_ids.items()}

@@ -175,13 +175,15 @@ def _child_rows(entity_list_ids) -> list:
 
 
 def load_records(course_key, branch: str, entity_ids, *, course: LcCourse | None = None,
-                 mapping: dict | None = None) -> tuple[dict[int, BlockRef], dict[BlockRef, BlockRecord]]:
+                 mapping: dict | None = None, children: dict | None = None
+                 ) -> tuple[dict[int, BlockRef], dict[BlockRef, BlockRecord]]:
     """Only some entities of a course at ``branch`` (at most three queries whatever the course size).
 
     Returns every requested entity's block ref (blocks of the course only) and the records of those
     that exist at ``branch``, children listed as :func:`load_snapshot` lists them. ``mapping``
     (entity → ``(ref, kind, detached)`` of exactly these entities, as read from ``LcBlock``) saves
-    the first query when the caller has it already.
+    the first query when the caller has it already; ``children`` (a dict) receives entity → ref of
+    every child the containers list.
     """
     course = course or get_course(course_key)
     if mapping is None:
@@ -206,6 +208,8 @@ def load_records(course_key, branch: str, entity_ids, *, course: LcCourse | None
             if child_version is not None:
                 live.add(child_id)
         _attach_children(blocks, entity_list_of, child_rows, entity_refs, lambda entity_id, _ref: entity_id in live)
+        if children is not None:
+            children.update(entity_refs)
     return {entity_id: info[0] for entity_id, info in mapping.items()}, blocks
 
 

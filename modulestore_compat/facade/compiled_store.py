@@ -55,7 +55,8 @@ def store_compiled(compiled: Compiled, *, previous_chunks: str | None = None) ->
             course_key=course_key, branch=branch, log_id=compiled.log_id, compiler_version=COMPILER_VERSION,
             structure_id=str(compiled.structure_id), structure=pack_header(course_key, branch, compiled.manifest),
             chunks=" ".join(compiled.digests), compiled=datetime.now(tz=timezone.utc), seconds=compiled.seconds)
-        named_again = set(compiled.digests) - superseded  # (a chunk the replaced header named is not retired)
+        # (a chunk the replaced header named is not retired, nor one written just now)
+        named_again = set(compiled.digests) - superseded - {chunk.digest for chunk in fresh}
         if named_again:
             CompiledChunk.objects.filter(course_key=course_key, digest__in=list(named_again),
                                          retired__isnull=False).update(retired=None)

@@ -26,7 +26,7 @@ from ..data import BlockRef
 from ..errors import NotPublishedError
 from ..models import KIND_CONTAINER, BlockVersionFields
 from ..storage.container_types import draft_list_entity_ids, fit_container
-from ..storage.publishing import SYNC_MESSAGE, publish_drafts
+from ..storage.publishing import MAX_NESTED_LEVELS, SYNC_MESSAGE, publish_drafts
 from ..storage.side_effects import publishes_recorded_in_bulk
 from ..storage.titles import version_title
 from .session import AuthoringSession, now
@@ -42,9 +42,23 @@ def subtree(view, ref: BlockRef) -> list[BlockRef]:
     return view.subtree(ref)
 
 
-def publish_entities(session: AuthoringSession, entity_ids, *, dependencies: bool, message: str = "") -> None:
+def _depth(view, ref: BlockRef) -> int:
+    """Levels of Learning Core dependencies under ``ref``'s draft: its subtree's levels, plus one for
+    children a container's entity list still names though they left the branch (they have no draft
+    version, hence no dependencies of their own)."""
+    level, depth = [ref], 0
+    while level and depth <= MAX_NESTED_LEVELS:  # (deeper, or a cycle: publish_drafts reads the graph)
+        view.load(level)
+        level = [child for each in level for child in view.blocks[each].children]
+        depth += 1
+    return depth
+
+
+def publish_entities(session: AuthoringSession, entity_ids, *, dependencies: bool, message: str = "",
+                     depth: int | None = None) -> None:
     """Publish the drafts of ``entity_ids`` (a draft of none publishes a delete); with ``dependencies``
-    also their unpublished descendants (Learning Core's rule), else exactly these."""
+    also their unpublished descendants (Learning Core's rule), else exactly these. ``depth``: at
+    most how many levels of dependencies lie under them, when the caller knows."""
     ids = sorted(set(entity_ids))
     if not ids:
         return
@@ -52,7 +66,7 @@ def publish_entities(session: AuthoringSession, entity_ids, *, dependencies: boo
     with publishes_recorded_in_bulk():
         if dependencies:
             publish_drafts(session.learning_package_id, ids, published_by=session.user_id, published_at=now(),
-                           message=message)
+                           message=message, known_depth=depth)
         else:
             content_api.publish_from_drafts(
                 session.learning_package_id, draft_qset=Draft.objects.filter(entity_id__in=ids).order_by("pk"),
@@ -135,6 +149,8 @@ def publish_block(session: AuthoringSession, ref: BlockRef, *, exclude_all: bool
     draft, published = session.draft(), session.published()
     record = draft.record(ref)
     draft_parents = parents_in(draft, ref)
+    draft.load(draft_parents + list(record.children))  # (the parents' children, the subtree's first level)
+    published.load(draft_parents + [ref] + ([] if exclude_all else list(record.children)))
     published_parents = [p for p in draft_parents if p in published.blocks]
     if draft_parents and not published_parents:
         raise NotPublishedError(draft.key_of(ref), f"its parent {draft.key_of(draft_parents[0])} has never been "
@@ -157,7 +173,8 @@ def publish_block(session: AuthoringSession, ref: BlockRef, *, exclude_all: bool
         publish_entities(session, [record.entity_id], dependencies=False)
     else:  # _copy_subdag copies every block of the subtree, changed or not (each gets a publish record)
         draft.know(copied)
-        publish_entities(session, [draft.entity_id(r) for r in copied], dependencies=True)
+        publish_entities(session, [draft.entity_id(r) for r in copied], dependencies=True,
+                         depth=_depth(draft, ref))
     # 2. each published parent lists the block where the draft has it (``_sync_children``)
     session.published().load(list(before))
     for parent in published_parents:

@@ -162,15 +162,21 @@ def _chunks(ids, size: int = 500):
 
 def publish_drafts(learning_package_id: int, entity_ids=None, *, message: str = "",
                    published_at: datetime | None = None, published_by: int | None = None,
-                   max_nested_levels: int | None = None) -> list:
+                   max_nested_levels: int | None = None, known_depth: int | None = None) -> list:
     """Publish ``entity_ids`` (every draft with unpublished changes when ``None``) and their
     unpublished dependencies; returns the PublishLogs written (one unless the course is deep).
 
     Same contract as openedx-core's ``publish_all_drafts`` / ``publish_from_drafts(draft_qset=…)``,
     without its depth limit. Must not run inside ``bulk_draft_changes_for`` (openedx-core refuses).
+    ``known_depth``: at most how many levels of dependencies lie under ``entity_ids`` (each with a
+    draft), when the caller knows it: within the limit the graph need not be read.
     """
     published_at = published_at or datetime.now(tz=timezone.utc)
     max_nested_levels = MAX_NESTED_LEVELS if max_nested_levels is None else max_nested_levels
+    if entity_ids is not None and known_depth is not None and known_depth <= max_nested_levels:
+        return [content_api.publish_from_drafts(
+            learning_package_id, draft_qset=Draft.objects.filter(entity_id__in=sorted(set(entity_ids))).order_by("pk"),
+            message=message, published_at=published_at, published_by=published_by)]
     with transaction.atomic():
         graph = DependencyGraph(learning_package_id, None if entity_ids is None else set(entity_ids))
         roots = set(graph.unpublished) if entity_ids is None else set(entity_ids) & graph.has_draft

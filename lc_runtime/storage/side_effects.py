@@ -212,11 +212,9 @@ def _record(change_log, records, branch, record_model, effect_model, log_field, 
         by_entity.update(created_ids)
     for _, entity_id in effects:
         pointer[entity_id] = by_entity[entity_id]
+    # (openedx-core's get_or_create never finds one: a log's side effects are recorded once, as it closes)
     pairs = list(dict.fromkeys((by_entity[cause], by_entity[effect]) for cause, effect in effects))
-    existing = set(effect_model.objects.filter(cause_id__in={c for c, _ in pairs}).values_list(
-        "cause_id", "effect_id"))
-    effect_model.objects.bulk_create([effect_model(cause_id=c, effect_id=e) for c, e in pairs
-                                      if (c, e) not in existing])
+    effect_model.objects.bulk_create([effect_model(cause_id=c, effect_id=e) for c, e in pairs])
     touched = {entity_id for _, entity_id in effects}
     branch.objects.bulk_update([branch(entity_id=entity_id, **{pointer_field: pointer[entity_id]})
                                 for entity_id in touched], [pointer_field])

@@ -31,8 +31,12 @@ def store_compiled(compiled: Compiled, *, previous_chunks: str | None = None) ->
 
     course_key, branch = compiled.course_key, compiled.branch
     with transaction.atomic(savepoint=False), collector_paused():
-        tokens = dict(CompiledChunk.objects.filter(course_key=course_key, digest__in=list(set(compiled.digests)))
-                      .values_list("digest", "token"))
+        if compiled.stored_tokens is not None:  # read by the compile itself, in this transaction
+            tokens = {digest: compiled.stored_tokens[digest] for digest in set(compiled.digests)
+                      if digest in compiled.stored_tokens}
+        else:
+            tokens = dict(CompiledChunk.objects.filter(course_key=course_key, digest__in=list(set(compiled.digests)))
+                          .values_list("digest", "token"))
         fresh = [chunk for chunk in compiled.written_chunks if chunk.digest not in tokens]
         for chunk in fresh:
             tokens[chunk.digest] = secrets.token_hex(16)
@@ -50,11 +54,12 @@ def store_compiled(compiled: Compiled, *, previous_chunks: str | None = None) ->
         previous = previous_chunks if previous_chunks is not None else \
             headers.filter(branch=branch).values_list("chunks", flat=True).first()
         superseded = set(previous.split()) if previous else set()
-        headers.filter(branch=branch).delete()
-        CompiledCourse.objects.create(
-            course_key=course_key, branch=branch, log_id=compiled.log_id, compiler_version=COMPILER_VERSION,
-            structure_id=str(compiled.structure_id), structure=pack_header(course_key, branch, compiled.manifest),
-            chunks=" ".join(compiled.digests), compiled=datetime.now(tz=timezone.utc), seconds=compiled.seconds)
+        header = dict(log_id=compiled.log_id, compiler_version=COMPILER_VERSION,
+                      structure_id=str(compiled.structure_id), structure=pack_header(course_key, branch, compiled.manifest),
+                      chunks=" ".join(compiled.digests), compiled=datetime.now(tz=timezone.utc), seconds=compiled.seconds)
+        if previous is None or not headers.filter(branch=branch).update(**header):
+            headers.filter(branch=branch).delete()
+            CompiledCourse.objects.create(course_key=course_key, branch=branch, **header)
         # (a chunk the replaced header named is not retired, nor one written just now)
         named_again = set(compiled.digests) - superseded - {chunk.digest for chunk in fresh}
         if named_again:

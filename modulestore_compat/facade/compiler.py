@@ -106,6 +106,8 @@ class Compiled:
     seconds: float
     mode: str = "full"  # or "incremental"
     changed_blocks: int = 0
+    #: digest -> token of the stored chunks among ``digests``, when the compile read them (else None)
+    stored_tokens: dict | None = None
 
     @property
     def structure_id(self) -> ObjectId:
@@ -392,8 +394,10 @@ def compile_incremental(course_key, branch: str, previous, *, course=None, log_i
         _incremental_layout(manifest, order, reread, entry_at)
     previous_digests = set(manifest.digests)
     wanted = {digest for digest, _, _ in layout if digest not in previous_digests}
-    stored = set(CompiledChunk.objects.filter(course_key=course.course_key, digest__in=list(wanted))
-                 .values_list("digest", flat=True)) if wanted else set()
+    stored_tokens = dict(CompiledChunk.objects.filter(
+        course_key=course.course_key, digest__in=list({digest for digest, _, _ in layout})).values_list(
+        "digest", "token"))
+    stored = wanted & set(stored_tokens)
     to_build = [(digest, start, end) for digest, start, end in layout if digest in wanted and digest not in stored]
     # Old block documents: of the blocks the new chunks reuse, and of the blocks replaced or removed.
     old_chunks = {manifest.chunk_of(index) for index in map(manifest.index_of_key, reread) if index is not None}
@@ -447,7 +451,8 @@ def compile_incremental(course_key, branch: str, previous, *, course=None, log_i
         stored_manifest = _patched_manifest(manifest, header, order, layout, reread, entry_at)
     return Compiled(course.course_key, branch, log_id, header, stored_manifest, written,
                     time.perf_counter() - started, mode="incremental",
-                    changed_blocks=sum(1 for record in reread.values() if record is not None))
+                    changed_blocks=sum(1 for record in reread.values() if record is not None),
+                    stored_tokens=stored_tokens)
 
 
 def _entries_by_key(manifest: Manifest, reread: dict, copies: dict):

@@ -114,14 +114,15 @@ def split_owns(course_key) -> bool:
     return any(probe(str(course_key)) for probe in _SPLIT_PROBES)
 
 
-def check_authoring_write(course_key, usage_key, *, kind: str) -> None:
+def check_authoring_write(course_key, usage_key, *, kind: str, stage: str | None = None) -> None:
     """Refuse a Learning Core edit that the course's effective stage would silently drop.
 
     ``full``: Learning Core holds everything. ``components``: Learning Core holds the leaves, Split
     the structure (containers). ``shadow``: Split holds everything. ``split``: Split holds everything, unless the course lives only in
     Learning Core. Call inside the transaction that writes, after :func:`course_write_lock`.
+    ``stage``: the effective stage, when the caller has read it in that transaction.
     """
-    stage = effective_stage(course_key)
+    stage = effective_stage(course_key) if stage is None else stage
     if stage == STAGE_FULL or (stage == STAGE_COMPONENTS and kind == KIND_COMPONENT):
         return
     if stage == STAGE_COMPONENTS:

@@ -20,7 +20,7 @@ from opaque_keys.edx.keys import CourseKey
 from ..concurrency import course_write_lock
 from ..data import BRANCH_DRAFT, BRANCH_PUBLISHED
 from ..errors import AuthoringError
-from ..stages import check_authoring_write
+from ..stages import check_authoring_write, effective_stage
 from ..storage.side_effects import draft_changes_for
 from ..storage.snapshot import get_course
 from . import hooks
@@ -56,6 +56,7 @@ class AuthoringSession:
         #: entity → its first draft version written by this operation (see ``operations.same_split_version``)
         self.first_versions: dict[int, int] = {}
         self._allowed_kinds: set[str] = set()
+        self._stage: str | None = None
 
     # -- reading --------------------------------------------------------------------------------
     def snapshot(self, branch: str = BRANCH_DRAFT) -> BranchView:
@@ -86,11 +87,13 @@ class AuthoringSession:
 
     # -- writing --------------------------------------------------------------------------------
     def check(self, usage_key, kind: str) -> None:
-        """The stage gate: refuse a write Split (or the stage) would lose (asked once per kind of block:
-        the stage cannot change while the operation holds the course's writer lock)."""
+        """The stage gate: refuse a write Split (or the stage) would lose (the stage read once, each kind of
+        block checked once: the stage cannot change while the operation holds the course's writer lock)."""
         if kind in self._allowed_kinds:
             return
-        check_authoring_write(self.course_key, usage_key, kind=kind)
+        if self._stage is None:
+            self._stage = effective_stage(self.course_key)
+        check_authoring_write(self.course_key, usage_key, kind=kind, stage=self._stage)
         self._allowed_kinds.add(kind)
 
     @contextmanager

@@ -30,6 +30,8 @@ from openedx_content.models_api import (
     PublishSideEffect,
 )
 
+from .bulk_rows import insert_rows, update_column
+
 #: per log kind: the branch pointers, the log's records, its side effects, the record's log field, the
 #: pointer's record field (as openedx-core's recorder picks them)
 _KINDS = {
@@ -173,10 +175,8 @@ def _update_dependency_hashes(change_log, records: dict[int, int | None], branch
             for record_id, new_version, stored in entries)
         return computed[pk]
 
-    needing = [pk for pk in records if live_deps.get(pk)]
-    if needing:
-        record_model.objects.bulk_update([record_model(pk=pk, dependencies_hash_digest=digest_of(pk)) for pk in needing],
-                                         ["dependencies_hash_digest"])
+    update_column(record_model, "id", "dependencies_hash_digest",
+                  {pk: digest_of(pk) for pk in records if live_deps.get(pk)})
 
 
 def _record(change_log, records, branch, record_model, effect_model, log_field, pointer_field) -> dict[int, int]:
@@ -213,9 +213,8 @@ def _record(change_log, records, branch, record_model, effect_model, log_field, 
     for _, entity_id in effects:
         pointer[entity_id] = by_entity[entity_id]
     # (openedx-core's get_or_create never finds one: a log's side effects are recorded once, as it closes)
-    pairs = list(dict.fromkeys((by_entity[cause], by_entity[effect]) for cause, effect in effects))
-    effect_model.objects.bulk_create([effect_model(cause_id=c, effect_id=e) for c, e in pairs])
-    touched = {entity_id for _, entity_id in effects}
-    branch.objects.bulk_update([branch(entity_id=entity_id, **{pointer_field: pointer[entity_id]})
-                                for entity_id in touched], [pointer_field])
+    insert_rows(effect_model, ("cause_id", "effect_id"),
+                dict.fromkeys((by_entity[cause], by_entity[effect]) for cause, effect in effects))
+    update_column(branch, "entity", pointer_field.removesuffix("_id"),
+                  {entity_id: pointer[entity_id] for entity_id in dict.fromkeys(e for _, e in effects)})
     return {pk: new_records[entity_id] for entity_id, pk in created_ids.items()}

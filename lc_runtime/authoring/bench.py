@@ -7,6 +7,7 @@ recompile and ``course_published``). The course is imported once and kept in the
 """
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import time
@@ -50,6 +51,7 @@ def run_authoring_bench(leaf_blocks: int = 1000, runs: int = 5) -> dict:
     from . import api
     from .hooks import COURSE_AUTHORED
 
+    load_before = os.getloadavg()[0]
     user, _ = get_user_model().objects.get_or_create(username="bench-author")
     course_key = CourseLocator.from_string(_course(leaf_blocks))
     set_stage(course_key, "full", changed_by="bench", reason="bench authoring")
@@ -88,4 +90,5 @@ def run_authoring_bench(leaf_blocks: int = 1000, runs: int = 5) -> dict:
             for name, values in samples.items()
         },
         "before_note": BEFORE_NOTE,
+        "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],  # at start and end
     }

@@ -100,3 +100,34 @@ def update_column(model, key: str, column: str, values: dict) -> int:
                            f"({', '.join(['%s'] * len(chunk))})", params)
             total += cursor.rowcount
     return total
+
+
+def insert_one(model, columns: tuple[str, ...], values: tuple) -> int:
+    """INSERT one row (values prepared as :func:`insert_rows` prepares them); returns its new primary key."""
+    fields = [model._meta.get_field(name) for name in columns]
+    quote = connection.ops.quote_name
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
+                       f"({', '.join(['%s'] * len(fields))})",
+                       [_preparer(field)(value) for field, value in zip(fields, values)])
+        return connection.ops.last_insert_id(cursor, table, model._meta.pk.column)
+
+
+def fetch(sql: str, params) -> list[tuple]:
+    """Rows of a raw query (SQL the caller built with :func:`names`)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def execute(sql: str, params) -> None:
+    """Run a raw statement (SQL the caller built with :func:`names`)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def names(model, *fields: str) -> tuple[str, ...]:
+    """The quoted table name of ``model``, then the quoted column of each field."""
+    quote = connection.ops.quote_name
+    return (quote(model._meta.db_table), *(quote(model._meta.get_field(f).column) for f in fields))

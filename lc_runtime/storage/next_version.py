@@ -31,7 +31,6 @@ from openedx_content.applets.publishing.contextmanagers import DraftChangeLogCon
 from openedx_content.models_api import (
     ComponentVersion,
     ComponentVersionMedia,
-    Container,
     ContainerVersion,
     Draft,
     DraftChangeLogRecord,
@@ -44,7 +43,7 @@ from openedx_content.models_api import (
 )
 from openedx_django_lib.fields import create_hash_digest
 
-from .bulk_rows import insert_rows
+from .bulk_rows import execute, fetch, insert_one, insert_rows, names
 from .container_types import TYPED, classes_of
 
 
@@ -61,13 +60,13 @@ def _media_type_id(media_type: str) -> int:
 def next_component_version(change_log, entity_id: int, *, path: str, media_type: str, text: str, title: str,
                            created, created_by, old_version_id=...) -> PublishableEntityVersion:
     """``create_next_component_version(entity_id, media_to_replace={path: <text media>}, …)``."""
-    latest = PublishableEntityVersion.objects.filter(entity_id=entity_id).order_by("-version_num").values_list(
-        "id", "version_num").first()
+    latest = _latest(entity_id)
     media_id = _text_media(change_log.learning_package_id, _media_type_id(media_type), text, created)
     version = _version(entity_id, latest, title, created, created_by)
-    ComponentVersion(publishable_entity_version_id=version.id, component_id=entity_id).save(force_insert=True)
-    paths = dict(ComponentVersionMedia.objects.filter(component_version_id=latest[0]).values_list(
-        "path", "media_id")) if latest else {}
+    insert_rows(ComponentVersion, ("publishable_entity_version_id", "component_id"), [(version.id, entity_id)])
+    table, path_column, media_column, version_column = names(ComponentVersionMedia, "path", "media", "component_version")
+    paths = dict(fetch(f"SELECT {path_column}, {media_column} FROM {table} WHERE {version_column} = %s",
+                       [latest[0]])) if latest else {}
     paths[path] = media_id
     insert_rows(ComponentVersionMedia, ("component_version_id", "media_id", "path"),
                 ((version.id, media, each) for each, media in paths.items()))
@@ -81,12 +80,13 @@ def next_container_version(change_log, entity_id: int, *, children: list[int] | 
     are entity ids, None to keep the latest version's list. ``old_version_id``: the draft's version,
     when the caller has just read it; ``fitted``: the class :func:`~.container_types.fit_container`
     just gave the container for exactly these children (they fit it: no need to check them again)."""
-    latest = PublishableEntityVersion.objects.filter(entity_id=entity_id).order_by("-version_num").values_list(
-        "id", "version_num", "containerversion__entity_list_id").first()
+    latest = _latest(entity_id, with_list=True)
     if children is None and latest is not None:
         entity_list_id = latest[2]
-        children = list(EntityListRow.objects.filter(entity_list_id=entity_list_id, entity_version__isnull=True)
-                        .order_by("order_num").values_list("entity_id", flat=True))
+        table, entity, list_column, pinned, order = names(EntityListRow, "entity", "entity_list", "entity_version",
+                                                          "order_num")
+        children = [child for child, in fetch(f"SELECT {entity} FROM {table} WHERE {list_column} = %s AND "
+                                              f"{pinned} IS NULL ORDER BY {order}", [entity_list_id])]
         rows = None
     else:
         children = list(children or [])
@@ -123,39 +123,59 @@ def _check_children(entity_id: int, children: list[int]) -> type:
     return container_cls
 
 
+def _latest(entity_id: int, *, with_list: bool = False) -> tuple | None:
+    """The entity's highest version: ``(id, version_num[, entity list of its container version])``."""
+    table, entity, num, pk = names(PublishableEntityVersion, "entity", "version_num", "id")
+    if not with_list:
+        rows = fetch(f"SELECT {pk}, {num} FROM {table} WHERE {entity} = %s ORDER BY {num} DESC LIMIT 1", [entity_id])
+    else:
+        c_table, c_version, c_list = names(ContainerVersion, "publishable_entity_version", "entity_list")
+        rows = fetch(f"SELECT v.{pk}, v.{num}, c.{c_list} FROM {table} v LEFT JOIN {c_table} c "
+                     f"ON c.{c_version} = v.{pk} WHERE v.{entity} = %s ORDER BY v.{num} DESC LIMIT 1", [entity_id])
+    return rows[0] if rows else None
+
+
 def _text_media(learning_package_id: int, media_type_id: int, text: str, created) -> int:
     """``get_or_create_text_media``: the package's media of that type and hash, else a new row."""
     data = text.encode("utf-8")
     digest = create_hash_digest(data)
-    found = Media.objects.filter(learning_package_id=learning_package_id, media_type_id=media_type_id,
-                                 hash_digest=digest).values_list("pk", flat=True).first()
-    if found is not None:
-        return found
+    table, pk, package, media_type, hash_digest = names(Media, "id", "learning_package", "media_type", "hash_digest")
+    found = fetch(f"SELECT {pk} FROM {table} WHERE {package} = %s AND {media_type} = %s AND {hash_digest} = %s",
+                  [learning_package_id, media_type_id, digest])
+    if found:
+        return found[0][0]
     media = Media(learning_package_id=learning_package_id, media_type_id=media_type_id, hash_digest=digest,
                   created=created, size=len(data), text=text, has_file=False)
     media.clean_fields(exclude=["learning_package", "media_type"])  # the API's full_clean, minus its queries
-    media.save(force_insert=True)
-    return media.pk
+    columns = ("learning_package_id", "media_type_id", "size", "hash_digest", "has_file", "text", "created")
+    return insert_one(Media, columns, tuple(getattr(media, name) for name in columns))
 
 
 def _version(entity_id: int, latest, title: str, created, created_by) -> PublishableEntityVersion:
     version = PublishableEntityVersion(uuid=uuid4(), entity_id=entity_id, title=title,
                                        version_num=latest[1] + 1 if latest else 1, created=created,
                                        created_by_id=created_by)
-    version.save(force_insert=True)
+    columns = ("uuid", "entity_id", "title", "version_num", "created", "created_by_id")
+    version.id = insert_one(PublishableEntityVersion, columns, tuple(getattr(version, name) for name in columns))
+    version._state.adding, version._state.db = False, "default"
     return version
 
 
 def _point_draft(change_log, entity_id: int, version_id: int, old_version=...) -> None:
     """``set_draft_version`` inside an open change log: the entity's record in the log keeps its first
     old version and takes the new one; the draft points at the version and the record."""
+    d_table, d_entity, d_version, d_record = names(Draft, "entity", "version", "draft_log_record")
     if old_version is ...:
-        old_version = Draft.objects.filter(entity_id=entity_id).values_list("version_id", flat=True).get()
-    record = DraftChangeLogRecord.objects.filter(draft_change_log_id=change_log.id, entity_id=entity_id).values_list(
-        "pk", flat=True).first()
-    if record is None:
-        record = DraftChangeLogRecord.objects.create(draft_change_log_id=change_log.id, entity_id=entity_id,
-                                                     old_version_id=old_version, new_version_id=version_id).pk
+        old_version = fetch(f"SELECT {d_version} FROM {d_table} WHERE {d_entity} = %s", [entity_id])[0][0]
+    r_table, r_pk, r_log, r_entity, r_new = names(DraftChangeLogRecord, "id", "draft_change_log", "entity",
+                                                  "new_version")
+    found = fetch(f"SELECT {r_pk} FROM {r_table} WHERE {r_log} = %s AND {r_entity} = %s", [change_log.id, entity_id])
+    if not found:
+        record = insert_one(DraftChangeLogRecord, ("draft_change_log_id", "entity_id", "old_version_id",
+                                                   "new_version_id", "dependencies_hash_digest"),
+                            (change_log.id, entity_id, old_version, version_id, ""))
     else:  # a new version never equals the log's old one: no record to drop
-        DraftChangeLogRecord.objects.filter(pk=record).update(new_version_id=version_id)
-    Draft.objects.filter(entity_id=entity_id).update(version_id=version_id, draft_log_record_id=record)
+        record = found[0][0]
+        execute(f"UPDATE {r_table} SET {r_new} = %s WHERE {r_pk} = %s", [version_id, record])
+    execute(f"UPDATE {d_table} SET {d_version} = %s, {d_record} = %s WHERE {d_entity} = %s",
+          [version_id, record, entity_id])

@@ -15,15 +15,18 @@ from pathlib import Path
 
 OPERATIONS = ("create", "update", "move", "publish", "delete")
 
-#: The same measure before the incremental tree recompile and the bulk side effects (#11), for comparison.
-BEFORE_NOTE = ("before: main at 26cf96d (full recompile whenever the tree changed, openedx-core's per-ancestor "
-               "side-effect queries), 1,261 blocks, measured right before on the same machine (load average ~10)")
+#: The same measure on main before the last #11 speed work (at fe3f564: side effects and next versions
+#: through openedx-core's API, re-reads after writes, full-manifest recompile paths), for comparison.
+BEFORE_NOTE = ("before: main at fe3f564 (side effects' hashes and next draft versions through openedx-core's API, "
+               "views dropped after every write, the recompile's manifest rebuilt for every change), 1,000 leaves "
+               "(1,261 blocks), median over 3 runs of the bench's median of 5, alternating with the after code on "
+               "the same machine at load average ~2.9 (two other processes at ~95% CPU each), 2026-12-02 08:20 UTC")
 BEFORE = {
-    "create": {"median_seconds": 1.5181, "cpu_median_seconds": 0.1925, "sql_queries_median": 176},
-    "update": {"median_seconds": 0.7711, "cpu_median_seconds": 0.0993, "sql_queries_median": 122},
-    "move": {"median_seconds": 1.655, "cpu_median_seconds": 0.2243, "sql_queries_median": 193},
-    "publish": {"median_seconds": 1.4418, "cpu_median_seconds": 0.1873, "sql_queries_median": 210},
-    "delete": {"median_seconds": 1.3366, "cpu_median_seconds": 0.1731, "sql_queries_median": 138},
+    "create": {"median_seconds": 0.1832, "cpu_median_seconds": 0.1252, "sql_queries_median": 134},
+    "update": {"median_seconds": 0.1226, "cpu_median_seconds": 0.0865, "sql_queries_median": 91},
+    "move": {"median_seconds": 0.1959, "cpu_median_seconds": 0.1235, "sql_queries_median": 155},
+    "publish": {"median_seconds": 0.1821, "cpu_median_seconds": 0.1356, "sql_queries_median": 128},
+    "delete": {"median_seconds": 0.1598, "cpu_median_seconds": 0.0964, "sql_queries_median": 108},
 }
 
 

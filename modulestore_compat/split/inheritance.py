@@ -11,7 +11,8 @@
   precompute it): for each block, the inheritable values its ancestors set, the nearest winning.
 
 A cycle in the parents (corrupt data) is reported with :class:`SplitDataError` instead of looping
-for ever as edx does.
+for ever as edx does. A runtime may answer the walk from what it found once for the block
+(:mod:`.inherited_sources`), only while nothing the walk reads can have changed.
 """
 from __future__ import annotations
 

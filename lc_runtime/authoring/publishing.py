@@ -150,6 +150,7 @@ def publish_block(session: AuthoringSession, ref: BlockRef, *, exclude_all: bool
     record = draft.record(ref)
     draft_parents = parents_in(draft, ref)
     draft.load(draft_parents + list(record.children))  # (the parents' children, the subtree's first level)
+    published.learn_identities(draft)
     published.load(draft_parents + [ref] + ([] if exclude_all else list(record.children)))
     published_parents = [p for p in draft_parents if p in published.blocks]
     if draft_parents and not published_parents:

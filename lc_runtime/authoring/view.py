@@ -135,9 +135,10 @@ class BranchView:
             refs_by_entity, found = load_records(self.course_key, self.branch, entity_ids, course=self.course,
                                                  mapping=mapping if len(mapping) == len(entity_ids) else None,
                                                  children=children)
-            for entity_id, ref in children.items():
-                self._refs.setdefault(entity_id, ref)
-                self._entities.setdefault(ref, entity_id)
+            for entity_id, identity in children.items():
+                self._refs.setdefault(entity_id, identity[0])
+                self._entities.setdefault(identity[0], entity_id)
+                self._blocks.setdefault(entity_id, identity)
             for entity_id, ref in refs_by_entity.items():
                 self._refs[entity_id] = ref
         for ref in wanted:
@@ -182,14 +183,16 @@ class BranchView:
         head = "draft" if self.branch == BRANCH_DRAFT else "published"
         version = "entity_list__container_versions__publishable_entity_version"
         parents = set()
-        for container, block_type, block_id, course_id in EntityListRow.objects.filter(
+        block = f"{version}__entity__lc_block"
+        for container, block_type, block_id, course_id, kind, detached in EntityListRow.objects.filter(
                 entity_id=entity_id, **{f"{version}__{head}__isnull": False}).values_list(
-                f"{version}__entity_id", f"{version}__entity__lc_block__block_type",
-                f"{version}__entity__lc_block__block_id", f"{version}__entity__lc_block__course_id"):
+                f"{version}__entity_id", f"{block}__block_type", f"{block}__block_id", f"{block}__course_id",
+                f"{block}__kind", f"{block}__detached"):
             if course_id == self.course.pk:
                 parent = BlockRef(block_type, block_id)
                 self._refs[container] = parent
                 self._entities[parent] = container
+                self._blocks[container] = (parent, kind, detached)
                 parents.add(parent)
         parents = sorted(parents, key=lambda p: (p.block_type, p.block_id))
         self._parents[ref] = parents

@@ -212,23 +212,27 @@ def published_copies(*, entity_ids=None, learning_package_id: int | None = None)
     from django.db.models import F, Q
     from openedx_content.models_api import PublishLogRecord
 
-    live = Published.objects.filter(version__isnull=False)
-    if entity_ids is not None:
-        live = live.filter(entity_id__in=list(entity_ids))
-    if learning_package_id is not None:
-        live = live.filter(entity__learning_package_id=learning_package_id)
-    live_ids = set(live.values_list("entity_id", flat=True))
     rows = PublishLogRecord.objects.filter(
         Q(direct=True) | ~Q(old_version_id=F("new_version_id")) | Q(old_version__isnull=True)).exclude(
         publish_log__message=SYNC_MESSAGE)
-    if entity_ids is not None:
-        rows = rows.filter(entity_id__in=list(live_ids))
+    if entity_ids is not None and learning_package_id is None:  # a few blocks: one query, published ones only
+        live_ids = None
+        rows = rows.filter(entity_id__in=list(entity_ids), entity__published__version__isnull=False)
     else:
-        rows = rows.filter(publish_log__learning_package_id=learning_package_id)
+        live = Published.objects.filter(version__isnull=False)
+        if entity_ids is not None:
+            live = live.filter(entity_id__in=list(entity_ids))
+        if learning_package_id is not None:
+            live = live.filter(entity__learning_package_id=learning_package_id)
+        live_ids = set(live.values_list("entity_id", flat=True))
+        if entity_ids is not None:
+            rows = rows.filter(entity_id__in=list(live_ids))
+        else:
+            rows = rows.filter(publish_log__learning_package_id=learning_package_id)
     result: dict[int, tuple] = {}
     for entity_id, record_id, by, at in rows.order_by("entity_id", "-publish_log_id").values_list(
             "entity_id", "id", "publish_log__published_by_id", "publish_log__published_at"):
-        if entity_id in live_ids:
+        if live_ids is None or entity_id in live_ids:
             result.setdefault(entity_id, (record_id, by, at))
     return result
 

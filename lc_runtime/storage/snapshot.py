@@ -182,8 +182,8 @@ def load_records(course_key, branch: str, entity_ids, *, course: LcCourse | None
     Returns every requested entity's block ref (blocks of the course only) and the records of those
     that exist at ``branch``, children listed as :func:`load_snapshot` lists them. ``mapping``
     (entity → ``(ref, kind, detached)`` of exactly these entities, as read from ``LcBlock``) saves
-    the first query when the caller has it already; ``children`` (a dict) receives entity → ref of
-    every child the containers list.
+    the first query when the caller has it already; ``children`` (a dict) receives entity →
+    ``(ref, kind, detached)`` of every child (of this course) the containers list.
     """
     course = course or get_course(course_key)
     if mapping is None:
@@ -197,19 +197,22 @@ def load_records(course_key, branch: str, entity_ids, *, course: LcCourse | None
     if entity_list_of:
         head = "draft" if branch == BRANCH_DRAFT else "published"
         # each row with its child's block (of this course) and whether the child is live on the branch
-        child_rows, entity_refs, live = [], {}, set()
-        for list_id, child_id, block_type, block_id, child_course, child_version in EntityListRow.objects.filter(
-                entity_list_id__in=list(entity_list_of)).order_by("entity_list_id", "order_num").values_list(
-                "entity_list_id", "entity_id", "entity__lc_block__block_type", "entity__lc_block__block_id",
-                "entity__lc_block__course_id", f"entity__{head}__version_id"):
+        child_rows, entity_refs, identities, live = [], {}, {}, set()
+        for list_id, child_id, block_type, block_id, child_course, kind, detached, child_version in \
+                EntityListRow.objects.filter(entity_list_id__in=list(entity_list_of)).order_by(
+                    "entity_list_id", "order_num").values_list(
+                    "entity_list_id", "entity_id", "entity__lc_block__block_type", "entity__lc_block__block_id",
+                    "entity__lc_block__course_id", "entity__lc_block__kind", "entity__lc_block__detached",
+                    f"entity__{head}__version_id"):
             child_rows.append((list_id, child_id))
             if child_course == course.pk:
                 entity_refs[child_id] = BlockRef(block_type, block_id)
+                identities[child_id] = (entity_refs[child_id], kind, detached)
             if child_version is not None:
                 live.add(child_id)
         _attach_children(blocks, entity_list_of, child_rows, entity_refs, lambda entity_id, _ref: entity_id in live)
         if children is not None:
-            children.update(entity_refs)
+            children.update(identities)
     return {entity_id: info[0] for entity_id, info in mapping.items()}, blocks
 
 

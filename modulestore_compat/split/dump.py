@@ -56,10 +56,18 @@ def unversioned(key) -> str | None:
     return str(key)
 
 
+_LABELS: dict = {}  # id(scope) -> (scope, label): field scopes are a handful of long-lived objects
+
+
 def scope_label(scope) -> str:
     """``settings``, ``content``, ``user_state`` …; ``Scope.children``/``Scope.parent`` → ``children``/``parent``."""
+    found = _LABELS.get(id(scope))
+    if found is not None and found[0] is scope:
+        return found[1]
     label = getattr(scope, "name", None) or str(scope)
-    return str(label).split(".")[-1].lower()
+    label = str(label).split(".")[-1].lower()
+    _LABELS[id(scope)] = (scope, label)
+    return label
 
 
 def failure(exc: BaseException) -> str:

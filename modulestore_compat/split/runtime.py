@@ -192,7 +192,8 @@ class SplitReferenceRuntime(RuntimeContractMixin, Runtime):
         """The block ``(block_type, block_id)`` of this structure, in the course context ``course_key``
         (default: the runtime's); one instance per runtime and context."""
         context = self.course_context(course_key, field_decorator)
-        cache_key = tuple(key) if context == self.course_key else (context, tuple(key))
+        same = context is self.course_key or context == self.course_key
+        cache_key = tuple(key) if same else (context, tuple(key))
         cached = self._instances.get(cache_key)
         if cached is not None:
             return cached

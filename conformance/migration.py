@@ -30,6 +30,7 @@ from modulestore_compat.migration import (
     BOTH_KINDS,
     LEAF,
     PARENT,
+    SplitTrees,
     copy_to_learning_core,
     sync_to_learning_core,
     write_back_to_split,
@@ -177,6 +178,7 @@ def migrate(documents, course_key, to_stage: str, *, force=False, user="", reaso
     store = SplitModuleStore(documents)
     steps = []
     memo = ReferenceMemo()  # Split, the left side of every step, observed once while its structures stay
+    trees = SplitTrees()  # and read once per structure version by the steps' copy, write-back and sync
     current = stored_stage(course_key)
     if ORDER.index(to_stage) < ORDER.index(current):
         raise StageOrderError(f"Course {course_key} is at stage {current}; to go back to {to_stage} run "
@@ -198,7 +200,7 @@ def migrate(documents, course_key, to_stage: str, *, force=False, user="", reaso
         gate = None
         if target == STAGE_COMPONENTS:
             def work():
-                return copy_to_learning_core(store, course_key).created
+                return copy_to_learning_core(store, course_key, trees=trees).created
         elif target == STAGE_SHADOW:
             def work():
                 return _enter_shadow(documents, store, course_key)
@@ -213,8 +215,8 @@ def migrate(documents, course_key, to_stage: str, *, force=False, user="", reaso
             def work():
                 # Leaf edits authors saved in Learning Core at ``components`` were what learners saw:
                 # Split takes them first, so the switch compares like with like and nothing is dropped.
-                carried = write_back_to_split(store, course_key, {LEAF})
-                report = sync_to_learning_core(store, course_key, {PARENT})
+                carried = write_back_to_split(store, course_key, {LEAF}, trees=trees)
+                report = sync_to_learning_core(store, course_key, {PARENT}, trees=trees)
                 return [f"carried {ref}" for ref in carried.created + carried.updated + carried.published] + (
                     report.created + report.updated + report.deleted + report.published)
         step = retry_when_busy(f"migrating {course_key} to {target}", lambda: _step(

@@ -15,6 +15,7 @@ Callers wrap each in a transaction together with the stage change.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 from openedx_content import api as content_api
@@ -46,6 +47,35 @@ class SyncReport(DraftChanges):
         return len(self.created) + len(self.updated) + len(self.deleted) + len(self.published)
 
 
+class SplitTrees:
+    """Split's course trees read once per (course, branch, structure version), for the steps of one
+    migration, which read the same Split course up to six times (copy; write-back and sync, each both
+    branches). A tree is a function of its structure version (Split never changes a written structure
+    or definition: an edit writes new ones and moves the index), so a branch whose version moved is
+    read again. Every read hands out its own copy (callers may change the tree); one course at a time."""
+
+    def __init__(self) -> None:
+        self._course: str | None = None
+        self._trees: dict = {}
+
+    def read(self, store, course_key, branch: str):
+        index = store.documents.get_course_index(course_key.org, course_key.course, course_key.run)
+        version = (index or {}).get("versions", {}).get(branch)
+        if version is None:
+            return read_split_tree(store, course_key, branch)
+        course = f"{course_key.org}+{course_key.course}+{course_key.run}"
+        if course != self._course:
+            self._course, self._trees = course, {}
+        key = (branch, str(version))
+        if key not in self._trees:
+            self._trees[key] = read_split_tree(store, course_key, branch)
+        return copy.deepcopy(self._trees[key])
+
+
+def _reader(trees: SplitTrees | None):
+    return trees.read if trees is not None else read_split_tree
+
+
 def _kind(block: OlxBlock) -> str:
     from modulestore_compat.split.fields import mixed_class
 
@@ -57,13 +87,16 @@ def _has_branch(store, course_key, branch) -> bool:
     return index is not None and branch in index["versions"]
 
 
-def copy_to_learning_core(store, course_key, *, user_id=None, contentstore=None) -> SyncReport:
+def copy_to_learning_core(store, course_key, *, user_id=None, contentstore=None,
+                          trees: SplitTrees | None = None) -> SyncReport:
     """Create (or recreate) the course in Learning Core with Split's draft and published states and
-    the files of its contentstore (default: the one that goes with ``store``'s documents)."""
+    the files of its contentstore (default: the one that goes with ``store``'s documents). ``trees``:
+    Split's trees kept for the other steps of a migration."""
+    read = _reader(trees)
     files = split_files(contentstore or contentstore_for(store.documents), course_key)
-    draft = read_split_tree(store, course_key, BranchName.draft)
+    draft = read(store, course_key, BranchName.draft)
     if _has_branch(store, course_key, BranchName.published):
-        published = read_split_tree(store, course_key, BranchName.published)
+        published = read(store, course_key, BranchName.published)
         published.static_files = files  # files have no branches in Split: written with the published state
         write_course(published, replace=True, user_id=user_id)
         report = apply_draft_tree(course_key, draft, BOTH_KINDS, user_id=user_id)
@@ -84,12 +117,13 @@ def apply_draft_tree(course_key, tree, kinds, *, user_id=None) -> SyncReport:
     return SyncReport(created=changes.created, updated=changes.updated, deleted=changes.deleted)
 
 
-def sync_to_learning_core(store, course_key, kinds, *, user_id=None) -> SyncReport:
+def sync_to_learning_core(store, course_key, kinds, *, user_id=None, trees: SplitTrees | None = None) -> SyncReport:
     """Draft and published state of the selected kinds from Split; no writes when already equal."""
-    draft = read_split_tree(store, course_key, BranchName.draft)
+    read = _reader(trees)
+    draft = read(store, course_key, BranchName.draft)
     report = apply_draft_tree(course_key, draft, kinds, user_id=user_id)
     if _has_branch(store, course_key, BranchName.published):
-        published = read_split_tree(store, course_key, BranchName.published)
+        published = read(store, course_key, BranchName.published)
         lc_published = load_snapshot(course_key, "published")
         lc_draft = load_snapshot(course_key, "draft")
         for ref, block in published.blocks.items():
@@ -110,16 +144,18 @@ def sync_to_learning_core(store, course_key, kinds, *, user_id=None) -> SyncRepo
     return report
 
 
-def write_back_to_split(store, course_key, kinds, *, user_id: int = -1, contentstore=None) -> SyncReport:
+def write_back_to_split(store, course_key, kinds, *, user_id: int = -1, contentstore=None,
+                        trees: SplitTrees | None = None) -> SyncReport:
     """Learning Core's state of the selected kinds → Split (one new draft version, then publishes);
     with leaves, Learning Core's course files → Split's contentstore."""
+    read = _reader(trees)
     report = SyncReport()
     if LEAF in kinds:
         files = write_files_back(contentstore or contentstore_for(store.documents), course_key)
         report.updated += [f"file {name}" for name in files.saved]
         report.deleted += [f"file {name}" for name in files.deleted]
     writer = SplitWriter(store.documents, user_id=user_id, auto_publish=False)
-    split_draft = read_split_tree(store, course_key, BranchName.draft)
+    split_draft = read(store, course_key, BranchName.draft)
     lc_draft = load_snapshot(course_key, "draft")
     changed: list[BlockRef] = []
     with writer.bulk_operations(course_key):
@@ -151,7 +187,7 @@ def write_back_to_split(store, course_key, kinds, *, user_id: int = -1, contents
                 changed.append(ref)
     if _has_branch(store, course_key, BranchName.published):
         lc_published = load_snapshot(course_key, "published")
-        split_published = read_split_tree(store, course_key, BranchName.published)
+        split_published = read(store, course_key, BranchName.published)
         for ref in changed:
             published, draft = lc_published.blocks.get(ref), lc_draft.blocks.get(ref)
             if published is None or draft is None:

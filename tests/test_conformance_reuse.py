@@ -24,7 +24,9 @@ from lc_runtime import api as lc_api
 from lc_runtime.dump import error_text, plain_key
 from lc_runtime.olx.reader import read_course
 from modulestore_compat.facade.api import HybridModuleStore
+from modulestore_compat.migration import SplitTrees
 from modulestore_compat.split.api import DjangoDocumentStore, SplitModuleStore, SplitWriter
+from modulestore_compat.split.reader import read_split_tree
 
 from .olx_builder import standard_course
 from .test_conformance_checks import class_variant, loading, with_patches
@@ -157,10 +159,13 @@ def test_a_migration_reuses_the_split_side_in_its_second_step(tmp_path, rollback
     key = CourseLocator("TestX", "T101", "2026")
     docs = DjangoDocumentStore()
     SplitWriter(docs).import_tree(read_course(standard_course(tmp_path / "olx")))
-    steps = migrate(docs, key, "full")
+    with mock.patch("modulestore_compat.migration.read_split_tree", wraps=read_split_tree) as reads:
+        steps = migrate(docs, key, "full")
     assert [(s.to_stage, s.differences) for s in steps] == [("components", 0), ("full", 0)]
     first, second = (s.report.result.left_memo for s in steps)
     assert first["reused"] == 0 and second == {**first, "reused": first["observed"], "observed": 0}
+    # copy, write-back and sync read Split's trees once per branch: nothing was written back
+    assert sorted(call.args[2] for call in reads.call_args_list) == ["draft-branch", "published-branch"]
 
 
 def test_a_leaf_edit_carried_back_to_split_between_the_two_steps_is_compared_with_the_new_split(tmp_path, rollback):
@@ -176,8 +181,12 @@ def test_a_leaf_edit_carried_back_to_split_between_the_two_steps_is_compared_wit
             block.display_name = "Edited in Learning Core"
             block.save()
 
-    steps = migrate(docs, key, "full", on_step=author_edits)
+    with mock.patch("modulestore_compat.migration.read_split_tree", wraps=read_split_tree) as reads:
+        steps = migrate(docs, key, "full", on_step=author_edits)
     assert [(s.to_stage, s.differences) for s in steps] == [("components", 0), ("full", 0)]
+    # the write-back moved the draft branch: the sync read it again
+    assert sorted(call.args[2] for call in reads.call_args_list) == ["draft-branch", "draft-branch",
+                                                                      "published-branch"]
     assert steps[1].report.result.left_memo["reused"] == 0
     assert SplitModuleStore(docs).get_item(key.for_branch("draft-branch").make_usage_key(
         "html", "h1")).display_name == "Edited in Learning Core"
@@ -238,3 +247,11 @@ def test_learner_state_is_inserted_then_updated_and_a_row_made_meanwhile_keeps_i
     third = DjangoUserState()
     assert (third.get(key("attempts")), third.get(key("seed"))) == (2, 5)
     assert StudentBlockState.objects.filter(user_id="77").count() == 1
+
+
+def test_split_trees_hand_out_a_copy_per_read(documents):
+    trees = SplitTrees()
+    first = trees.read(SplitModuleStore(documents), KEY, "draft-branch")
+    first.blocks.clear()
+    again = trees.read(SplitModuleStore(documents), KEY, "draft-branch")
+    assert again.blocks and again.blocks == read_split_tree(SplitModuleStore(documents), KEY, "draft-branch").blocks

@@ -20,6 +20,7 @@ from ..data import BRANCH_DRAFT, BRANCH_PUBLISHED, BRANCHES, BlockRef, depth_fir
 from ..errors import BlockNotFoundError, CourseNotFoundError, LcRuntimeError
 from ..fielddata.inheriting import inherited_along
 from ..models import BlockVersionFields, LcBlock, LcCourse
+from .prepared import rows_for_ids
 
 
 @dataclass
@@ -191,19 +192,19 @@ def load_records(course_key, branch: str, entity_ids, *, course: LcCourse | None
                    for entity_id, block_type, block_id, kind, detached in
                    LcBlock.objects.filter(course=course, entity_id__in=list(entity_ids)).values_list(
                        "entity_id", "block_type", "block_id", "kind", "detached")}
-    rows = BlockVersionFields.objects.filter(
-        entity_version__entity_id__in=list(mapping), **_version_filter(branch)).values_list(*VERSION_COLUMNS)
+    rows = rows_for_ids(f"snapshot.versions.{branch}", lambda ids: BlockVersionFields.objects.filter(
+        entity_version__entity_id__in=ids, **_version_filter(branch)).values_list(*VERSION_COLUMNS), mapping)
     blocks, entity_list_of = _records(rows, mapping)
     if entity_list_of:
         head = "draft" if branch == BRANCH_DRAFT else "published"
         # each row with its child's block (of this course) and whether the child is live on the branch
         child_rows, entity_refs, identities, live = [], {}, {}, set()
-        for list_id, child_id, block_type, block_id, child_course, kind, detached, child_version in \
-                EntityListRow.objects.filter(entity_list_id__in=list(entity_list_of)).order_by(
-                    "entity_list_id", "order_num").values_list(
+        for list_id, child_id, block_type, block_id, child_course, kind, detached, child_version in rows_for_ids(
+                f"snapshot.children.{head}", lambda ids: EntityListRow.objects.filter(
+                    entity_list_id__in=ids).order_by("entity_list_id", "order_num").values_list(
                     "entity_list_id", "entity_id", "entity__lc_block__block_type", "entity__lc_block__block_id",
                     "entity__lc_block__course_id", "entity__lc_block__kind", "entity__lc_block__detached",
-                    f"entity__{head}__version_id"):
+                    f"entity__{head}__version_id"), entity_list_of):
             child_rows.append((list_id, child_id))
             if child_course == course.pk:
                 entity_refs[child_id] = BlockRef(block_type, block_id)

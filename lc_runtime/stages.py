@@ -13,6 +13,7 @@ from django.db import transaction
 from edx_toggles.toggles import WaffleSwitch
 
 from .errors import StageWriteRefusedError
+from .storage.prepared import rows
 from .models import (
     KIND_COMPONENT, STAGE_COMPONENTS, STAGE_FULL, STAGE_SHADOW, STAGE_SPLIT, STAGES, CourseStage, CourseStageHistory,
 )
@@ -42,7 +43,10 @@ class StageChange:
 
 def stored_stage(course_key) -> str:
     """The stage recorded for the course (``split`` when never migrated)."""
-    return CourseStage.objects.filter(course_key=str(course_key)).values_list("stage", flat=True).first() or STAGE_SPLIT
+    key = str(course_key)
+    found = rows("stages.stage", lambda: CourseStage.objects.filter(course_key=key).order_by("pk").values_list(
+        "stage")[:1], [key])
+    return (found[0][0] if found else None) or STAGE_SPLIT
 
 
 def circuit_breaker_on() -> bool:

@@ -15,6 +15,7 @@ from openedx_content.models_api import EntityListRow
 from ..data import BRANCH_DRAFT, BlockRef
 from ..errors import BlockNotFoundError
 from ..models import LcBlock
+from ..storage.prepared import rows
 from ..storage.snapshot import BlockRecord, load_records
 
 _MISSING = object()
@@ -103,11 +104,12 @@ class BranchView:
         wanted = [r for r in refs if r not in self._entities]
         if not wanted:
             return
-        types = {r.block_type for r in wanted}
-        ids = {r.block_id for r in wanted}
-        for entity_id, block_type, block_id, kind, detached in LcBlock.objects.filter(
-                course=self.course, block_type__in=types, block_id__in=ids).values_list(
-                "entity_id", "block_type", "block_id", "kind", "detached"):
+        types = sorted({r.block_type for r in wanted})
+        ids = sorted({r.block_id for r in wanted})
+        for entity_id, block_type, block_id, kind, detached in rows(
+                f"view.entities.{len(types)}", lambda: LcBlock.objects.filter(
+                    course=self.course, block_type__in=types, block_id__in=ids).values_list(
+                    "entity_id", "block_type", "block_id", "kind", "detached"), [*ids, *types, self.course.pk]):
             ref = BlockRef(block_type, block_id)
             self._entities[ref] = entity_id
             self._refs[entity_id] = ref
@@ -184,10 +186,11 @@ class BranchView:
         version = "entity_list__container_versions__publishable_entity_version"
         parents = set()
         block = f"{version}__entity__lc_block"
-        for container, block_type, block_id, course_id, kind, detached in EntityListRow.objects.filter(
-                entity_id=entity_id, **{f"{version}__{head}__isnull": False}).values_list(
-                f"{version}__entity_id", f"{block}__block_type", f"{block}__block_id", f"{block}__course_id",
-                f"{block}__kind", f"{block}__detached"):
+        for container, block_type, block_id, course_id, kind, detached in rows(
+                f"view.parents.{head}", lambda: EntityListRow.objects.filter(
+                    entity_id=entity_id, **{f"{version}__{head}__isnull": False}).values_list(
+                    f"{version}__entity_id", f"{block}__block_type", f"{block}__block_id", f"{block}__course_id",
+                    f"{block}__kind", f"{block}__detached"), [entity_id]):
             if course_id == self.course.pk:
                 parent = BlockRef(block_type, block_id)
                 self._refs[container] = parent

@@ -20,7 +20,7 @@ from ..data import BRANCH_DRAFT, BRANCH_PUBLISHED, BRANCHES, BlockRef, depth_fir
 from ..errors import BlockNotFoundError, CourseNotFoundError, LcRuntimeError
 from ..fielddata.inheriting import inherited_along
 from ..models import BlockVersionFields, LcBlock, LcCourse
-from .prepared import rows_for_ids
+from .prepared import rows, rows_for_ids
 
 
 @dataclass
@@ -188,13 +188,14 @@ def load_records(course_key, branch: str, entity_ids, *, course: LcCourse | None
     """
     course = course or get_course(course_key)
     if mapping is None:
+        wanted = list(dict.fromkeys(entity_ids))
         mapping = {entity_id: (BlockRef(block_type, block_id), kind, detached)
-                   for entity_id, block_type, block_id, kind, detached in
-                   LcBlock.objects.filter(course=course, entity_id__in=list(entity_ids)).values_list(
-                       "entity_id", "block_type", "block_id", "kind", "detached")}
-    rows = rows_for_ids(f"snapshot.versions.{branch}", lambda ids: BlockVersionFields.objects.filter(
+                   for entity_id, block_type, block_id, kind, detached in rows(
+                       "snapshot.blocks", lambda: LcBlock.objects.filter(course=course, entity_id__in=wanted).values_list(
+                           "entity_id", "block_type", "block_id", "kind", "detached"), [course.pk, *wanted])} if wanted else {}
+    version_rows = rows_for_ids(f"snapshot.versions.{branch}", lambda ids: BlockVersionFields.objects.filter(
         entity_version__entity_id__in=ids, **_version_filter(branch)).values_list(*VERSION_COLUMNS), mapping)
-    blocks, entity_list_of = _records(rows, mapping)
+    blocks, entity_list_of = _records(version_rows, mapping)
     if entity_list_of:
         head = "draft" if branch == BRANCH_DRAFT else "published"
         # each row with its child's block (of this course) and whether the child is live on the branch

@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from bson import ObjectId
 from openedx_content.models_api import DraftChangeLog, DraftChangeLogRecord, PublishLog, PublishLogRecord
 
+from lc_runtime.storage.prepared import rows as prepared_rows, rows_for_ids
 from lc_runtime.storage.publishing import published_copies
 from lc_runtime.storage.snapshot import BlockRecord, get_course, load_records, load_snapshot
 
@@ -60,8 +61,10 @@ def latest_log(branch: str, learning_package_id):
 
 
 def current_log_id(learning_package_id: int, branch: str) -> int:
-    found = latest_log(branch, learning_package_id).first()
-    return found["id"] if found else 0
+    model = PublishLog if branch == BranchName.published else DraftChangeLog
+    found = prepared_rows(f"facade.log.{branch}", lambda: model.objects.filter(learning_package_id=learning_package_id).order_by(
+        "-id").values_list("id")[:1], [learning_package_id])
+    return found[0][0] if found else 0
 
 
 def changed_entity_ids(learning_package_id: int, branch: str, after_log_id: int, up_to_log_id: int) -> set[int]:
@@ -72,17 +75,19 @@ def changed_entity_ids(learning_package_id: int, branch: str, after_log_id: int,
     appears or disappears has a record of its own.
     """
     if branch == BranchName.published:
-        rows = PublishLogRecord.objects.filter(publish_log__learning_package_id=learning_package_id,
+        records = PublishLogRecord.objects.filter(publish_log__learning_package_id=learning_package_id,
                                                publish_log_id__gt=after_log_id, publish_log_id__lte=up_to_log_id)
     else:
-        rows = DraftChangeLogRecord.objects.filter(draft_change_log__learning_package_id=learning_package_id,
+        records = DraftChangeLogRecord.objects.filter(draft_change_log__learning_package_id=learning_package_id,
                                                    draft_change_log_id__gt=after_log_id,
                                                    draft_change_log_id__lte=up_to_log_id)
+    params = [learning_package_id, after_log_id, up_to_log_id]
     if branch == BranchName.published:  # a block published again unchanged gets new edit info (Split's copy)
-        return {entity_id for entity_id, old, new, direct in rows.values_list(
-            "entity_id", "old_version_id", "new_version_id", "direct") if old != new or direct}
-    return {entity_id for entity_id, old, new in rows.values_list("entity_id", "old_version_id", "new_version_id")
-            if old != new}
+        return {entity_id for entity_id, old, new, direct in prepared_rows("facade.changed.published", lambda: (
+            records.values_list("entity_id", "old_version_id", "new_version_id", "direct")), params)
+            if old != new or direct}
+    return {entity_id for entity_id, old, new in prepared_rows("facade.changed.draft", lambda: records.values_list(
+        "entity_id", "old_version_id", "new_version_id"), params) if old != new}
 
 
 @dataclass
@@ -524,10 +529,9 @@ def containers_listing(entity_ids, branch: str) -> set[int]:
     from openedx_content.models_api import EntityListRow
 
     head = "published" if branch == BranchName.published else "draft"
-    return set(EntityListRow.objects.filter(
-        entity_id__in=list(entity_ids),
-        **{f"entity_list__container_versions__publishable_entity_version__{head}__isnull": False},
-    ).values_list("entity_list__container_versions__publishable_entity_version__entity_id", flat=True))
+    return {container for container, in rows_for_ids(f"facade.listing.{head}", lambda ids: EntityListRow.objects.filter(
+        entity_id__in=ids, **{f"entity_list__container_versions__publishable_entity_version__{head}__isnull": False},
+    ).values_list("entity_list__container_versions__publishable_entity_version__entity_id"), entity_ids)}
 
 
 def _incremental_order(manifest: Manifest, reread: dict) -> list[str]:

@@ -3,10 +3,15 @@
 The migration reads a Split course this way and writes it with the same Learning Core writer the
 OLX importer uses. Stored values go back to JSON (dates → ISO strings, block keys → usage key
 strings); each leaf's ``block.xml`` is produced by its own class from the Split block.
+
+A migration reads the same Split versions several times (the copy, the sync, the write-back's
+comparison): a leaf's OLX is kept per structure version (:class:`LeafOlxMemo`) and given again only
+while the block's document and definition are still equal to the ones it was written from.
 """
 from __future__ import annotations
 
 import datetime
+import threading
 
 from lc_runtime.data import BlockRef, CourseTree, OlxBlock, ParsedFields
 from lc_runtime.olx.serialize import block_olx
@@ -14,6 +19,7 @@ from lc_runtime.olx.serialize import block_olx
 from modulestore_compat.enums import DETACHED_CATEGORIES
 from modulestore_compat.exceptions import ItemNotFoundError
 from modulestore_compat.split.fields import convert_references_to_keys, mixed_class
+from modulestore_compat.split.kvs import copied
 
 
 def _json_value(block_type: str, name: str, value, course_key):
@@ -29,6 +35,56 @@ def _json_value(block_type: str, name: str, value, course_key):
     if isinstance(converted, list):
         return [str(v) for v in converted]
     return str(converted)
+
+
+class LeafOlxMemo:
+    """Leaves' ``block.xml`` per (store class, structure version, course key with branch): a Split structure version
+    never changes once written (a write makes a new one), so a leaf's OLX is a function of it, except
+    for what a class exports from outside the structure: ``video`` writes edx-val's transcripts, and is
+    never kept. The block's document and definition are compared on every hit all the same, so a
+    document edited in place (tests, repairs) is written again."""
+
+    UNCACHED_TYPES = frozenset({"video"})
+    STRUCTURES = 8  # the versions a migration step reads (draft, published) several times over
+
+    def __init__(self):
+        self._versions: dict = {}
+        self._lock = threading.Lock()
+
+    def _leaves(self, store, structure, key) -> dict:
+        version = (type(store), structure["_id"], str(key))
+        with self._lock:
+            leaves = self._versions.pop(version, None)
+            if leaves is None:
+                leaves = {}
+            self._versions[version] = leaves  # most recently used last
+            while len(self._versions) > self.STRUCTURES:
+                self._versions.pop(next(iter(self._versions)))
+        return leaves
+
+    def olx(self, store, structure, key, data: dict, definition, write) -> str:
+        """The leaf's OLX: the one kept for this version if its inputs are equal, else ``write()``."""
+        block_type = data["block_type"]
+        if block_type in self.UNCACHED_TYPES:
+            return write()
+        leaves = self._leaves(store, structure, key)
+        ref = (block_type, data["block_id"])
+        kept = leaves.get(ref)
+        if kept is not None and kept[0] == data and kept[1] == definition:
+            return kept[2]
+        olx = write()
+        leaves[ref] = (copied(data), copied(definition), olx)
+        return olx
+
+
+LEAF_OLX = LeafOlxMemo()
+
+
+def _leaf_olx(store, key, block_type: str, block_id: str) -> str:
+    try:
+        return block_olx(store.get_item(key.make_usage_key(block_type, block_id), lazy=False))
+    except ItemNotFoundError:
+        return ""
 
 
 def read_split_tree(store, course_key, branch: str) -> CourseTree:
@@ -49,10 +105,8 @@ def read_split_tree(store, course_key, branch: str) -> CourseTree:
             children = [BlockRef(c[0], c[1]) for c in data.get("fields", {}).get("children", [])]
             olx = ""
             if not getattr(mixed_class(block_type), "has_children", False):
-                try:
-                    olx = block_olx(store.get_item(key.make_usage_key(block_type, block_id), lazy=False))
-                except ItemNotFoundError:
-                    olx = ""
+                olx = LEAF_OLX.olx(store, structure, key, data, definition,
+                                  lambda: _leaf_olx(store, key, block_type, block_id))
             blocks[BlockRef(block_type, block_id)] = OlxBlock(
                 block_type, block_id, "", olx, f"split:{branch}", children=children,
                 detached=block_type in DETACHED_CATEGORIES,

@@ -1,7 +1,7 @@
 """``read_split_tree`` (the migration's read of a Split course) read again and again (#13 item 4).
 
-A leaf's ``block.xml`` is kept per structure version (``split/reader.py`` ``LeafOlxMemo``); these
-tests pin that a later read still shows what Split holds: after a write (a new version), on the other
+A leaf's ``block.xml`` is kept for equal inputs across reads and branches (``split/reader.py``
+``LeafOlxMemo``); these tests pin that a later read still shows what Split holds: after a write, on the other
 branch, and after a document edited in place under the same ids (the memo compares its inputs).
 Real block classes over ``standard_course`` (tests/olx_builder.py) in a mongomock Split store.
 """

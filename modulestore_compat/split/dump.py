@@ -45,10 +45,28 @@ def split_blocks(store, course_key: CourseLocator, branch: str) -> list:
         return ordered + [b for b in detached if (b.scope_ids.block_type, b.scope_ids.usage_id.block_id) not in seen]
 
 
+_UNVERSIONED: dict = {}  # (key class, key) -> its text; a dump names every block 2-3 times (usage, parent, child)
+_UNVERSIONED_LIMIT = 50_000
+
+
 def unversioned(key) -> str | None:
     """A key as text without branch and version (both sides name blocks the same way)."""
     if key is None:
         return None
+    try:
+        memo = (type(key), key)
+        found = _UNVERSIONED.get(memo)
+    except TypeError:  # not hashable: worked out each time
+        return _unversioned(key)
+    if found is None:
+        found = _unversioned(key)
+        if len(_UNVERSIONED) >= _UNVERSIONED_LIMIT:
+            _UNVERSIONED.clear()
+        _UNVERSIONED[memo] = found
+    return found
+
+
+def _unversioned(key) -> str:
     for strip in ("for_branch", "version_agnostic"):
         method = getattr(key, strip, None)
         if method is not None:

@@ -4,14 +4,17 @@ The migration reads a Split course this way and writes it with the same Learning
 OLX importer uses. Stored values go back to JSON (dates → ISO strings, block keys → usage key
 strings); each leaf's ``block.xml`` is produced by its own class from the Split block.
 
-A migration reads the same Split versions several times (the copy, the sync, the write-back's
-comparison): a leaf's OLX is kept per structure version (:class:`LeafOlxMemo`) and given again only
-while the block's document and definition are still equal to the ones it was written from.
+A migration reads both branches, whose leaves are mostly the same: a leaf's OLX is kept
+(:class:`LeafOlxMemo`) and given again only for a block whose inputs are equal to the ones it was
+written from.
 """
 from __future__ import annotations
 
 import datetime
 import threading
+from functools import cache
+
+from xblock.fields import Reference, ReferenceList, ReferenceValueDict
 
 from lc_runtime.data import BlockRef, CourseTree, OlxBlock, ParsedFields
 from lc_runtime.olx.serialize import block_olx
@@ -38,43 +41,55 @@ def _json_value(block_type: str, name: str, value, course_key):
 
 
 class LeafOlxMemo:
-    """Leaves' ``block.xml`` per (store class, structure version, course key with branch): a Split structure version
-    never changes once written (a write makes a new one), so a leaf's OLX is a function of it, except
-    for what a class exports from outside the structure: ``video`` writes edx-val's transcripts, and is
-    never kept. The block's document and definition are compared on every hit all the same, so a
-    document edited in place (tests, repairs) is written again."""
+    """Leaves' ``block.xml`` per course, given again for a block whose inputs are equal to the ones it
+    was written from: its document (edit info apart, which no export writes), its definition, its
+    parent and the inheritable values its ancestors set (a class may export what it inherits). So the
+    published read after the draft read of a migration serialises only what differs between them.
+
+    Not kept: ``video`` (it exports edx-val's transcripts, held outside Split); classes with reference
+    fields are kept per branch (their values are keys in the branch's context)."""
 
     UNCACHED_TYPES = frozenset({"video"})
-    STRUCTURES = 8  # the versions a migration step reads (draft, published) several times over
+    COURSES = 4
 
     def __init__(self):
-        self._versions: dict = {}
+        self._courses: dict = {}
         self._lock = threading.Lock()
 
-    def _leaves(self, store, structure, key) -> dict:
-        version = (type(store), structure["_id"], str(key))
+    def _leaves(self, memo_key) -> dict:
         with self._lock:
-            leaves = self._versions.pop(version, None)
+            leaves = self._courses.pop(memo_key, None)
             if leaves is None:
                 leaves = {}
-            self._versions[version] = leaves  # most recently used last
-            while len(self._versions) > self.STRUCTURES:
-                self._versions.pop(next(iter(self._versions)))
+            self._courses[memo_key] = leaves  # most recently used last
+            while len(self._courses) > self.COURSES:
+                self._courses.pop(next(iter(self._courses)))
         return leaves
 
-    def olx(self, store, structure, key, data: dict, definition, write) -> str:
-        """The leaf's OLX: the one kept for this version if its inputs are equal, else ``write()``."""
+    def olx(self, store, key, plan, data: dict, definition, write) -> str:
+        """The leaf's OLX: the one kept if its inputs are equal, else ``write()`` (kept)."""
         block_type = data["block_type"]
         if block_type in self.UNCACHED_TYPES:
             return write()
-        leaves = self._leaves(store, structure, key)
         ref = (block_type, data["block_id"])
+        branch = str(key.branch) if _has_references(block_type) else None
+        leaves = self._leaves((type(store), str(key.for_branch(None).version_agnostic()), branch))
+        inputs = [{name: value for name, value in data.items() if name != "edit_info"}, definition,
+                  plan.parent_map.get(ref), plan.inherited_for(ref)]
         kept = leaves.get(ref)
-        if kept is not None and kept[0] == data and kept[1] == definition:
-            return kept[2]
+        if kept is not None and kept[0] == inputs:
+            return kept[1]
         olx = write()
-        leaves[ref] = (copied(data), copied(definition), olx)
+        leaves[ref] = (copied(inputs), olx)
         return olx
+
+
+_REFERENCE_FIELDS = (Reference, ReferenceList, ReferenceValueDict)
+
+
+@cache
+def _has_references(block_type: str) -> bool:
+    return any(isinstance(f, _REFERENCE_FIELDS) for f in mixed_class(block_type).fields.values())
 
 
 LEAF_OLX = LeafOlxMemo()
@@ -105,7 +120,7 @@ def read_split_tree(store, course_key, branch: str) -> CourseTree:
             children = [BlockRef(c[0], c[1]) for c in data.get("fields", {}).get("children", [])]
             olx = ""
             if not getattr(mixed_class(block_type), "has_children", False):
-                olx = LEAF_OLX.olx(store, structure, key, data, definition,
+                olx = LEAF_OLX.olx(store, key, root.runtime.plan, data, definition,
                                   lambda: _leaf_olx(store, key, block_type, block_id))
             blocks[BlockRef(block_type, block_id)] = OlxBlock(
                 block_type, block_id, "", olx, f"split:{branch}", children=children,

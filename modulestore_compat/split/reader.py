@@ -89,7 +89,9 @@ _REFERENCE_FIELDS = (Reference, ReferenceList, ReferenceValueDict)
 
 @cache
 def _has_references(block_type: str) -> bool:
-    return any(isinstance(f, _REFERENCE_FIELDS) for f in mixed_class(block_type).fields.values())
+    """Reference fields besides ``parent`` and ``children`` (the tree, which no leaf's OLX holds)."""
+    return any(isinstance(f, _REFERENCE_FIELDS) for name, f in mixed_class(block_type).fields.items()
+               if name not in ("parent", "children"))
 
 
 LEAF_OLX = LeafOlxMemo()

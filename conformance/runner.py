@@ -5,6 +5,8 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 
+from lc_runtime.storage.snapshot_reuse import snapshots_reused
+
 from .assets_check import compare_assets
 from .checks import (
     ComparisonResult,
@@ -54,6 +56,8 @@ def compare(course_key, left, right, branches=("draft", "published"), *, render:
     started = time.perf_counter()
     result = ComparisonResult(known_unsupported=tuple(known_unsupported))
     with ExitStack() as stack:
+        # each LMS request opens a new runtime: an unchanged course is read once (any write is seen)
+        stack.enter_context(snapshots_reused())
         for adapter in (left, right):
             if hasattr(adapter, "session"):
                 stack.enter_context(adapter.session())

@@ -21,6 +21,7 @@ from ..errors import BlockNotFoundError, CourseNotFoundError, LcRuntimeError
 from ..fielddata.inheriting import inherited_along
 from ..models import BlockVersionFields, LcBlock, LcCourse
 from .prepared import rows, rows_for_ids
+from .snapshot_reuse import kept_snapshots, private_copy
 
 
 @dataclass
@@ -122,18 +123,38 @@ VERSION_COLUMNS = (
 
 
 def load_snapshot(course_key, branch: str = BRANCH_DRAFT) -> CourseSnapshot:
-    """Load every block of the course at ``branch`` (5 SQL queries, independent of course size)."""
+    """Load every block of the course at ``branch`` (5 SQL queries, independent of course size).
+
+    Inside :func:`~lc_runtime.storage.snapshot_reuse.snapshots_reused`, an unchanged course is not
+    read again: three small queries show it unchanged and a private copy of the kept read is returned."""
     course = get_course(course_key)
-    locator = CourseLocator.from_string(course.course_key)
     mapping = {entity_id: (BlockRef(block_type, block_id), kind, detached)
                for entity_id, block_type, block_id, kind, detached in
                LcBlock.objects.filter(course=course).values_list("entity_id", "block_type", "block_id", "kind",
                                                                   "detached")}
-    rows = BlockVersionFields.objects.filter(
-        entity_version__entity__learning_package_id=course.learning_package_id, **_version_filter(branch),
-    ).values_list(*VERSION_COLUMNS)
+    version_rows = BlockVersionFields.objects.filter(
+        entity_version__entity__learning_package_id=course.learning_package_id, **_version_filter(branch))
+    kept = kept_snapshots()
+    if kept is None:
+        return _read_snapshot(course, branch, mapping, version_rows)
+    identity = (course.course_key, course.learning_package_id, course.root_block_type, course.root_block_id,
+                mapping, list(version_rows.values_list(*IDENTITY_COLUMNS)))
+    previous = kept.get((course.pk, branch))
+    if previous is None or previous[0] != identity:
+        kept[(course.pk, branch)] = previous = (identity, _read_snapshot(course, branch, mapping, version_rows))
+    return private_copy(previous[1])
+
+
+#: What names a block version's row for good (its fields and entity list never change once written;
+#: the source version is set by the operation that writes the version): equal rows, equal snapshot.
+IDENTITY_COLUMNS = ("entity_version_id", "source_version_id", "entity_version__containerversion__entity_list_id")
+
+
+def _read_snapshot(course: LcCourse, branch: str, mapping: dict, version_rows) -> CourseSnapshot:
+    locator = CourseLocator.from_string(course.course_key)
+    field_rows = version_rows.values_list(*VERSION_COLUMNS)
     entity_refs = {entity_id: info[0] for entity_id, info in mapping.items()}
-    blocks, entity_list_of = _records(rows, mapping)
+    blocks, entity_list_of = _records(field_rows, mapping)
     if entity_list_of:
         _attach_children(blocks, entity_list_of, _child_rows(entity_list_of), entity_refs,
                          lambda _entity_id, ref: ref in blocks)

@@ -40,7 +40,9 @@ class LearningCoreKVS(KeyValueStore):
     """Authored field data of one block version (settings, content, children) plus its parent."""
 
     def __init__(self, fields: dict[str, Any], parent=None, defaults: dict[str, Any] | None = None):
-        self._fields = copy.deepcopy(fields)
+        # a private dict; its values stay shared with the caller's record: they are never handed out
+        # (``get`` copies) nor changed in place (``set`` stores a copy), so no deep copy per block built
+        self._fields = dict(fields)
         self._defaults = defaults or {}
         self.parent = parent
 

@@ -31,6 +31,7 @@ from openedx_content.models_api import (
 )
 
 from .bulk_rows import insert_rows, update_column
+from .prepared import rows_for_ids
 
 #: per log kind: the branch pointers, the log's records, its side effects, the record's log field, the
 #: pointer's record field (as openedx-core's recorder picks them)
@@ -153,15 +154,16 @@ def _update_dependency_hashes(change_log, records: dict[int, int | None], branch
     from .dependency_hash import dependencies_hash_digest
 
     deps_of: dict[int, list[int]] = {}
-    for version_id, entity_id in PublishableEntityVersionDependency.objects.filter(
-            referring_version_id__in=[v for v in records.values() if v is not None]).values_list(
-            "referring_version_id", "referenced_entity_id"):
+    for version_id, entity_id in rows_for_ids("side_effects.dependencies", lambda ids: (
+            PublishableEntityVersionDependency.objects.filter(referring_version_id__in=ids).values_list(
+                "referring_version_id", "referenced_entity_id")), [v for v in records.values() if v is not None]):
         deps_of.setdefault(version_id, []).append(entity_id)
     relation = pointer_field[:-len("_id")]
     live = {entity_id: (record_id, new_version, digest) for entity_id, record_id, new_version, digest in
-            branch.objects.filter(entity_id__in={e for deps in deps_of.values() for e in deps},
-                                  version__isnull=False).values_list(
-                "entity_id", pointer_field, f"{relation}__new_version_id", f"{relation}__dependencies_hash_digest")}
+            rows_for_ids(f"side_effects.live.{branch.__name__}", lambda ids: branch.objects.filter(
+                entity_id__in=ids, version__isnull=False).values_list(
+                "entity_id", pointer_field, f"{relation}__new_version_id", f"{relation}__dependencies_hash_digest"),
+                sorted({e for deps in deps_of.values() for e in deps}))}
     live_deps = {pk: [live[e] for e in deps_of.get(version, ()) if e in live]
                  for pk, version in records.items() if version is not None}
     computed: dict[int, str] = {pk: "" for pk in records if not live_deps.get(pk)}

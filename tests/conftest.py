@@ -112,13 +112,10 @@ def _earlier_rollbacks_settled():
 @pytest.fixture
 def rollback():
     """Run the test inside a transaction that is rolled back afterwards."""
-    from django.core.cache import cache
-    from django.db import transaction
+    from .rolled_back import rolled_back
 
-    with transaction.atomic():
+    with rolled_back():
         yield
-        transaction.set_rollback(True)
-    cache.clear()  # nothing cached may outlive the rolled-back rows it describes
 
 
 _SUBPROCESS_DATABASES: dict[str, str] = {}

@@ -7,19 +7,17 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from openedx_content.models_api import Draft, PublishableEntityVersion
 from opaque_keys.edx.locator import CourseLocator
 
-from lc_runtime import api as lc_api
 from lc_runtime.authoring import api as authoring
 from lc_runtime.models import LcBlock
 from lc_runtime.storage import edits, next_version
 from lc_runtime.storage.listing import package_listing
 
-from .olx_builder import standard_course
+from .rolled_back import standard_course_rolled_back
 
 pytestmark = pytest.mark.mysql  # (also on MariaDB: the rows are written by our SQL there too)
 
@@ -80,11 +78,8 @@ def _without_clock(value):
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     """The course imported once for the module, rolled back after it; each run rolled back on its own."""
-    with transaction.atomic():
-        get_user_model().objects.get_or_create(pk=AUTHOR, defaults={"username": "rows-author"})
-        lc_api.import_olx(standard_course(tmp_path_factory.mktemp("rows") / "course", org="RowsX"))
+    with standard_course_rolled_back(tmp_path_factory.mktemp("rows"), "RowsX", (AUTHOR, "rows-author")):
         yield
-        transaction.set_rollback(True)
 
 
 @pytest.mark.parametrize("operation", sorted(OPERATIONS))

@@ -4,26 +4,22 @@ every length, repeated ids, and on later calls that reuse the compiled SQL."""
 from __future__ import annotations
 
 import pytest
-from django.db import transaction
 from openedx_content.models_api import EntityListRow
 
-from lc_runtime import api as lc_api
 from lc_runtime.models import BlockVersionFields, LcBlock
 from lc_runtime.storage.prepared import rows_for_ids
 from lc_runtime.storage.snapshot import VERSION_COLUMNS
 
-from .olx_builder import standard_course
+from .rolled_back import standard_course_rolled_back
 
 pytestmark = pytest.mark.mysql
 
 
 @pytest.fixture(scope="module")
 def entities(tmp_path_factory):
-    with transaction.atomic():
-        lc_api.import_olx(standard_course(tmp_path_factory.mktemp("prepared") / "course", org="PrepX"))
+    with standard_course_rolled_back(tmp_path_factory.mktemp("prepared"), "PrepX"):
         yield list(LcBlock.objects.filter(course__course_key="course-v1:PrepX+T101+2026").order_by(
             "entity_id").values_list("entity_id", flat=True))
-        transaction.set_rollback(True)
 
 
 def _versions(ids):

@@ -4,7 +4,6 @@ dependency hashes, for draft change logs and publish logs, after the authoring o
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from openedx_content.applets.publishing import api as publishing_api
 from openedx_content.models_api import (
@@ -19,11 +18,10 @@ from openedx_content.models_api import (
 )
 from opaque_keys.edx.locator import CourseLocator
 
-from lc_runtime import api as lc_api
 from lc_runtime.authoring import api as authoring
 from lc_runtime.storage import side_effects
 
-from .olx_builder import standard_course
+from .rolled_back import standard_course_rolled_back
 
 KEY = CourseLocator("SideX", "T101", "2026")
 AUTHOR = 78
@@ -85,11 +83,8 @@ def _rows(since: tuple[int, int]):
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     """The course imported once for the module, rolled back after it; each run rolled back on its own."""
-    with transaction.atomic():
-        get_user_model().objects.get_or_create(pk=AUTHOR, defaults={"username": "side-author"})
-        lc_api.import_olx(standard_course(tmp_path_factory.mktemp("side") / "course", org="SideX"))
+    with standard_course_rolled_back(tmp_path_factory.mktemp("side"), "SideX", (AUTHOR, "side-author")):
         yield
-        transaction.set_rollback(True)
 
 
 @pytest.mark.parametrize("operation", sorted(OPERATIONS))

@@ -30,7 +30,7 @@ from openedx_content.models_api import (
     PublishSideEffect,
 )
 
-from .bulk_rows import insert_rows, update_column
+from .bulk_rows import fetch, insert_rows, names, update_column
 from .prepared import rows_for_ids
 
 #: per log kind: the branch pointers, the log's records, its side effects, the record's log field, the
@@ -103,28 +103,21 @@ def _dependents(branch, entity_ids) -> dict[int, list[tuple[int, int, int | None
     """entity → branch pointers whose current version depends on it, ``(entity, version, log record)``
     in entity order, for ``entity_ids`` and everything above them: one recursive query (openedx-core
     asks one level at a time, once per changed entity and per container above it)."""
-    from django.db import connection
     from openedx_content.models_api import PublishableEntity, PublishableEntityVersionDependency
 
-    quote = connection.ops.quote_name
     pointer = "draft_log_record_id" if branch is Draft else "publish_log_record_id"
-    b_table, d_table = quote(branch._meta.db_table), quote(PublishableEntityVersionDependency._meta.db_table)
-    column = lambda model, name: quote(model._meta.get_field(name).column)  # noqa: E731
-    b_entity, b_version, b_pointer = column(branch, "entity"), column(branch, "version"), column(branch, pointer)
-    d_entity = column(PublishableEntityVersionDependency, "referenced_entity")
-    d_version = column(PublishableEntityVersionDependency, "referring_version")
+    b_table, b_entity, b_version, b_pointer = names(branch, "entity", "version", pointer)
+    d_table, d_entity, d_version = names(PublishableEntityVersionDependency, "referenced_entity", "referring_version")
+    e_table, e_id = names(PublishableEntity, "id")
     ids = sorted(entity_ids)
     above = (f"FROM up JOIN {d_table} d ON d.{d_entity} = up.entity_id "
              f"JOIN {b_table} b ON b.{b_version} = d.{d_version}")
-    sql = (f"WITH RECURSIVE up(entity_id) AS (SELECT {quote('id')} FROM "
-           f"{quote(PublishableEntity._meta.db_table)} WHERE {quote('id')} IN ({', '.join(['%s'] * len(ids))}) "
+    sql = (f"WITH RECURSIVE up(entity_id) AS (SELECT {e_id} FROM {e_table} "
+           f"WHERE {e_id} IN ({', '.join(['%s'] * len(ids))}) "
            f"UNION SELECT b.{b_entity} {above}) "
            f"SELECT d.{d_entity}, b.{b_entity}, b.{b_version}, b.{b_pointer} {above}")
     found: dict[int, list[tuple[int, int, int | None]]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, ids)
-        rows = sorted(set(cursor.fetchall()))
-    for dependency, entity_id, version_id, record_id in rows:
+    for dependency, entity_id, version_id, record_id in sorted(set(fetch(sql, ids))):
         found.setdefault(dependency, []).append((entity_id, version_id, record_id))
     return found
 

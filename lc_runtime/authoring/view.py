@@ -75,10 +75,8 @@ class BranchView:
         """Take the blocks ``other`` (a view of the same course) has looked up: their entities (not the
         blocks it found missing, which this operation may create)."""
         if other is not self:
-            self._blocks.update(other._blocks)
-            for entity_id, (ref, _, _) in other._blocks.items():
-                self._entities[ref] = entity_id
-                self._refs[entity_id] = ref
+            for entity_id, (ref, kind, detached) in other._blocks.items():
+                self.identify(ref, entity_id, kind, detached)
 
     def identity(self, ref: BlockRef) -> tuple[int, str] | None:
         """``(entity id, kind)`` of a block the course has (present on the branch or not), else None."""
@@ -91,7 +89,7 @@ class BranchView:
         return entity_id, self._blocks[entity_id][1]
 
     def identify(self, ref: BlockRef, entity_id: int, kind: str, detached: bool) -> None:
-        """A block this operation has just created."""
+        """A block of the course, as this operation has created or read it: its entity and kind."""
         self._entities[ref] = entity_id
         self._refs[entity_id] = ref
         self._blocks[entity_id] = (ref, kind, detached)
@@ -110,10 +108,7 @@ class BranchView:
                 f"view.entities.{len(types)}", lambda: LcBlock.objects.filter(
                     course=self.course, block_type__in=types, block_id__in=ids).values_list(
                     "entity_id", "block_type", "block_id", "kind", "detached"), [*ids, *types, self.course.pk]):
-            ref = BlockRef(block_type, block_id)
-            self._entities[ref] = entity_id
-            self._refs[entity_id] = ref
-            self._blocks[entity_id] = (ref, kind, detached)
+            self.identify(BlockRef(block_type, block_id), entity_id, kind, detached)
         for ref in wanted:
             self._entities.setdefault(ref, None)
 
@@ -193,9 +188,7 @@ class BranchView:
                     f"{block}__kind", f"{block}__detached"), [entity_id]):
             if course_id == self.course.pk:
                 parent = BlockRef(block_type, block_id)
-                self._refs[container] = parent
-                self._entities[parent] = container
-                self._blocks[container] = (parent, kind, detached)
+                self.identify(parent, container, kind, detached)
                 parents.add(parent)
         parents = sorted(parents, key=lambda p: (p.block_type, p.block_id))
         self._parents[ref] = parents

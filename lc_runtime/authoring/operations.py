@@ -24,11 +24,10 @@ from ..errors import (
 )
 from ..models import KIND_COMPONENT, KIND_CONTAINER, BlockVersionFields, LcBlock
 from ..storage import edits
-from ..storage.codes import definition_id
 from ..storage.container_types import fit_container
 from ..storage.titles import version_title
 from ..storage.next_version import next_component_version, next_container_version, open_change_log
-from ..storage.writer import OLX_PATH, CourseWriter, ImportResult, canonical_json, is_container_type, olx_media_type
+from ..storage.writer import OLX_PATH, CourseWriter, ImportResult, is_container_type, olx_media_type
 from .data import DIRECT_ONLY_CATEGORIES
 from .fields import component_olx, memory_record, scope_names, split_by_scope
 from .publishing import (
@@ -131,10 +130,7 @@ def _new_entity(session: AuthoringSession, ref: BlockRef, settings: dict, conten
             version = next_container_version(change_log, entity_id, children=[], title=title, created=now(),
                                              created_by=session.user_id,
                                              fitted=fit_container(entity_id, ref.block_type, []))
-        BlockVersionFields.objects.create(
-            entity_version=version, settings=settings, content=content,
-            definition_id=definition_id(session.course.course_key, ref.block_type, ref.block_id,
-                                        canonical_json(content)))
+        edits.write_fields(version, session.course.course_key, ref, settings, content)
         return entity_id, version.id
 
 

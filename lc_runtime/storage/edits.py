@@ -22,10 +22,6 @@ def now() -> datetime:
     return datetime.now(tz=timezone.utc)
 
 
-def current_draft_version_num(entity_id: int) -> int | None:
-    return Draft.objects.filter(entity_id=entity_id).values_list("version__version_num", flat=True).first()
-
-
 def _check_not_stale(usage_key, entity_id: int, based_on: int | None) -> int | None:
     """Raise when the draft moved on since ``based_on`` (a version number); returns the draft's version id."""
     version_id, current = Draft.objects.filter(entity_id=entity_id).values_list(
@@ -60,7 +56,7 @@ def write_block_version(snapshot, record, *, usage_key, settings: dict, content:
                 entity_version = next_container_version(change_log, record.entity_id, children=entity_ids,
                                                         title=title, created=created, created_by=user_id,
                                                         old_version_id=old_version, fitted=fitted)
-            _write_fields(entity_version, package_ref, record, settings, content)
+            write_fields(entity_version, package_ref, record.ref, settings, content)
         return entity_version
     with transaction.atomic():
         _check_not_stale(usage_key, record.entity_id, record.version_num)
@@ -83,14 +79,15 @@ def write_block_version(snapshot, record, *, usage_key, settings: dict, content:
                 record.entity_id, title=title, entities=entities, created=created, created_by=user_id,
             )
         entity_version = version.publishable_entity_version
-        _write_fields(entity_version, package_ref, record, settings, content)
+        write_fields(entity_version, package_ref, record.ref, settings, content)
     return entity_version
 
 
-def _write_fields(entity_version, package_ref: str, record, settings: dict, content: dict) -> None:
+def write_fields(entity_version, package_ref: str, ref: BlockRef, settings: dict, content: dict) -> None:
+    """The block's authored fields stored beside its new version, with the definition id of its content."""
     BlockVersionFields.objects.create(
         entity_version=entity_version, content=content, settings=settings,
-        definition_id=definition_id(package_ref, record.ref.block_type, record.ref.block_id, canonical_json(content)),
+        definition_id=definition_id(package_ref, ref.block_type, ref.block_id, canonical_json(content)),
     )
 
 

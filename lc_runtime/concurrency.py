@@ -40,8 +40,16 @@ def course_write_lock(course_key) -> None:
     unique = {} if connection.vendor == "mysql" else {"unique_fields": ["course_key"]}
     CourseLock.objects.bulk_create([CourseLock(course_key=str(course_key))], update_conflicts=True,
                                    update_fields=["course_key"], **unique)
-    if connection.features.has_select_for_update:  # (SQLite has none: its write transaction is the lock)
-        list(CourseLock.objects.select_for_update().filter(course_key=str(course_key)).values_list("id", flat=True))
+    lock_rows(CourseLock.objects.filter(course_key=str(course_key)))
+
+
+def lock_rows(queryset) -> None:
+    """Lock ``queryset``'s rows until the transaction ends (``SELECT … FOR UPDATE``), where the database
+    has row locks; SQLite has none, and its write transaction already lets one writer in at a time."""
+    from django.db import connections
+
+    if connections[queryset.db].features.has_select_for_update:
+        list(queryset.select_for_update().values_list("pk", flat=True))
 
 
 def is_database_busy(exc: BaseException) -> bool:

@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from bson import ObjectId
 from openedx_content.models_api import DraftChangeLog, DraftChangeLogRecord, PublishLog, PublishLogRecord
 
+from lc_runtime.concurrency import lock_rows
 from lc_runtime.storage.prepared import rows as prepared_rows, rows_for_ids
 from lc_runtime.storage.publishing import published_copies
 from lc_runtime.storage.snapshot import BlockRecord, get_course, load_records, load_snapshot
@@ -602,8 +603,7 @@ def recompile(course_key, branches=(BranchName.draft, BranchName.published)) -> 
     with transaction.atomic():
         # One compile of a course at a time (a row lock where the database has them; SQLite
         # serialises writers anyway): two compiles must not each decide what the other has stored.
-        if transaction.get_connection().features.has_select_for_update:
-            list(LcCourse.objects.select_for_update().filter(pk=course.pk).values_list("pk", flat=True))
+        lock_rows(LcCourse.objects.filter(pk=course.pk))
         for branch in branches:
             compiled = _recompile_branch(course, branch)
             if compiled is not None:

@@ -201,21 +201,12 @@ def chunk_digest(entries) -> str:
 
 
 def _ends_chunk(entry: tuple) -> bool:
-    return zlib.crc32(f"{entry[0]}/{entry[1]}".encode()) % CHUNK_MODULUS == 0
-
-
-_ENDS: dict[str, bool] = {}
+    return _key_ends_chunk(f"{entry[0]}{SEP}{entry[1]}")
 
 
 def _key_ends_chunk(key: str) -> bool:
-    """:func:`_ends_chunk` of a manifest key (``type SEP id``), remembered: every recompile asks it of
-    every block of the course."""
-    ends = _ENDS.get(key)
-    if ends is None:
-        if len(_ENDS) > 200_000:
-            _ENDS.clear()
-        ends = _ENDS[key] = zlib.crc32(key.replace(SEP, "/").encode()) % CHUNK_MODULUS == 0
-    return ends
+    """Whether the block of this manifest key (``type SEP id``) ends a chunk: a hash of ``type/id`` alone."""
+    return zlib.crc32(key.replace(SEP, "/").encode()) % CHUNK_MODULUS == 0
 
 
 def chunk_bounds(entries: list[tuple]) -> list[tuple[int, int]]:
@@ -627,8 +618,8 @@ def _recompile_branch(course, branch: str) -> Compiled | None:
         except CompiledDataError as error:
             log.warning("%s; recompiling %s in full from Learning Core", error, course.course_key)
             discard_unreadable(course.course_key)
+            previous = None  # (its rows are gone)
     if compiled is None:
         compiled = compile_course(course.course_key, branch)
-        previous = None  # (discarded above, or none)
     store_compiled(compiled, previous_chunks=previous.chunks if previous is not None else None)
     return compiled

@@ -90,16 +90,13 @@ class InheritingFieldData(KvsFieldData):
             field = block.fields[name]  # the child's field: its from_json reads the ancestor's value
             sources = getattr(block.runtime, "inherited_sources", None)
             known = sources.lookup(block, field) if sources is not None else None
-            if known is not None:  # the walk's answer, found once for the block (see inherited_sources)
-                parent, source = known
-                if parent is not None and parent.scope_ids.block_type == "library_content" \
-                        and self.has_default_value(name):
-                    return self._kvs_default(block, name)
-                return field.read_json(source) if source is not None else self._kvs_default(block, name)
-            ancestor = parent_block(block)
+            ancestor = known[0] if known is not None else parent_block(block)
             if ancestor is not None and ancestor.scope_ids.block_type == "library_content" \
                     and self.has_default_value(name):
                 return self._kvs_default(block, name)
+            if known is not None:  # the walk's answer, found once for the block (see inherited_sources)
+                source = known[1]
+                return field.read_json(source) if source is not None else self._kvs_default(block, name)
             visited = VisitedParents(block)
             while ancestor is not None:
                 visited.refuse_cycle(block, ancestor)

@@ -32,17 +32,6 @@ CourseSummary = namedtuple("CourseSummary", "id display_name display_coursenumbe
 COURSE_INFO_FIELDS = ("display_name", "display_coursenumber", "display_organization")
 
 
-def has_path_to_root(key, root, parents_of, seen=None) -> bool:
-    """Split's ``has_path_to_root``: some chain of parents leads from ``key`` to ``root`` (cycle-safe)."""
-    if key == root:
-        return True
-    seen = set() if seen is None else seen
-    if key in seen:
-        return False
-    seen.add(key)
-    return any(has_path_to_root(parent, root, parents_of, seen) for parent in parents_of(key))
-
-
 def parent_index(structure: dict) -> dict:
     """``{child: [parent, …]}`` of one structure, parents in structure order, each once.
 
@@ -87,8 +76,9 @@ class StructureIndex:
         return list(self.parents.get(tuple(key), ()))
 
     def has_path_to_root(self, key) -> bool:
-        """:func:`has_path_to_root` over this index: a chain of parents leads up to the root exactly
-        when a chain of children leads down from it, so the answer is one walk down for all keys."""
+        """Split's ``has_path_to_root`` (some chain of parents leads from ``key`` to the root, cycle-safe):
+        such a chain exists exactly when a chain of children leads down from the root to ``key``, so the
+        answer is one walk down for all keys."""
         if self._rooted is None:
             children: dict = {}
             for child, parents in self.parents.items():

@@ -15,6 +15,7 @@ from opaque_keys.edx.keys import UsageKey
 
 from lc_runtime.blocks.mixins import INHERITABLE_FIELDS
 from lc_runtime.dump import VERSIONED_KEY_PARTS as _VERSIONED
+from lc_runtime.dump import plain_key
 from lc_runtime.dump import unversioned  # noqa: F401 - part of this module's API
 
 from .reference_memo import NOT_KEPT, Observations
@@ -173,7 +174,7 @@ def block_type_of(block: str) -> str | None:
 
 def load_failures(blocks) -> dict:
     """``{usage key: message}`` of the blocks that failed to construct (error blocks)."""
-    return {_plain(b.scope_ids.usage_id): b.error_msg or "failed to construct"
+    return {plain_key(b.scope_ids.usage_id): b.error_msg or "failed to construct"
             for b in blocks if getattr(b, "is_error_block", False)}
 
 
@@ -186,12 +187,6 @@ def compare_load_failures(result: ComparisonResult, branch: str, lefts: dict, ri
     """:func:`compare_load_errors` on each side's :func:`load_failures`."""
     for key in sorted(set(lefts) | set(rights)):
         result.error(branch, key, None, "load", lefts.get(key), rights.get(key))
-
-
-def _plain(key) -> str:
-    if hasattr(key, "for_branch"):
-        key = key.for_branch(None).version_agnostic()
-    return str(key)
 
 
 def unusual_blocks(branch: str, side: str, blocks) -> list[dict]:

@@ -23,6 +23,7 @@ from modulestore_compat.enums import DETACHED_CATEGORIES
 from modulestore_compat.exceptions import ItemNotFoundError
 from modulestore_compat.split.fields import convert_references_to_keys, mixed_class
 from modulestore_compat.split.kvs import copied
+from modulestore_compat.split.store import remember
 
 
 def _json_value(block_type: str, name: str, value, course_key):
@@ -58,22 +59,18 @@ class LeafOlxMemo:
 
     def _leaves(self, memo_key) -> dict:
         with self._lock:
-            leaves = self._courses.pop(memo_key, None)
-            if leaves is None:
-                leaves = {}
-            self._courses[memo_key] = leaves  # most recently used last
-            while len(self._courses) > self.COURSES:
-                self._courses.pop(next(iter(self._courses)))
-        return leaves
+            leaves = self._courses.pop(memo_key, None)  # put back last: the most recently used
+            return remember(self._courses, memo_key, {} if leaves is None else leaves, self.COURSES)
 
-    def olx(self, store, key, plan, data: dict, definition, write) -> str:
-        """The leaf's OLX: the one kept if its inputs are equal, else ``write()`` (kept)."""
+    def olx(self, store, key, course: str, plan, data: dict, definition, write) -> str:
+        """The leaf's OLX: the one kept if its inputs are equal, else ``write()`` (kept). ``course``: the
+        course key without branch and version, as text."""
         block_type = data["block_type"]
         if block_type in self.UNCACHED_TYPES:
             return write()
         ref = (block_type, data["block_id"])
         branch = str(key.branch) if _has_references(block_type) else None
-        leaves = self._leaves((type(store), str(key.for_branch(None).version_agnostic()), branch))
+        leaves = self._leaves((type(store), course, branch))
         inputs = [{name: value for name, value in data.items() if name != "edit_info"}, definition,
                   plan.parent_map.get(ref), plan.inherited_for(ref)]
         kept = leaves.get(ref)
@@ -112,6 +109,7 @@ def read_split_tree(store, course_key, branch: str) -> CourseTree:
         envelope = store._lookup_course(key)
         structure = envelope.structure
         plain = course_key.for_branch(None).version_agnostic()
+        plain_text = str(plain)
         blocks: dict[BlockRef, OlxBlock] = {}
         for data in structure["blocks"]:
             block_type, block_id = data["block_type"], data["block_id"]
@@ -122,7 +120,7 @@ def read_split_tree(store, course_key, branch: str) -> CourseTree:
             children = [BlockRef(c[0], c[1]) for c in data.get("fields", {}).get("children", [])]
             olx = ""
             if not getattr(mixed_class(block_type), "has_children", False):
-                olx = LEAF_OLX.olx(store, key, root.runtime.plan, data, definition,
+                olx = LEAF_OLX.olx(store, key, plain_text, root.runtime.plan, data, definition,
                                   lambda: _leaf_olx(store, key, block_type, block_id))
             blocks[BlockRef(block_type, block_id)] = OlxBlock(
                 block_type, block_id, "", olx, f"split:{branch}", children=children,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import cached_property
 
 from lc_runtime.storage.snapshot_reuse import snapshots_reused
 
@@ -18,6 +19,7 @@ from .checks import (
     unusual_blocks,
 )
 from .lms.checks import DEFAULT_FLOW_CAP, compare_lms
+from .lms.twins import Twins, opaque_blocks, render_input_digests
 from .reference_memo import NOT_KEPT, Observations, ReferenceMemo, left_observations
 from .report import ConformanceReport
 from .unsupported import KNOWN_UNSUPPORTED
@@ -84,22 +86,32 @@ def _dump(adapter, course_key, branch, blocks) -> dict:
 @dataclass
 class SideView:
     """What one side's blocks of a branch show before any query: the dump, the notes on unusual
-    blocks, the blocks that failed to construct, the fields with a UNIQUE_ID default."""
+    blocks, the blocks that failed to construct, the fields with a UNIQUE_ID default, the blocks whose
+    render reads beyond their subtree and ancestors (``lms.twins.opaque_blocks``)."""
 
     dump: dict
     unusual: list
     failures: dict
     unique_ids: set
+    opaque: set
+
+    @cached_property
+    def render_inputs(self) -> dict:
+        """``{usage_key: render input digest | None}`` (``lms.twins``; computed once, kept with the view)."""
+        return render_input_digests(self.dump, self.opaque)
 
 
 def side_view(adapter, course_key, branch: str) -> SideView:
     blocks = adapter.blocks(branch)
     return SideView(_dump(adapter, course_key, branch, blocks), unusual_blocks(branch, adapter.name, blocks),
-                    load_failures(blocks), unique_id_fields(blocks))
+                    load_failures(blocks), unique_id_fields(blocks), opaque_blocks(blocks))
 
 
 def _compare_branches(result, course_key, left, right, branches, render, caps=(None, DEFAULT_FLOW_CAP),
                       seen: Observations = NOT_KEPT) -> None:
+    """Each branch in turn; each side's lms observations of a block are taken from an earlier branch of
+    this comparison when the block's render input digest is the same (``lms.twins``)."""
+    twins = (Twins(), Twins())
     for branch in branches:
         lefts = seen.recall(("side", branch), lambda: side_view(left, course_key, branch))
         rights = side_view(right, course_key, branch)
@@ -109,8 +121,10 @@ def _compare_branches(result, course_key, left, right, branches, render, caps=(N
         compare_queries(result, branch, left, right, lefts.dump, seen)
         compare_assets(result, branch, course_key, left, right)
         if render:
+            twins[0].see(lefts.render_inputs)
+            twins[1].see(rights.render_inputs)
             compare_lms(result, branch, left, right, lefts.dump, rights.dump, cap=caps[0], flow_cap=caps[1],
-                        seen=seen)
+                        seen=seen, twins=twins)
             compare_round_trip(result, branch, right)
         else:
             for check in LMS_CHECKS + ("olx.round_trip",):

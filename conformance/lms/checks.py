@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from lc_runtime.dump import error_text
 
@@ -21,6 +21,7 @@ from ..checks import VERSIONED_KEYS, ComparisonResult
 from ..reference_memo import NOT_KEPT, Observations
 from .flows import FLOWS, LearnerFlowError, NotExercisable, key_derived_values, rolled_back
 from .harness import LmsRequest, lms_request
+from .twins import Twins
 
 #: Learner flows tried per check and branch (each is two requests per side).
 DEFAULT_FLOW_CAP = 3
@@ -36,6 +37,9 @@ class LmsCounts:
     blocks_rendered: int = 0
     flows: int = 0
     seconds: float = 0.0
+    #: per side, per check (``render``, ``keys.derived``): blocks observed now, taken from an earlier
+    #: branch of this comparison (same render input digest, ``.twins``), recalled from the left memo
+    reuse: dict = field(default_factory=dict)
 
 
 #: A UUID a block generates at render time (word_cloud's element id: ``uuid.uuid1()``): never equal twice.
@@ -74,15 +78,21 @@ def select_blocks(dump: dict, block_types: set | None = None, cap: int | None = 
 
 
 def compare_lms_rendering(result: ComparisonResult, branch: str, left, right, left_dump: dict, right_dump: dict,
-                          cap: int | None = None, seen: Observations = NOT_KEPT) -> LmsCounts:
+                          cap: int | None = None, seen: Observations = NOT_KEPT,
+                          twins: tuple[Twins, Twins] | None = None) -> LmsCounts:
     """``lms.render.student_view`` for every block type present on both sides (``seen``: the left side's
-    renders of the same blocks kept from an earlier comparison of the same Split structures)."""
+    renders of the same blocks kept from an earlier comparison of the same Split structures; ``twins``:
+    each side's renders of an earlier branch of this comparison, taken for a block whose render input
+    digest is the same on this branch — :mod:`.twins`)."""
+    left_twins, right_twins = twins or (Twins(), Twins())
     both = {b["usage_key"] for b in right_dump["blocks"]}
     shared = {**left_dump, "blocks": [b for b in left_dump["blocks"] if b["usage_key"] in both]}
     chosen = select_blocks(shared, cap=cap)
     keys = [k for ks in chosen.values() for k in ks]
-    lefts = seen.recall(("render", branch, tuple(keys)), lambda: render_all(left, branch, keys))
-    rights = render_all(right, branch, keys)
+    lefts = _left_outcomes(seen, ("render", branch, tuple(keys)), left_twins, "render", keys,
+                           lambda rest: render_all(left, branch, rest), _render_error)
+    rights = right_twins.outcomes("render", keys, lambda rest: render_all(right, branch, rest),
+                                  error_of=_render_error)
     for key in keys:
         result.add_run("lms.render.student_view", branch)
         (lv, left_error), (rv, right_error) = lefts[key], rights[key]
@@ -94,6 +104,25 @@ def compare_lms_rendering(result: ComparisonResult, branch: str, left, right, le
     if not keys:
         result.declare_not_applicable("lms.render.student_view", branch, "no block on both sides of this branch")
     return LmsCounts(branch, block_types=len(chosen), blocks_rendered=len(keys))
+
+
+def _render_error(outcome) -> str | None:
+    return outcome[1]
+
+
+def _left_outcomes(seen: Observations, what: tuple, twins: Twins, check: str, keys: list, observe, error_of) -> dict:
+    """The left side's outcomes: recalled from its memo (then kept for a later branch too), or observed
+    with the reuse :class:`.twins.Twins` allows."""
+    observed_now = []
+
+    def observe_with_twins():
+        observed_now.append(True)
+        return twins.outcomes(check, keys, observe, error_of=error_of)
+
+    outcomes = seen.recall(what, observe_with_twins)
+    if not observed_now:
+        twins.recalled(check, outcomes, error_of=error_of)
+    return outcomes
 
 
 def _around_first_change(text: str, other: str, width: int = 240) -> str:
@@ -169,19 +198,24 @@ KEY_DERIVED_TYPES = ("problem", "discussion")
 
 
 def compare_key_derived(result: ComparisonResult, branch: str, left, right, left_dump: dict, right_dump: dict,
-                        cap: int | None = None, seen: Observations = NOT_KEPT) -> None:
+                        cap: int | None = None, seen: Observations = NOT_KEPT,
+                        twins: tuple[Twins, Twins] | None = None) -> None:
     """``lms.keys.derived``: per-student seed and html id of problems, discussion ids, as the LMS sees them
-    (``seen``: the left side's values kept from an earlier comparison of the same Split structures)."""
+    (``seen``: the left side's values kept from an earlier comparison of the same Split structures;
+    ``twins``: each side's values of an earlier branch for a block with the same render input digest)."""
+    left_twins, right_twins = twins or (Twins(), Twins())
     both = {b["usage_key"] for b in right_dump["blocks"]}
     shared = {**left_dump, "blocks": [b for b in left_dump["blocks"] if b["usage_key"] in both]}
     keys = [k for ks in select_blocks(shared, set(KEY_DERIVED_TYPES), cap).values() for k in ks]
     if not keys:
         result.declare_not_applicable("lms.keys.derived", branch, "no problem or discussion block on both sides")
         return
-    (lvalues, lerror) = seen.recall(("keys.derived", branch, tuple(keys)), lambda: _side_values(left, branch, keys))
-    (rvalues, rerror) = _side_values(right, branch, keys)
+    lefts = _left_outcomes(seen, ("keys.derived", branch, tuple(keys)), left_twins, "keys.derived", keys,
+                           lambda rest: _side_values(left, branch, rest), _values_error)
+    rights = right_twins.outcomes("keys.derived", keys, lambda rest: _side_values(right, branch, rest),
+                                  error_of=_values_error)
     for key in keys:
-        lv, rv = lvalues.get(key), rvalues.get(key)
+        (lv, lerror), (rv, rerror) = lefts[key], rights[key]
         for name in sorted(set(lv or {}) | set(rv or {})):
             result.add_run("lms.keys.derived", branch)
             le = lerror or (lv or {}).get("error")
@@ -193,11 +227,18 @@ def compare_key_derived(result: ComparisonResult, branch: str, left, right, left
                 result.differ("lms.keys.derived", branch, key, name, lv.get(name), rv.get(name))
 
 
-def _side_values(adapter, branch, keys) -> tuple[dict, str | None]:
+def _side_values(adapter, branch, keys) -> dict:
+    """``{key: (values | None, error of the whole side | None)}``."""
     try:
-        return _values_per_block(adapter, branch, keys), None
+        values = _values_per_block(adapter, branch, keys)
     except Exception as exc:  # noqa: BLE001
-        return {}, error_text(exc)
+        return {key: (None, error_text(exc)) for key in keys}
+    return {key: (values.get(key), None) for key in keys}
+
+
+def _values_error(outcome) -> str | None:
+    values, error = outcome
+    return error or (values or {}).get("error") or (None if values is not None else "no values")
 
 
 def _values_per_block(adapter, branch, keys) -> dict:
@@ -240,16 +281,20 @@ def quiet_block_libraries():
 
 
 def compare_lms(result: ComparisonResult, branch: str, left, right, left_dump: dict, right_dump: dict, *,
-                cap: int | None = None, flow_cap: int = DEFAULT_FLOW_CAP, seen: Observations = NOT_KEPT) -> LmsCounts:
+                cap: int | None = None, flow_cap: int = DEFAULT_FLOW_CAP, seen: Observations = NOT_KEPT,
+                twins: tuple[Twins, Twins] | None = None) -> LmsCounts:
     """Every ``lms.*`` check on one branch; the counts measured go into the report's notes. ``seen``: the
-    left side's observations kept from an earlier comparison of the same Split structures."""
+    left side's observations kept from an earlier comparison of the same Split structures; ``twins``: each
+    side's :class:`.twins.Twins` for this comparison, told this branch's digests (``Twins.see``)."""
     import time
 
+    twins = twins or (Twins(), Twins())
     started = time.perf_counter()
     with quiet_block_libraries():
-        counts = compare_lms_rendering(result, branch, left, right, left_dump, right_dump, cap, seen)
+        counts = compare_lms_rendering(result, branch, left, right, left_dump, right_dump, cap, seen, twins)
         counts.flows = compare_learner_flows(result, branch, left, right, left_dump, right_dump, flow_cap, seen)
-        compare_key_derived(result, branch, left, right, left_dump, right_dump, cap, seen)
+        compare_key_derived(result, branch, left, right, left_dump, right_dump, cap, seen, twins)
+    counts.reuse = {left.name: twins[0].branch_counts(), right.name: twins[1].branch_counts()}
     counts.seconds = round(time.perf_counter() - started, 3)
     result.lms.append(asdict(counts))
     return counts

@@ -238,7 +238,7 @@ def _side_values(adapter, branch, keys) -> dict:
 
 def _values_error(outcome) -> str | None:
     values, error = outcome
-    return error or (values or {}).get("error") or (None if values is not None else "no values")
+    return error or (values or {}).get("error")
 
 
 def _values_per_block(adapter, branch, keys) -> dict:

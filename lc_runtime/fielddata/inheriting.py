@@ -13,6 +13,7 @@ from xblock.runtime import KvsFieldData
 
 from ..blocks.mixins import INHERITABLE_FIELDS
 from ..keyvalue import LearningCoreKVS
+from .parsed import parsed_default
 
 _INHERITABLE = frozenset(INHERITABLE_FIELDS)
 
@@ -44,7 +45,7 @@ class InheritingFieldData(KvsFieldData):
             if not skip:
                 inherited = self._inherited()
                 if name in inherited:
-                    return inherited[name]
+                    return parsed_default(block.fields[name], inherited[name])
         return super().default(block, name)
 
 

@@ -7,6 +7,7 @@
   Exception: when the direct parent is a ``library_content`` block and the KVS holds a template
   default for the name (``copy_from_template``), the walk is skipped. Otherwise, and for
   non-inheritable names, the KVS's ``default`` (template defaults), then the field's class default.
+  An ancestor's date reaches XBlock already parsed, once per text (:func:`_read_as_child`).
 * :func:`inherited_settings`: the same answer for a whole structure at once (the facade's shared plans
   precompute it): for each block, the inheritable values its ancestors set, the nearest winning.
 
@@ -16,11 +17,12 @@ for ever as edx does. A runtime may answer the walk from what it found once for 
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Callable
 
 from opaque_keys import OpaqueKey
 from xblock.core import XBlock, XBlockAside
-from xblock.fields import Field
+from xblock.fields import Date, Field
 from xblock.runtime import KvsFieldData
 
 from modulestore_compat.exceptions import SplitDataError
@@ -96,12 +98,13 @@ class InheritingFieldData(KvsFieldData):
                 return self._kvs_default(block, name)
             if known is not None:  # the walk's answer, found once for the block (see inherited_sources)
                 source = known[1]
-                return field.read_json(source) if source is not None else self._kvs_default(block, name)
+                return _read_as_child(field, field.read_json(source)) if source is not None \
+                    else self._kvs_default(block, name)
             visited = VisitedParents(block)
             while ancestor is not None:
                 visited.refuse_cycle(block, ancestor)
                 if field.is_set_on(ancestor):
-                    return field.read_json(ancestor)
+                    return _read_as_child(field, field.read_json(ancestor))
                 ancestor = parent_block(ancestor)
         return self._kvs_default(block, name)
 
@@ -111,6 +114,36 @@ class InheritingFieldData(KvsFieldData):
             _field_and_rule(type(block), name)  # KeyError for a name that is no field, as the key path
             return self._kvs.default_of(name)
         return super().default(block, name)
+
+
+_DATES: dict = {}  # text -> the datetime XBlock's Date.from_json gives for it, or the text itself
+_DATES_LIMIT = 10_000  # a course has a few distinct date texts; bounded all the same
+
+
+def _read_as_child(field, value):
+    """``value`` (an ancestor's ``read_json``) in the form XBlock's ``Field.__get__`` turns into the same
+    value with ``field.from_json``: for XBlock's own ``Date`` the parsed datetime, once per text.
+
+    ``Date.from_json`` of a text runs dateutil twice (its missing month/day check) and depends on the
+    text alone (and on the class's seed dates, fixed when XBlock is imported), so the text
+    identifies its answer; it returns a ``datetime`` it is given as it is, and a datetime cannot be
+    changed, so the children of one ancestor may share it. Any other field class (a subclass may
+    parse otherwise) and any text that does not parse to a datetime (``from_json`` raises, or answers
+    None and logs a warning naming the reading field) go to XBlock as the text, parsed as before.
+    """
+    if type(field) is not Date or type(value) is not str:
+        return value
+    found = _DATES.get(value)
+    if found is None:
+        try:
+            parsed = field.from_json(value)
+        except Exception:  # noqa: BLE001 - raised again by XBlock's own from_json for the reading block
+            parsed = None
+        found = parsed if type(parsed) is datetime and field.from_json(parsed) is parsed else value
+        if len(_DATES) >= _DATES_LIMIT:
+            _DATES.clear()
+        _DATES[value] = found
+    return found
 
 
 _XBLOCK_GET_PARENT = XBlock.get_parent

@@ -36,6 +36,18 @@ def _is_authored(scope) -> bool:
     return str(getattr(scope, "name", None) or scope) in _AUTHORED_NAMES
 
 
+_RULES: dict = {}  # id(scope) -> (scope, authored, parent); the entry keeps its scope alive, so ids stay unique
+
+
+def scope_rule(scope) -> tuple[bool, bool]:
+    """``(authored, parent)`` of a scope, worked out once per scope object with the very tests ``get``
+    and ``has`` make (field scopes are a handful of long-lived objects)."""
+    found = _RULES.get(id(scope))
+    if found is None or found[0] is not scope:
+        found = _RULES[id(scope)] = (scope, _is_authored(scope), scope == Scope.parent)
+    return found[1], found[2]
+
+
 class LearningCoreKVS(KeyValueStore):
     """Authored field data of one block version (settings, content, children) plus its parent."""
 
@@ -52,13 +64,19 @@ class LearningCoreKVS(KeyValueStore):
         return self._fields
 
     def get(self, key):
-        if not _is_authored(key.scope):
+        authored, parent = scope_rule(key.scope)
+        if not authored:
             raise InvalidScopeError(key, AUTHORED_SCOPES)
-        if key.field_name in self._fields:
-            return _copy(self._fields[key.field_name])
-        if key.scope == Scope.parent:
+        return self.get_authored(parent, key.field_name)
+
+    def get_authored(self, parent: bool, name: str):
+        """``get`` of a field of an authored scope (``parent``: the scope is ``Scope.parent``), for field
+        data that reads by name instead of building a key: nothing else of the key matters here."""
+        if name in self._fields:
+            return _copy(self._fields[name])
+        if parent:
             return self.parent
-        raise KeyError(key.field_name)
+        raise KeyError(name)
 
     def set(self, key, value):
         if not _is_authored(key.scope):
@@ -74,16 +92,25 @@ class LearningCoreKVS(KeyValueStore):
         self._fields.pop(key.field_name, None)
 
     def has(self, key):
-        if not _is_authored(key.scope):
+        return self.has_scoped(key.scope, key.field_name)
+
+    def has_scoped(self, scope, name: str) -> bool:
+        """``has`` of the field ``name`` of ``scope`` (all of the key it reads)."""
+        authored, parent = scope_rule(scope)
+        if not authored:
             return False
-        if key.scope == Scope.parent:
+        if parent:
             return True
-        return key.field_name in self._fields
+        return name in self._fields
 
     def default(self, key):
-        if key.field_name in self._defaults:
-            return _copy(self._defaults[key.field_name])
-        raise KeyError(key.field_name)
+        return self.default_of(key.field_name)
+
+    def default_of(self, name: str):
+        """``default`` of the field ``name`` (the key's only part it reads)."""
+        if name in self._defaults:
+            return _copy(self._defaults[name])
+        raise KeyError(name)
 
     def has_default_value(self, field_name: str) -> bool:
         """Used by inheritance's ``library_content`` exception (template defaults win there)."""

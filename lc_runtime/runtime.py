@@ -207,6 +207,11 @@ class LearningCoreRuntime(RuntimeContractMixin, Runtime):
         return load_block_class(block_type)
 
     def service(self, block, service_name):
+        if service_name == "field-data":  # asked on every field read: the contract's answer without its dispatch
+            field_data = getattr(block, "_lc_field_data", None)
+            if field_data is not None:
+                bound = getattr(block, "_bound_field_data", None)
+                return bound if bound is not None else field_data
         if service_name in ("field-data", "field-data-unbound"):
             field_data = getattr(block, "_lc_field_data", None)
             if field_data is None and "field-data" not in self._services:

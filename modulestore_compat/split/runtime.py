@@ -267,7 +267,12 @@ class SplitReferenceRuntime(RuntimeContractMixin, Runtime):
         return ScopeRouting(inheriting_field_data(kvs), self._user_data)
 
     def service(self, block, service_name):
-        if service_name in ("field-data", "field-data-unbound"):
+        if service_name == "field-data":  # asked on every field read: the contract's answer without its dispatch
+            field_data = getattr(block, "_split_field_data", None)
+            if field_data is not None:
+                bound = getattr(block, "_bound_field_data", None)
+                return bound if bound is not None else field_data
+        elif service_name == "field-data-unbound":
             field_data = getattr(block, "_split_field_data", None)
             if field_data is not None:
                 return self.contract_service(block, service_name, field_data)

@@ -34,6 +34,17 @@ class _PendingDelete:
 PENDING_DELETE = _PendingDelete()
 
 
+_AUTHORED_FIELDS: dict = {}  # (block class, field name) -> whether the field's scope is authored
+
+
+def _is_authored(scope) -> bool:
+    # Scope.settings & co. are plain ScopeBase tuples, unnamed scopes are Scope objects: the two
+    # hash differently, so route by (user, block) rather than by dictionary lookup.
+    if scope is Scope.children or scope is Scope.parent:
+        return True
+    return scope.user is UserScope.NONE and scope.block in (BlockScope.USAGE, BlockScope.DEFINITION)
+
+
 class BlockFieldData(SplitFieldData):
     """``SplitFieldData`` with every scope routed and authored deletes remembered until save."""
 
@@ -43,14 +54,10 @@ class BlockFieldData(SplitFieldData):
         self.user_data = user_data
 
     def _field_data(self, block, name):
-        # Scope.settings & co. are plain ScopeBase tuples, unnamed scopes are Scope objects: the two
-        # hash differently, so route by (user, block) rather than by dictionary lookup.
-        scope = block.fields[name].scope
-        if scope is Scope.children or scope is Scope.parent:
-            return self.authored
-        if scope.user is UserScope.NONE and scope.block in (BlockScope.USAGE, BlockScope.DEFINITION):
-            return self.authored
-        return self.user_data
+        authored = _AUTHORED_FIELDS.get((block.__class__, name))
+        if authored is None:  # a class's fields never change: worked out once per (class, name)
+            authored = _AUTHORED_FIELDS[(block.__class__, name)] = _is_authored(block.fields[name].scope)
+        return self.authored if authored else self.user_data
 
     def delete(self, block, name):
         target = self._field_data(block, name)

@@ -26,4 +26,5 @@ class CaptureFieldData(FieldData):
         return name in self._values.get(block.scope_ids.usage_id, {})
 
     def values_for(self, usage_id) -> dict[str, Any]:
-        return copy.deepcopy(self._values.get(usage_id, {}))
+        """The block's captured values, not copied: the reader keeps a JSON copy of those it stores."""
+        return dict(self._values.get(usage_id, {}))

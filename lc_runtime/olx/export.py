@@ -29,7 +29,7 @@ from ..models import KIND_UPLOAD, LcCourse
 from ..storage.uploads import load_uploads
 from .drafts import DRAFTS_DIR
 from .limits import printable
-from .safefs import ExportFS
+from .safefs import ExportFS, MemoryExportFS
 from .serialize import block_olx
 
 #: Split publishes these as soon as they change, so edx never exports them as drafts.
@@ -54,16 +54,15 @@ def _settings_attributes(block, element, *, skip=()) -> None:
 
 
 class _Exporter:
-    def __init__(self, runtime, destination: Path):
+    def __init__(self, runtime, written):
+        """``written``: an :class:`ExportFS` or :class:`MemoryExportFS` (every write stays inside it and
+        none replaces a file this export wrote)."""
         self.runtime = runtime
         self.snapshot = runtime.snapshot
         #: block → the element its first parent got; see :meth:`_child_node`
         self._exported: dict[tuple[str, str], etree._Element] = {}
-        destination = destination.resolve()
-        destination.mkdir(parents=True, exist_ok=True)
-        # Every write stays inside the destination and none replaces a file this export wrote (ExportFS).
+        self.written = written
         # A SubFS, as edx-platform's exporter uses: edx-val's transcript export needs ``delegate_fs``.
-        self.written = ExportFS(destination, self.snapshot.course_key)
         self.fs = self.written.opendir("/")
         runtime.export_fs = self.fs
 
@@ -233,6 +232,21 @@ def export_course(runtime, destination: Path, *, drafts: bool = False) -> Path:
     ``drafts`` (with a draft-branch ``runtime``): the published state as the course and the unpublished
     changes under ``drafts/``, as edx exports a course (falls back to the plain export of the draft when
     nothing is published)."""
+    destination = destination.resolve()
+    destination.mkdir(parents=True, exist_ok=True)
+    _export(runtime, ExportFS(destination, runtime.snapshot.course_key), drafts=drafts)
+    return destination
+
+
+def export_course_in_memory(runtime) -> MemoryExportFS:
+    """The plain export of the runtime's branch (as :func:`export_course` writes it) kept in memory, for
+    :func:`lc_runtime.olx.reader.read_course_in_memory` to parse again without the disk."""
+    written = MemoryExportFS(runtime.snapshot.course_key)
+    _export(runtime, written, drafts=False)
+    return written
+
+
+def _export(runtime, written, *, drafts: bool) -> None:
     course_key = runtime.snapshot.course_key
     try:
         draft_runtime = None
@@ -244,7 +258,7 @@ def export_course(runtime, destination: Path, *, drafts: bool = False) -> Path:
             if published.root in published.blocks:
                 draft_runtime, runtime = runtime, LearningCoreRuntime(course_key, branch=BRANCH_PUBLISHED,
                                                                       snapshot=published)
-        _Exporter(runtime, destination).run(draft_runtime)
+        _Exporter(runtime, written).run(draft_runtime)
     except LcRuntimeError:
         raise
     except Exception as exc:
@@ -260,7 +274,6 @@ def export_course(runtime, destination: Path, *, drafts: bool = False) -> Path:
             raise
         raise OlxExportError(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
                              course_key=course_key) from exc
-    return destination
 
 
-__all__ = ["export_course"]
+__all__ = ["export_course", "export_course_in_memory"]

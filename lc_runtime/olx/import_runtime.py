@@ -218,10 +218,15 @@ class OlxImportRuntime(Runtime):
         """Events raised while parsing are dropped."""
 
 
-def standalone_olx(node, runtime) -> str:
-    """Serialize a block's definition as self-contained OLX (what Learning Core keeps in block.xml)."""
+def standalone_olx(node, runtime, *, definition=None) -> str:
+    """Serialize a block's definition as self-contained OLX (what Learning Core keeps in block.xml).
+
+    ``definition``: the pointed file of a pointer ``node`` as :meth:`OlxImportRuntime.load_olx_file`
+    already parsed it (the reader's own check of it), used here instead of a second read and parse; it
+    is changed in place."""
     if olx_rules.is_pointer_tag(node):
-        definition = runtime.load_olx_file(olx_rules.pointer_path(node.tag, node.get("url_name")))
+        if definition is None:
+            definition = runtime.load_olx_file(olx_rules.pointer_path(node.tag, node.get("url_name")))
     else:
         definition = copy.deepcopy(node)
     definition.tag = node.tag

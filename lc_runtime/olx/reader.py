@@ -27,7 +27,7 @@ from .drafts import read_drafts
 from .import_runtime import HTML_FAMILY, OlxImportRuntime, json_safe, parse_olx_bytes, standalone_olx
 from .limits import Limits, check_url_name, printable, shorten
 from .references import convert_reference_fields
-from .safefs import CourseFS, open_course
+from .safefs import CourseFS, MemoryCourseFS, open_course, open_memory_course
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ class _TreeBuilder:
         self._check_policy_values(ref)
         try:
             block = self.runtime.parse_node(node, usage_id)
-            olx = standalone_olx(node, self.runtime)
+            olx = standalone_olx(node, self.runtime, definition=definition if definition is not node else None)
         except LcRuntimeError:
             raise
         except Exception as exc:
@@ -401,15 +401,27 @@ def read_course(path: str | Path, course_key: str | CourseLocator | None = None)
     with _parse_side_effects_undone_on_error():
         fs, files = open_course(path, limits)
         try:
-            return _read_course(fs, files, path, course_key, limits)
+            return _read_course(fs, files, course_key, limits, shown=printable(str(path)), source=Path(path))
         except BaseException:
             fs.discard()
             raise
 
 
-def _read_course(fs: CourseFS, files: dict[str, int], path, course_key, limits: Limits) -> CourseTree:
+def read_course_in_memory(files, course_key) -> CourseTree:
+    """:func:`read_course` of a course held in memory (a :class:`~.safefs.MemoryExportFS`, as
+    :func:`~.export.export_course_in_memory` gives it): the same parse, limits and checks, through a
+    :class:`~.safefs.MemoryCourseFS` instead of a :class:`CourseFS`."""
+    limits = Limits.from_settings()
+    with _parse_side_effects_undone_on_error():
+        fs, names = open_memory_course(files, limits)
+        return _read_course(fs, names, course_key, limits, shown="(course in memory)", source=None)
+
+
+def _read_course(fs: CourseFS | MemoryCourseFS, files: dict[str, int], course_key, limits: Limits, *,
+                 shown: str, source: Path | None) -> CourseTree:
+    """``shown``: how errors name the course; ``source``: its directory or archive (None: in memory)."""
     if "course.xml" not in files:
-        raise OlxError("not an OLX course directory: course.xml is missing", path=printable(str(path)))
+        raise OlxError("not an OLX course directory: course.xml is missing", path=shown)
     try:
         static_files = _read_static(fs, files)  # sizes and totals refused before any parsing
         course_xml = parse_olx_bytes(fs.readbytes("course.xml"), "course.xml")
@@ -437,7 +449,7 @@ def _read_course(fs: CourseFS, files: dict[str, int], path, course_key, limits: 
         drafts = read_drafts(fs, files, builder.blocks, root_ref, course_key, limits, make_builder)
         tree = CourseTree(course_key=course_key, root=root_ref, blocks=builder.blocks, policy=policy,
                           grading_policy=grading_policy, static_files=static_files,
-                          source=Path(path), drafts=drafts.blocks, draft_placements=drafts.placements,
+                          source=source, drafts=drafts.blocks, draft_placements=drafts.placements,
                           warnings=builder.warnings + drafts.warnings)
         for warning in tree.warnings:
             log.warning(warning)
@@ -447,4 +459,4 @@ def _read_course(fs: CourseFS, files: dict[str, int], path, course_key, limits: 
                 raise OlxError("assets.json must hold a JSON object", path="policies/assets.json")
         return tree
     except RecursionError as exc:
-        raise OlxError("nested too deeply to read", path=printable(str(path))) from exc
+        raise OlxError("nested too deeply to read", path=shown) from exc

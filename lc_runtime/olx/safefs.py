@@ -11,6 +11,9 @@
   the file grows, and turns undecodable text into an :class:`~lc_runtime.errors.OlxError`.
 * :class:`ExportFS` is where an export writes: every path must stay inside the destination (after
   resolving links) and no file may be written twice.
+* :class:`MemoryExportFS` and :class:`MemoryCourseFS` are the same two in memory, for an export that is
+  parsed again at once (the ``olx.round_trip`` check): the same name, depth, size, total, decoding and
+  write-once checks, without the disk (a memory filesystem has no links and no special files).
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import errno
 import gzip
 import io
 import os
+import secrets
 import shutil
 import stat
 import tarfile
@@ -27,6 +31,8 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 import fs.errors
+import fs.opener
+from fs.memoryfs import MemoryFS
 from fs.osfs import OSFS
 
 from ..errors import OlxError, OlxExportError, OlxLimitError
@@ -46,7 +52,9 @@ def _too_many(count: int, limits: Limits, where: str) -> OlxLimitError:
 
 
 def _check_depth(relative: str, limits: Limits, path: str) -> None:
-    depth = len(PurePosixPath(relative).parts)
+    """``relative`` (never absolute) has at most ``max_path_depth`` parts; counted as PurePosixPath's
+    ``parts`` are (empty and ``.`` parts are not parts), without building the path object."""
+    depth = sum(1 for part in relative.split("/") if part not in ("", "."))
     if depth > limits.max_path_depth:
         raise OlxLimitError(f"path is {depth} levels deep, more than the {limits.max_path_depth} allowed",
                             path=shorten(path, 120), setting=Limits.setting("max_path_depth"))
@@ -259,21 +267,77 @@ class _CheckedText(io.TextIOWrapper):
         return list(iter(self.readline, ""))
 
 
-class CourseFS(OSFS):
-    """The course directory, read-only, with the checks described in the module docstring."""
+class _CheckedReads:
+    """The checks of a course's reads that do not depend on where its files are (see the module docstring):
+    names, depth, a read-only mode, sizes counted once against the total, undecodable text refused."""
 
-    def __init__(self, root: str | Path, limits: Limits):
-        self._root_real = os.path.realpath(root)
+    limits: Limits
+
+    def _init_checked_reads(self, limits: Limits) -> None:
         self.limits = limits
         self.bytes_read = 0
         self._charged: set[str] = set()
         self._discard = None
-        super().__init__(self._root_real)
 
     def discard(self) -> None:
         """Remove the unpacked archive now (nothing to do for a directory)."""
         if self._discard is not None:
             self._discard()
+
+    def _checked_relative(self, path: str) -> tuple[str, str]:
+        """``(relative path, normal path)`` after refusing ``..`` escapes, undecodable or control-character
+        names and too deep paths; remembered per path (a block's files are asked for several times)."""
+        names = self.__dict__.setdefault("_checked_names", {})
+        known = names.get(path)
+        if known is None:
+            try:
+                normal = self.validatepath(path)
+            except fs.errors.IllegalBackReference:
+                raise OlxError("path leaves the course directory", path=printable(path)) from None
+            except fs.errors.InvalidPath as exc:
+                raise OlxError(f"invalid path: {exc}", path=printable(path)) from None
+            relative = normal.lstrip("/")
+            shown = printable(relative)
+            check_file_name(relative, path=shown)
+            if relative:
+                _check_depth(relative, self.limits, shown)
+            known = names[path] = (relative, normal)
+        return known
+
+    @staticmethod
+    def _refuse_writes(path: str, mode: str) -> None:
+        if set(mode) - set("rbt"):
+            raise fs.errors.ResourceReadOnly(path)
+
+    def charge(self, relative: str, size: int) -> None:
+        """Count a file once against ``max_total_bytes``."""
+        if relative in self._charged:
+            return
+        check_size(size, self.limits, printable(relative))
+        self._charged.add(relative)
+        self.bytes_read += size
+        if self.bytes_read > self.limits.max_total_bytes:
+            raise OlxLimitError(f"the course's files add up to more than the {self.limits.max_total_bytes:,} bytes allowed",
+                                path=printable(relative), setting=Limits.setting("max_total_bytes"))
+        if len(self._charged) > self.limits.max_files:
+            raise _too_many(len(self._charged), self.limits, printable(relative))
+
+    def open(self, path, mode="r", buffering=-1, encoding=None, errors=None, newline="", **options):
+        if "b" in mode:
+            return self.openbin(path, mode, buffering)
+        binary = self.openbin(path, mode.replace("t", ""), -1)
+        text = _CheckedText(binary, encoding=encoding or "utf-8", errors=errors, newline=newline)
+        text._olx_path = printable(self._checked_relative(path)[0])
+        return text
+
+
+class CourseFS(_CheckedReads, OSFS):
+    """The course directory, read-only, with the checks described in the module docstring."""
+
+    def __init__(self, root: str | Path, limits: Limits):
+        self._root_real = os.path.realpath(root)
+        self._init_checked_reads(limits)
+        super().__init__(self._root_real)
 
     # -- checks -------------------------------------------------------------------------------------
     def _checked(self, path: str) -> tuple[str, str]:
@@ -281,11 +345,11 @@ class CourseFS(OSFS):
 
         The checks of the name alone are remembered per path (a block's files are asked for several
         times); the filesystem is looked at again on every call."""
-        names = self.__dict__.setdefault("_checked_names", {})
-        known = names.get(path)
-        if known is None:
-            known = names[path] = self._checked_name(path)
-        relative, sys_path = known
+        sys_paths = self.__dict__.setdefault("_sys_paths", {})
+        relative, normal = self._checked_relative(path)
+        sys_path = sys_paths.get(normal)
+        if sys_path is None:
+            sys_path = sys_paths[normal] = os.path.normpath(os.fsdecode(self._to_sys_path(normal)))
         if relative and self._has_link(relative):  # some component is a symbolic link
             shown = printable(relative)
             if not self.limits.follow_internal_symlinks:
@@ -293,20 +357,6 @@ class CourseFS(OSFS):
             if not _inside(os.path.realpath(sys_path), self._root_real):
                 raise OlxError("symbolic link points outside the course directory", path=shown)
         return relative, sys_path
-
-    def _checked_name(self, path: str) -> tuple[str, str]:
-        try:
-            normal = self.validatepath(path)
-        except fs.errors.IllegalBackReference:
-            raise OlxError("path leaves the course directory", path=printable(path)) from None
-        except fs.errors.InvalidPath as exc:
-            raise OlxError(f"invalid path: {exc}", path=printable(path)) from None
-        relative = normal.lstrip("/")
-        shown = printable(relative)
-        check_file_name(relative, path=shown)
-        if relative:
-            _check_depth(relative, self.limits, shown)
-        return relative, os.path.normpath(os.fsdecode(self._to_sys_path(normal)))
 
     def _has_link(self, relative: str) -> bool:
         """Whether a component of the path below the (already resolved) root is a symbolic link: what
@@ -322,23 +372,9 @@ class CourseFS(OSFS):
                 return False
         return False
 
-    def charge(self, relative: str, size: int) -> None:
-        """Count a file once against ``max_total_bytes``."""
-        if relative in self._charged:
-            return
-        check_size(size, self.limits, printable(relative))
-        self._charged.add(relative)
-        self.bytes_read += size
-        if self.bytes_read > self.limits.max_total_bytes:
-            raise OlxLimitError(f"the course's files add up to more than the {self.limits.max_total_bytes:,} bytes allowed",
-                                path=printable(relative), setting=Limits.setting("max_total_bytes"))
-        if len(self._charged) > self.limits.max_files:
-            raise _too_many(len(self._charged), self.limits, printable(relative))
-
     # -- reading ------------------------------------------------------------------------------------
     def openbin(self, path, mode="r", buffering=-1, **options):
-        if set(mode) - set("rbt"):
-            raise fs.errors.ResourceReadOnly(path)
+        self._refuse_writes(path, mode)
         relative, sys_path = self._checked(path)
         shown = printable(relative)
         flags = os.O_RDONLY | _O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
@@ -364,14 +400,6 @@ class CourseFS(OSFS):
             os.close(fd)
             raise
         return raw if buffering == 0 else io.BufferedReader(raw)
-
-    def open(self, path, mode="r", buffering=-1, encoding=None, errors=None, newline="", **options):
-        if "b" in mode:
-            return self.openbin(path, mode, buffering)
-        binary = self.openbin(path, mode.replace("t", ""), -1)
-        text = _CheckedText(binary, encoding=encoding or "utf-8", errors=errors, newline=newline)
-        text._olx_path = printable(self.validatepath(path).lstrip("/"))
-        return text
 
     def getinfo(self, path, namespaces=None):
         self._checked(path)
@@ -418,28 +446,21 @@ def open_course(path: str | Path, limits: Limits) -> tuple[CourseFS, dict[str, i
 
 
 # -- export --------------------------------------------------------------------------------------------
-class ExportFS(OSFS):
-    """The export destination: writes stay inside it and never replace a file this export wrote."""
+class _WritesOnce:
+    """Every path written stays inside the destination, and no file is written twice."""
 
-    def __init__(self, root: str | Path, course_key):
-        self._root_real = os.path.realpath(root)
-        super().__init__(self._root_real)
+    def _init_writes_once(self, course_key) -> None:
         self.course_key = course_key
         self.written: set[str] = set()
 
     def _target(self, path: str) -> str:
         try:
-            normal = self.validatepath(path)
+            return self.validatepath(path)
         except fs.errors.IllegalBackReference:
             raise OlxExportError("path leaves the destination", course_key=self.course_key,
                                  path=printable(path)) from None
         except fs.errors.InvalidPath as exc:
             raise OlxExportError(f"invalid path: {exc}", course_key=self.course_key, path=printable(path)) from None
-        real = os.path.realpath(os.fsdecode(self._to_sys_path(normal)))
-        if not _inside(real, self._root_real):
-            raise OlxExportError("path leaves the destination (through a symbolic link)",
-                                 course_key=self.course_key, path=printable(normal.lstrip("/")))
-        return normal
 
     def _claim(self, path: str, mode: str) -> None:
         if not set(mode) & set("wax+"):
@@ -457,13 +478,162 @@ class ExportFS(OSFS):
         self._claim(path, mode)
         return super().openbin(path, mode, buffering, **options)
 
-    def open(self, path, mode="r", buffering=-1, encoding=None, errors=None, newline="", **options):
-        self._claim(path, mode)
-        return super().open(path, mode, buffering, encoding, errors, newline, **options)
-
     def makedir(self, path, permissions=None, recreate=False):
         self._target(path)
         return super().makedir(path, permissions, recreate)
 
 
-__all__ = ["CourseFS", "ExportFS", "is_archive", "open_course", "scan_course", "unpack_archive"]
+class ExportFS(_WritesOnce, OSFS):
+    """The export destination: writes stay inside it (after resolving links) and never replace a file
+    this export wrote."""
+
+    def __init__(self, root: str | Path, course_key):
+        self._root_real = os.path.realpath(root)
+        super().__init__(self._root_real)
+        self._init_writes_once(course_key)
+
+    def _target(self, path: str) -> str:
+        normal = super()._target(path)
+        real = os.path.realpath(os.fsdecode(self._to_sys_path(normal)))
+        if not _inside(real, self._root_real):
+            raise OlxExportError("path leaves the destination (through a symbolic link)",
+                                 course_key=self.course_key, path=printable(normal.lstrip("/")))
+        return normal
+
+    def open(self, path, mode="r", buffering=-1, encoding=None, errors=None, newline="", **options):
+        self._claim(path, mode)  # OSFS opens text files without openbin (a memory filesystem goes through it)
+        return super().open(path, mode, buffering, encoding, errors, newline, **options)
+
+
+class MemoryExportFS(_WritesOnce, MemoryFS):
+    """An export kept in memory, to be parsed again (:func:`open_memory_course`) without the disk: the
+    same write-once rule and ``..`` refusal as :class:`ExportFS` (there are no links to resolve)."""
+
+    def __init__(self, course_key):
+        super().__init__()
+        self._init_writes_once(course_key)
+
+
+# -- a course in memory ----------------------------------------------------------------------------------
+#: ``MemoryCourseFS.root_path`` is a URL of this scheme: edx-val's transcript import re-opens the course
+#: with ``open_fs(resources_fs.root_path)``, and gets a checked view of the same files (a plain OS
+#: directory there would be nothing, and on disk it bypasses :class:`CourseFS`).
+MEMORY_COURSE_PROTOCOL = "lcolxmem"
+_OPEN_MEMORY_COURSES: "weakref.WeakValueDictionary[str, MemoryCourseFS]" = weakref.WeakValueDictionary()
+
+
+class MemoryCourseFS(_CheckedReads, MemoryFS):
+    """An OLX course in memory (an export's files), read-only, with the checks of :class:`CourseFS` that a
+    memory filesystem can need: names, depth, sizes, total, bounded reads, decoding."""
+
+    def __init__(self, files: MemoryFS, limits: Limits, *, charged_to: "MemoryCourseFS | None" = None):
+        """``files``: the memory filesystem holding the course (shared, not copied); ``charged_to``: the
+        course whose byte and file counts this view adds to (edx-val's view of the same course)."""
+        super().__init__()
+        self.root = files.root  # MemoryFS keeps its tree in ``root``: both read the same entries
+        self._init_checked_reads(limits)
+        if charged_to is not None:
+            self.charge = charged_to.charge
+        self._token = secrets.token_hex(8)
+        self.root_path = f"{MEMORY_COURSE_PROTOCOL}://{self._token}"
+        _OPEN_MEMORY_COURSES[self._token] = self
+
+    def view(self) -> "MemoryCourseFS":
+        """Another filesystem on the same files and counts (closing it leaves this one open)."""
+        return MemoryCourseFS(self, self.limits, charged_to=self)
+
+    def openbin(self, path, mode="r", buffering=-1, **options):
+        """The file's bytes as a stream, checked and counted like :meth:`CourseFS.openbin`. Read from the
+        memory filesystem's entry (``MemoryFS._get_dir_entry``): its own ``openbin`` builds a lockable
+        read-write file object, several times the cost, for a course nobody writes any more."""
+        self._refuse_writes(path, mode)
+        relative, normal = self._checked_relative(path)
+        entry = self._get_dir_entry(normal)
+        if entry is None:
+            raise fs.errors.ResourceNotFound(path)
+        if entry.is_dir:
+            raise fs.errors.FileExpected(path)
+        with entry.lock:
+            data = entry.bytes_file.getvalue()
+        self.charge(relative, len(data))
+        # ``relative`` passed check_file_name (UTF-8, no control characters): it is its own printable()
+        bounded = _BoundedRaw(io.BytesIO(data), self.limits.max_file_bytes, relative)
+        return bounded if buffering == 0 else io.BufferedReader(bounded)
+
+    def isfile(self, path) -> bool:
+        """``getinfo(path).is_file`` without building the info (block classes ask it for every file)."""
+        _, normal = self._checked_relative(path)
+        entry = self._get_dir_entry(normal)
+        return entry is not None and not entry.is_dir
+
+    def getinfo(self, path, namespaces=None):
+        self._checked_relative(path)
+        return super().getinfo(path, namespaces)
+
+    def listdir(self, path):
+        self._checked_relative(path)
+        return super().listdir(path)
+
+    def scandir(self, path, namespaces=None, page=None):
+        self._checked_relative(path)
+        return super().scandir(path, namespaces, page)
+
+    def makedir(self, path, permissions=None, recreate=False):
+        raise fs.errors.ResourceReadOnly(path)
+
+    def remove(self, path):
+        raise fs.errors.ResourceReadOnly(path)
+
+    def removedir(self, path):
+        raise fs.errors.ResourceReadOnly(path)
+
+    def setinfo(self, path, info):
+        raise fs.errors.ResourceReadOnly(path)
+
+
+class _MemoryCourseOpener(fs.opener.Opener):
+    protocols = [MEMORY_COURSE_PROTOCOL]
+
+    def open_fs(self, fs_url, parse_result, writeable, create, cwd):
+        course = _OPEN_MEMORY_COURSES.get(parse_result.resource)
+        if course is None:
+            raise fs.opener.errors.OpenerError(f"no course in memory at {fs_url}")
+        return course.view()
+
+
+fs.opener.registry.install(_MemoryCourseOpener)
+
+
+def scan_memory_course(files: MemoryFS, limits: Limits) -> dict[str, int]:
+    """``{relative path: size}`` of every file of a course in memory, after the name, depth and count
+    checks of :func:`scan_course` (a memory filesystem holds only files and directories)."""
+    sizes: dict[str, int] = {}
+    count = 0
+    stack = [(files.root, "")]  # MemoryFS's tree of entries, walked as scandir would (without Info objects)
+    while stack:
+        directory, prefix = stack.pop()
+        for name in sorted(directory.list()):
+            if not prefix and name.startswith("."):
+                continue
+            entry = directory.get_entry(name)
+            relative = f"{prefix}{name}"
+            shown = printable(relative)
+            check_file_name(relative, path=shown)
+            count += 1
+            if count > limits.max_files:
+                raise _too_many(count, limits, shown)
+            _check_depth(relative, limits, shown)
+            if entry.is_dir:
+                stack.append((entry, relative + "/"))
+            else:
+                sizes[relative] = entry.size
+    return sizes
+
+
+def open_memory_course(files: MemoryFS, limits: Limits) -> tuple[MemoryCourseFS, dict[str, int]]:
+    """The course held by ``files`` (a :class:`MemoryExportFS`) as a checked :class:`MemoryCourseFS`."""
+    return MemoryCourseFS(files, limits), scan_memory_course(files, limits)
+
+
+__all__ = ["CourseFS", "ExportFS", "MemoryCourseFS", "MemoryExportFS", "is_archive", "open_course",
+           "open_memory_course", "scan_course", "scan_memory_course", "unpack_archive"]

@@ -15,6 +15,7 @@ from openedx_content import api as content_api
 from opaque_keys.edx.keys import UsageKey
 from opaque_keys.edx.locator import CourseLocator
 
+from lc_runtime.data import BRANCH_DRAFT, BRANCH_PUBLISHED
 from lc_runtime.dump import lc_blocks, make_dump, plain_key
 from lc_runtime.runtime import LearningCoreRuntime
 from lc_runtime.storage.snapshot import load_snapshot
@@ -394,9 +395,10 @@ class LearningCoreAdapter:
         The export is kept in memory and parsed from there: the same export and parse as through a
         directory (lc_runtime.olx.safefs's checks included), without writing ~2,000 files to disk.
 
-        The last branch's re-parse is kept: a branch whose :func:`round_trip_inputs` are the same (the
-        published branch of a course with nothing unpublished) is given it instead of the same export and
-        parse again (docs/decisions/0023). This adapter lives for one comparison, as its runtimes do."""
+        The draft's re-parse is kept for the next call only: the published round trip that follows it (a
+        comparison asks the draft, then the published branch) is given it when its
+        :func:`round_trip_inputs` are the draft's (nothing unpublished), instead of the same export and
+        parse again (docs/decisions/0023). Any other call observes anew."""
         from django.db import transaction
 
         from lc_runtime.olx.export import export_course_in_memory
@@ -409,9 +411,9 @@ class LearningCoreAdapter:
         stored = {plain_key(runtime.usage_key(r.ref)): (r.settings, r.content, [str(c) for c in r.children])
                   for r in records if r.kind != "upload"}
         inputs = round_trip_inputs(runtime.snapshot)
-        seen = getattr(self, "_round_trip_seen", None)
-        if seen is not None and seen[0] == inputs:
-            return stored, seen[1]
+        draft, self._round_trip_draft = getattr(self, "_round_trip_draft", None), None
+        if branch == BRANCH_PUBLISHED and draft is not None and draft[0] == inputs:
+            return stored, draft[1]
         exported = export_course_in_memory(runtime)
         with transaction.atomic():
             tree = read_course_in_memory(exported, self.course_key)
@@ -419,7 +421,8 @@ class LearningCoreAdapter:
         reparsed = {plain_key(b.ref.usage_key(self.course_key)): (b.fields.settings, b.fields.content,
                                                                   [str(c) for c in b.fields.children])
                     for b in tree.blocks.values()}
-        self._round_trip_seen = (inputs, reparsed)
+        if branch == BRANCH_DRAFT:
+            self._round_trip_draft = (inputs, reparsed)
         return stored, reparsed
 
     def class_output(self, branch, usage_key, settings, content) -> str:

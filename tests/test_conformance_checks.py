@@ -28,6 +28,7 @@ from lc_runtime.storage.snapshot import CourseSnapshot
 from modulestore_compat.api import DjangoDocumentStore, SplitWriter
 from modulestore_compat.split.runtime import InheritingFieldData as SplitInheritingFieldData
 
+from .memory_export import editing_the_export
 from .olx_builder import standard_course
 
 pytestmark = pytest.mark.slow  # a migrated course and two whole comparisons per test
@@ -318,16 +319,10 @@ def test_an_inherited_value_changed_in_the_split_runtime_is_reported_by_field_in
 
 
 def test_a_changed_export_is_reported_by_olx_round_trip(course):
-    from lc_runtime.olx import export
-
-    real = export.export_course
-
-    def lossy_export(runtime, destination, *args, **kwargs):
-        out = real(runtime, destination, *args, **kwargs)
+    def edit(destination):
         (destination / "html" / "h1.html").write_text("<p>lost in export</p>")
-        return out
 
-    with mock.patch.object(export, "export_course", lossy_export):
+    with editing_the_export(edit):
         report = check(course)
     assert reported(report) == on("olx.round_trip")
     assert {(d.block, d.field) for d in report.result.differences} == {(usage("html", "h1"), "content")}
@@ -335,17 +330,11 @@ def test_a_changed_export_is_reported_by_olx_round_trip(course):
 
 def test_a_tree_block_the_export_loses_is_reported_though_orphans_are_left_out_of_the_round_trip(course):
     """The round trip leaves orphans out (OLX has no place for them); a block of the tree is still counted."""
-    from lc_runtime.olx import export
-
-    real = export.export_course
-
-    def lossy_export(runtime, destination, *args, **kwargs):
-        out = real(runtime, destination, *args, **kwargs)
+    def edit(destination):
         unit = destination / "vertical" / "v1.xml"
         unit.write_text(unit.read_text().replace('<problem url_name="p1"/>', ""))
-        return out
 
-    with mock.patch.object(export, "export_course", lossy_export):
+    with editing_the_export(edit):
         report = check(course)
     assert reported(report) == on("olx.round_trip")
     assert {(d.block, d.field) for d in report.result.differences} == {(usage("problem", "p1"), None),

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from unittest import mock
-
 import pytest
 from opaque_keys.edx.locator import CourseLocator
 
@@ -18,6 +16,7 @@ from conformance.adapters import LearningCoreAdapter
 from conformance.checks import ComparisonResult, compare_round_trip
 from lc_runtime import api
 
+from .memory_export import editing_the_export
 from .olx_builder import write_course
 
 KEY = CourseLocator("TestX", "RT", "2026")
@@ -68,17 +67,8 @@ def course(tmp_path_factory):
 def round_trip(adapter, edit=None) -> set:
     """``(block, field, changed settings)`` of every olx.round_trip difference on the draft branch, the
     exported OLX edited by ``edit(destination)`` first when given."""
-    from lc_runtime.olx import export
-
-    real = export.export_course
-
-    def lossy_export(runtime, destination, *args, **kwargs):
-        out = real(runtime, destination, *args, **kwargs)
-        edit(destination)
-        return out
-
     result = ComparisonResult()
-    with mock.patch.object(export, "export_course", lossy_export if edit else real):
+    with editing_the_export(edit or (lambda destination: None)):
         compare_round_trip(result, "draft", adapter)
     return {(d.block, d.field, tuple(sorted(k for k in set(d.left) | set(d.right) if d.left.get(k) != d.right.get(k))))
             for d in result.differences if isinstance(d.left, dict)} | {

@@ -34,6 +34,7 @@ import fs.errors
 import fs.opener
 from fs.memoryfs import MemoryFS
 from fs.osfs import OSFS
+from fs.subfs import SubFS
 
 from ..errors import OlxError, OlxExportError, OlxLimitError
 from .limits import Limits, check_file_name, check_size, printable, shorten
@@ -512,6 +513,16 @@ class MemoryExportFS(_WritesOnce, MemoryFS):
     def __init__(self, course_key):
         super().__init__()
         self._init_writes_once(course_key)
+
+    def makedirs(self, path, permissions=None, recreate=False):
+        """``MemoryFS.makedirs``, answered from the tree when the directory is already there (``recreate``):
+        legacy block classes ask for their type's directory before each file they write."""
+        if recreate:
+            normal = self._target(path)
+            entry = self._get_dir_entry(normal)
+            if entry is not None and entry.is_dir:
+                return (self.subfs_class or SubFS)(self, normal)
+        return super().makedirs(path, permissions, recreate)
 
 
 # -- a course in memory ----------------------------------------------------------------------------------

@@ -120,6 +120,8 @@ def memory_course(files: dict[str, bytes], **limits):
     (lambda fs: fs.readtext("latin1.html"), OlxError, "not valid UTF-8"),
     (lambda fs: fs.writebytes("new.xml", b"<x/>"), Exception, "read only"),
     (lambda fs: fs.makedir("new"), Exception, "read only"),
+    (lambda fs: fs.move("ok.xml", "moved.xml"), Exception, "read only"),
+    (lambda fs: fs.remove("ok.xml"), Exception, "read only"),
 ])
 def test_a_course_in_memory_is_read_with_the_checks_of_a_course_on_disk(read, error, message):
     course_fs, _ = memory_course({"big.xml": b"<x>" + b"a" * 20 + b"</x>", "latin1.html": "é".encode("latin-1"),

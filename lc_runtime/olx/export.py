@@ -232,21 +232,23 @@ def export_course(runtime, destination: Path, *, drafts: bool = False) -> Path:
     ``drafts`` (with a draft-branch ``runtime``): the published state as the course and the unpublished
     changes under ``drafts/``, as edx exports a course (falls back to the plain export of the draft when
     nothing is published)."""
-    destination = destination.resolve()
-    destination.mkdir(parents=True, exist_ok=True)
-    _export(runtime, ExportFS(destination, runtime.snapshot.course_key), drafts=drafts)
+    def directory() -> ExportFS:
+        resolved = destination.resolve()
+        resolved.mkdir(parents=True, exist_ok=True)
+        return ExportFS(resolved, runtime.snapshot.course_key)
+
+    _export(runtime, directory, drafts=drafts)
     return destination
 
 
 def export_course_in_memory(runtime) -> MemoryExportFS:
     """The plain export of the runtime's branch (as :func:`export_course` writes it) kept in memory, for
     :func:`lc_runtime.olx.reader.read_course_in_memory` to parse again without the disk."""
-    written = MemoryExportFS(runtime.snapshot.course_key)
-    _export(runtime, written, drafts=False)
-    return written
+    return _export(runtime, lambda: MemoryExportFS(runtime.snapshot.course_key), drafts=False)
 
 
-def _export(runtime, written, *, drafts: bool) -> None:
+def _export(runtime, destination, *, drafts: bool):
+    """``destination()`` (made inside, so that its errors are reported as the export's) written; returned."""
     course_key = runtime.snapshot.course_key
     try:
         draft_runtime = None
@@ -258,7 +260,9 @@ def _export(runtime, written, *, drafts: bool) -> None:
             if published.root in published.blocks:
                 draft_runtime, runtime = runtime, LearningCoreRuntime(course_key, branch=BRANCH_PUBLISHED,
                                                                       snapshot=published)
+        written = destination()
         _Exporter(runtime, written).run(draft_runtime)
+        return written
     except LcRuntimeError:
         raise
     except Exception as exc:

@@ -589,6 +589,7 @@ class MemoryCourseFS(_CheckedReads, MemoryFS):
         self._checked_relative(path)
         return super().scandir(path, namespaces, page)
 
+    # Every MemoryFS method that changes the tree without openbin (the others write through openbin).
     def makedir(self, path, permissions=None, recreate=False):
         raise fs.errors.ResourceReadOnly(path)
 
@@ -597,6 +598,15 @@ class MemoryCourseFS(_CheckedReads, MemoryFS):
 
     def removedir(self, path):
         raise fs.errors.ResourceReadOnly(path)
+
+    def removetree(self, path):
+        raise fs.errors.ResourceReadOnly(path)
+
+    def move(self, src_path, dst_path, overwrite=False, preserve_time=False):
+        raise fs.errors.ResourceReadOnly(src_path)
+
+    def movedir(self, src_path, dst_path, create=False, preserve_time=False):
+        raise fs.errors.ResourceReadOnly(src_path)
 
     def setinfo(self, path, info):
         raise fs.errors.ResourceReadOnly(path)

@@ -398,7 +398,7 @@ class LearningCoreAdapter:
         The draft's re-parse is kept for the next call only: the published round trip that follows it (a
         comparison asks the draft, then the published branch) is given it when its
         :func:`round_trip_inputs` are the draft's (nothing unpublished), instead of the same export and
-        parse again (docs/decisions/0023). Any other call observes anew."""
+        parse again (docs/decisions/0024). Any other call observes anew."""
         from django.db import transaction
 
         from lc_runtime.olx.export import export_course_in_memory

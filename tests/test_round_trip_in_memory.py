@@ -1,4 +1,4 @@
-"""``olx.round_trip`` exports to memory and parses from there (docs/decisions/0023).
+"""``olx.round_trip`` exports to memory and parses from there (docs/decisions/0024).
 
 * The export kept in memory parses exactly as the same export written to a directory (a course with
   pointer files, an HTML body file, a video whose transcripts edx-val writes and reads back, course

@@ -15,7 +15,7 @@ Callers wrap each in a transaction together with the stage change.
 """
 from __future__ import annotations
 
-import copy
+import dataclasses
 from dataclasses import dataclass, field
 
 from openedx_content import api as content_api
@@ -52,7 +52,9 @@ class SplitTrees:
     migration, which read the same Split course up to six times (copy; write-back and sync, each both
     branches). A tree is a function of its structure version (Split never changes a written structure
     or definition: an edit writes new ones and moves the index), so a branch whose version moved is
-    read again. Every read hands out its own copy (callers may change the tree); one course at a time."""
+    read again. A read hands out the kept tree itself, not a copy (copying it cost more than the
+    write-back and the sync that read it): callers must not change it, and the steps here only read
+    their trees (the copy gives the writer a shallow copy carrying the course files); one course at a time."""
 
     def __init__(self) -> None:
         self._course: str | None = None
@@ -69,7 +71,7 @@ class SplitTrees:
         key = (branch, str(version))
         if key not in self._trees:
             self._trees[key] = read_split_tree(store, course_key, branch)
-        return copy.deepcopy(self._trees[key])
+        return self._trees[key]
 
 
 def _reader(trees: SplitTrees | None):
@@ -96,13 +98,12 @@ def copy_to_learning_core(store, course_key, *, user_id=None, contentstore=None,
     files = split_files(contentstore or contentstore_for(store.documents), course_key)
     draft = read(store, course_key, BranchName.draft)
     if _has_branch(store, course_key, BranchName.published):
-        published = read(store, course_key, BranchName.published)
-        published.static_files = files  # files have no branches in Split: written with the published state
+        # files have no branches in Split: written with the published state
+        published = dataclasses.replace(read(store, course_key, BranchName.published), static_files=files)
         write_course(published, replace=True, user_id=user_id)
         report = apply_draft_tree(course_key, draft, BOTH_KINDS, user_id=user_id)
     else:
-        draft.static_files = files
-        write_course(draft, replace=True, user_id=user_id)
+        write_course(dataclasses.replace(draft, static_files=files), replace=True, user_id=user_id)
         report = SyncReport()
     report.created.insert(0, f"learning package for {course_key}")
     if files:
@@ -185,7 +186,7 @@ def write_back_to_split(store, course_key, kinds, *, user_id: int = -1, contents
                 if str(ref) not in report.updated:
                     report.updated.append(str(ref))
                 changed.append(ref)
-    if _has_branch(store, course_key, BranchName.published):
+    if changed and _has_branch(store, course_key, BranchName.published):  # what to publish: only what changed
         lc_published = load_snapshot(course_key, "published")
         split_published = read(store, course_key, BranchName.published)
         for ref in changed:

@@ -21,10 +21,19 @@ from conformance.migration import migrate
 from conformance.reference_memo import MemoKey, ReferenceMemo
 from conformance.runner import compare
 from lc_runtime import api as lc_api
+from lc_runtime.data import BlockRef
 from lc_runtime.dump import error_text, plain_key
 from lc_runtime.olx.reader import read_course
+from modulestore_compat.contentstore import StaticContent, compute_location, contentstore_for
 from modulestore_compat.facade.api import HybridModuleStore
-from modulestore_compat.migration import SplitTrees
+from modulestore_compat.migration import (
+    BOTH_KINDS,
+    LEAF,
+    SplitTrees,
+    copy_to_learning_core,
+    sync_to_learning_core,
+    write_back_to_split,
+)
 from modulestore_compat.split.api import DjangoDocumentStore, SplitModuleStore, SplitWriter
 from modulestore_compat.split.reader import read_split_tree
 
@@ -249,9 +258,27 @@ def test_learner_state_is_inserted_then_updated_and_a_row_made_meanwhile_keeps_i
     assert StudentBlockState.objects.filter(user_id="77").count() == 1
 
 
-def test_split_trees_hand_out_a_copy_per_read(documents):
-    trees = SplitTrees()
-    first = trees.read(SplitModuleStore(documents), KEY, "draft-branch")
-    first.blocks.clear()
-    again = trees.read(SplitModuleStore(documents), KEY, "draft-branch")
-    assert again.blocks and again.blocks == read_split_tree(SplitModuleStore(documents), KEY, "draft-branch").blocks
+def test_the_migration_steps_leave_the_split_trees_they_are_handed_as_read(savepoint):
+    """SplitTrees hands out the kept tree itself: copy, write-back and sync must only read it."""
+    store, trees = SplitModuleStore(savepoint), SplitTrees()
+    contentstore_for(savepoint).save(StaticContent(compute_location(KEY, "notes.txt"), "notes.txt", "text/plain",
+                                                   b"notes", import_path="notes.txt"))  # the copy carries it
+    copied = copy_to_learning_core(store, KEY, trees=trees)
+    write_back_to_split(store, KEY, {LEAF}, trees=trees)
+    sync_to_learning_core(store, KEY, BOTH_KINDS, trees=trees)
+    for branch in ("draft-branch", "published-branch"):
+        kept = trees.read(store, KEY, branch)
+        fresh = read_split_tree(store, KEY, branch)
+        assert kept == fresh and kept.blocks and not kept.static_files
+    assert "1 course files" in copied.created
+
+
+def test_split_trees_read_a_branch_again_once_its_structure_version_moved(savepoint):
+    store, trees = SplitModuleStore(savepoint), SplitTrees()
+    before = trees.read(store, KEY, "draft-branch")
+    assert trees.read(store, KEY, "draft-branch") is before  # same version: the kept tree
+    SplitWriter(savepoint).update_item(KEY, ("html", "h1"), settings={"display_name": "Renamed in Split"})
+    after = trees.read(store, KEY, "draft-branch")
+    assert after is not before
+    assert after.blocks[BlockRef("html", "h1")].fields.settings["display_name"] == "Renamed in Split"
+    assert before.blocks[BlockRef("html", "h1")].fields.settings.get("display_name") != "Renamed in Split"

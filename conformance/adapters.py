@@ -19,6 +19,7 @@ from lc_runtime.data import BRANCH_DRAFT, BRANCH_PUBLISHED
 from lc_runtime.dump import lc_blocks, make_dump, plain_key
 from lc_runtime.runtime import LearningCoreRuntime
 from lc_runtime.storage.snapshot import load_snapshot
+from conformance.key_text import PlainKeys, parsed_usage_key
 from conformance.lc_queries import StoredBlock, select_blocks
 from modulestore_compat.enums import DETACHED_CATEGORIES
 from modulestore_compat.split.dump import BRANCH_NAMES, course_dump, split_blocks
@@ -67,9 +68,20 @@ class ModulestoreAdapter:
         self.course_key = course_key if isinstance(course_key, CourseLocator) else CourseLocator.from_string(
             str(course_key))
         self.name = name
+        self._branch_keys: dict = {}
+        self._key_texts: dict = {}
 
     def _key(self, branch):
-        return self.course_key.for_branch(BRANCH_NAMES[branch])
+        """The course key of ``branch``, made once (the queries ask for it per block; the adapter's course
+        key is set once, at construction)."""
+        key = self._branch_keys.get(branch)
+        if key is None:
+            key = self._branch_keys[branch] = self.course_key.for_branch(BRANCH_NAMES[branch])
+        return key
+
+    def _plain(self, source: str) -> PlainKeys:
+        """The key texts kept for the keys of one kind of answer (items, parents)."""
+        return self._key_texts.setdefault(source, PlainKeys())
 
     def session(self):
         """One bulk operation for a whole comparison: structures, definitions and blocks are memoised."""
@@ -115,13 +127,14 @@ class ModulestoreAdapter:
         return course_dump(self.course_key, self.name, branch, blocks)
 
     def get_items(self, branch, qualifiers, settings=None, include_orphans=True):
-        return [plain_key(b.scope_ids.usage_id) for b in self.store.get_items(
+        plain = self._plain("items")
+        return [plain(b.scope_ids.usage_id) for b in self.store.get_items(
             self._key(branch), qualifiers=dict(qualifiers), settings=dict(settings or {}),
             include_orphans=include_orphans)]
 
     def parent_location(self, branch, usage_key):
-        key = UsageKey.from_string(usage_key).map_into_course(self._key(branch))
-        return plain_key(self.store.get_parent_location(key))
+        key = parsed_usage_key(usage_key).map_into_course(self._key(branch))
+        return self._plain("parents")(self.store.get_parent_location(key))
 
     def orphans(self, branch):
         return {plain_key(k) for k in self.store.get_orphans(self._key(branch))}
@@ -293,6 +306,7 @@ class LearningCoreAdapter:
             str(course_key))
         self.name = name
         self._runtimes: dict = {}
+        self._plain_keys = PlainKeys()  # the snapshot's keys as text (its keys are made once per block)
 
     def runtime(self, branch):
         if branch not in self._runtimes:
@@ -326,8 +340,9 @@ class LearningCoreAdapter:
             return (usage_key.block_type, usage_key.block_id) in reachable \
                 or usage_key.block_type in DETACHED_CATEGORIES
 
-        return [plain_key(key) for key in select_blocks(entries, qualifiers, settings, include_orphans,
-                                                          in_course_tree)]
+        plain = self._plain_keys
+        return [plain(key) for key in select_blocks(entries, qualifiers, settings, include_orphans,
+                                                      in_course_tree)]
 
     def _query_entries(self, runtime) -> tuple:
         """The blocks in the course tree and every block as ``get_items`` matches it, read once per
@@ -365,9 +380,9 @@ class LearningCoreAdapter:
 
     def parent_location(self, branch, usage_key):
         snapshot = self.runtime(branch).snapshot
-        key = UsageKey.from_string(usage_key)
+        key = parsed_usage_key(usage_key)
         parents = self._parents(snapshot).get((key.block_type, key.block_id))
-        return plain_key(snapshot.key_of(parents[0])) if parents else None
+        return self._plain_keys(snapshot.key_of(parents[0])) if parents else None
 
     def _parents(self, snapshot) -> dict:
         """Each block's parents in the course tree (sorted), read once per snapshot: asked for every

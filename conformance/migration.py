@@ -39,6 +39,7 @@ from modulestore_compat.shadow.api import promotion_refusal, split_versions, sta
 from modulestore_compat.split.store import SplitModuleStore
 
 from .adapters import HybridAdapter, LearningCoreAdapter, ModulestoreAdapter
+from .gc_pacing import fewer_full_collections
 from .reference_memo import ReferenceMemo
 from .report import ConformanceReport
 from .runner import compare
@@ -172,7 +173,14 @@ def migrate(documents, course_key, to_stage: str, *, force=False, user="", reaso
             on_step=None):
     """Move the course forward to ``to_stage`` (one step at a time); returns the steps taken.
 
-    ``on_step(step)`` is called after each step that switched (a migration run's heartbeat)."""
+    ``on_step(step)`` is called after each step that switched (a migration run's heartbeat). Full
+    garbage collections are spaced out meanwhile (:mod:`conformance.gc_pacing`)."""
+    with fewer_full_collections():
+        return _migrate(documents, course_key, to_stage, force=force, user=user, reason=reason,
+                        report_dir=report_dir, on_step=on_step)
+
+
+def _migrate(documents, course_key, to_stage: str, *, force, user, reason, report_dir, on_step):
     course_key = _key(course_key)
     require_split_course(documents, course_key)
     store = SplitModuleStore(documents)

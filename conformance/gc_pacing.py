@@ -1,4 +1,4 @@
-"""Fewer full garbage collections while a verified migration runs (ADR 0024).
+"""Fewer full garbage collections while a verified migration runs (ADR 0025).
 
 A migration keeps a large heap alive for the whole run: Split's observations kept for the next step
 (ADR 0021), Split's trees, the dumps, the runtimes of each side. CPython's full collection walks every

@@ -71,6 +71,8 @@ def imported(request):
     """One course on Split and on Learning Core, inside a transaction rolled back after the module."""
     from django.db import transaction
 
+    from django.core.cache import cache
+
     root, key = COURSES[request.param]
     with transaction.atomic():
         documents = DjangoDocumentStore()
@@ -79,6 +81,7 @@ def imported(request):
         api.import_olx(root, course_key=key, replace=True)
         yield documents, tree.course_key
         transaction.set_rollback(True)
+    cache.clear()  # nothing cached may outlive the rolled-back rows (other tests count the store's courses)
 
 
 @pytest.mark.slow

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from .rolled_back import rolled_back
+
 
 @pytest.fixture
 def rollback():
-    from django.db import transaction
-
-    with transaction.atomic():
+    with rolled_back():  # the cache cleared after: other tests count the embedded store's courses
         yield
-        transaction.set_rollback(True)
 
 
 def test_the_bench_migrates_a_first_and_a_warm_course_and_reports_both(rollback):

@@ -18,12 +18,40 @@ from .olx_builder import standard_course
 
 @pytest.fixture(scope="module")
 def flows():
+    """The flows run through a live server (a thread with its own connection): what they write is
+    committed, so the courses they made are removed afterwards (other tests count the store's courses)."""
+    before = _courses()
     live = LiveServer()
     try:
         yield {r.name: r for r in run_spoc_flows(standard_course(Path(tempfile.mkdtemp()) / "course"),
                                                  server_url=live.url)}
     finally:
         live.stop()
+        _remove_courses_made_since(before)
+
+
+def _courses() -> tuple[set, set]:
+    """The Split course indexes ``(org, course, run)`` and the Learning Core course keys there are now."""
+    from lc_runtime.models import LcCourse
+    from modulestore_compat.split.documents.django_store import DjangoDocumentStore
+
+    indexes = {(i["org"], i["course"], i["run"]) for i in DjangoDocumentStore().find_course_indexes()}
+    return indexes, set(LcCourse.objects.values_list("course_key", flat=True))
+
+
+def _remove_courses_made_since(before: tuple[set, set]) -> None:
+    from django.core.cache import cache
+
+    from lc_runtime.storage.writer import delete_course
+    from modulestore_compat.split.documents.django_store import DjangoDocumentStore
+
+    indexes, courses = _courses()
+    documents = DjangoDocumentStore()
+    for org, course, run in indexes - before[0]:
+        documents.delete_course_index(org, course, run)
+    for key in courses - before[1]:
+        delete_course(key)
+    cache.clear()
 
 
 @pytest.mark.slow

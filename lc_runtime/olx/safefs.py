@@ -305,6 +305,22 @@ class _CheckedReads:
             known = names[path] = (relative, normal)
         return known
 
+    def _checked(self, path: str) -> tuple[str, str]:
+        """What every read of ``path`` is checked for first: the name checks (CourseFS adds its links)."""
+        return self._checked_relative(path)
+
+    def getinfo(self, path, namespaces=None):
+        self._checked(path)
+        return super().getinfo(path, namespaces)
+
+    def listdir(self, path):
+        self._checked(path)
+        return super().listdir(path)
+
+    def scandir(self, path, namespaces=None, page=None):
+        self._checked(path)
+        return super().scandir(path, namespaces, page)
+
     @staticmethod
     def _refuse_writes(path: str, mode: str) -> None:
         if set(mode) - set("rbt"):
@@ -402,10 +418,6 @@ class CourseFS(_CheckedReads, OSFS):
             raise
         return raw if buffering == 0 else io.BufferedReader(raw)
 
-    def getinfo(self, path, namespaces=None):
-        self._checked(path)
-        return super().getinfo(path, namespaces)
-
     def isfile(self, path) -> bool:
         """``getinfo(path).is_file`` without building the info (block classes ask it for every file)."""
         _, sys_path = self._checked(path)
@@ -413,14 +425,6 @@ class CourseFS(_CheckedReads, OSFS):
             return stat.S_ISREG(os.stat(sys_path).st_mode)
         except (FileNotFoundError, NotADirectoryError):
             return False
-
-    def listdir(self, path):
-        self._checked(path)
-        return super().listdir(path)
-
-    def scandir(self, path, namespaces=None, page=None):
-        self._checked(path)
-        return super().scandir(path, namespaces, page)
 
 
 def open_course(path: str | Path, limits: Limits) -> tuple[CourseFS, dict[str, int]]:
@@ -576,18 +580,6 @@ class MemoryCourseFS(_CheckedReads, MemoryFS):
         _, normal = self._checked_relative(path)
         entry = self._get_dir_entry(normal)
         return entry is not None and not entry.is_dir
-
-    def getinfo(self, path, namespaces=None):
-        self._checked_relative(path)
-        return super().getinfo(path, namespaces)
-
-    def listdir(self, path):
-        self._checked_relative(path)
-        return super().listdir(path)
-
-    def scandir(self, path, namespaces=None, page=None):
-        self._checked_relative(path)
-        return super().scandir(path, namespaces, page)
 
     # Every MemoryFS method that changes the tree without openbin (the others write through openbin).
     def makedir(self, path, permissions=None, recreate=False):

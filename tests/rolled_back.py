@@ -34,3 +34,20 @@ def standard_course_rolled_back(directory: Path, org: str, author: tuple[int, st
             get_user_model().objects.get_or_create(pk=author[0], defaults={"username": author[1]})
         lc_api.import_olx(standard_course(directory / "course", org=org))
         yield
+
+
+@contextmanager
+def split_course_migrated_rolled_back(directory: Path, number: str, course_key):
+    """``olx_builder.standard_course`` numbered ``number`` on the Split reference, migrated to ``full``
+    (``course_key`` is its key); the document store is yielded, everything rolled back at the end."""
+    from conformance.migration import migrate
+    from lc_runtime.olx.reader import read_course
+    from modulestore_compat.split.api import DjangoDocumentStore, SplitWriter
+
+    from .olx_builder import standard_course
+
+    with rolled_back():
+        documents = DjangoDocumentStore()
+        SplitWriter(documents).import_tree(read_course(standard_course(directory / "olx", number=number)))
+        migrate(documents, course_key, "full")
+        yield documents

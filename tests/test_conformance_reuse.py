@@ -38,6 +38,7 @@ from modulestore_compat.split.api import DjangoDocumentStore, SplitModuleStore, 
 from modulestore_compat.split.reader import read_split_tree
 
 from .olx_builder import standard_course
+from .rolled_back import split_course_migrated_rolled_back
 from .test_conformance_checks import class_variant, loading, with_patches
 
 KEY = CourseLocator("TestX", "Reuse", "2026")
@@ -50,17 +51,8 @@ def usage(block_type, block_id):
 @pytest.fixture(scope="module")
 def documents(tmp_path_factory):
     """The standard course on Split, migrated to full once for the module, rolled back after."""
-    from django.core.cache import cache
-    from django.db import transaction
-
-    with transaction.atomic():
-        docs = DjangoDocumentStore()
-        SplitWriter(docs).import_tree(read_course(standard_course(tmp_path_factory.mktemp("reuse") / "olx",
-                                                                  number="Reuse")))
-        migrate(docs, KEY, "full")
+    with split_course_migrated_rolled_back(tmp_path_factory.mktemp("reuse"), "Reuse", KEY) as docs:
         yield docs
-        transaction.set_rollback(True)
-    cache.clear()
 
 
 @pytest.fixture

@@ -17,16 +17,15 @@ from xblock.fields import Reference, Scope
 from conformance.adapters import LearningCoreAdapter, ModulestoreAdapter
 from conformance.lms import checks as lms_checks
 from conformance.lms.twins import Twins
-from conformance.migration import migrate
 from conformance.reference_memo import ReferenceMemo
 from conformance.runner import compare
 from lc_runtime import api as lc_api
 from lc_runtime.blocks import registry
-from lc_runtime.olx.reader import read_course
-from modulestore_compat.split.api import DjangoDocumentStore, SplitModuleStore, SplitWriter
+from modulestore_compat.split.api import SplitModuleStore, SplitWriter
 
-from .olx_builder import standard_course
+from .rolled_back import split_course_migrated_rolled_back
 from .test_conformance_checks import class_variant, loading, with_patches
+from .test_conformance_reuse import savepoint  # noqa: F401 - a fixture over this module's documents
 
 KEY = CourseLocator("TestX", "Twins", "2026")
 BLOCKS = {"course": "2026", "chapter": ("ch1", "ch2"), "sequential": ("s1", "s2"), "vertical": ("v1", "v2"),
@@ -46,26 +45,8 @@ S1_LINE = {usage("course", "2026"), usage("chapter", "ch1"), usage("sequential",
 @pytest.fixture(scope="module")
 def documents(tmp_path_factory):
     """The standard course on Split, migrated to full once for the module, rolled back after."""
-    from django.core.cache import cache
-    from django.db import transaction
-
-    with transaction.atomic():
-        docs = DjangoDocumentStore()
-        SplitWriter(docs).import_tree(read_course(standard_course(tmp_path_factory.mktemp("twins") / "olx",
-                                                                  number="Twins")))
-        migrate(docs, KEY, "full")
+    with split_course_migrated_rolled_back(tmp_path_factory.mktemp("twins"), "Twins", KEY) as docs:
         yield docs
-        transaction.set_rollback(True)
-    cache.clear()
-
-
-@pytest.fixture
-def savepoint(documents):
-    from django.db import transaction
-
-    with transaction.atomic():
-        yield documents
-        transaction.set_rollback(True)
 
 
 def split(documents):
